@@ -1,0 +1,782 @@
+/*
+ * qemu-viommu: virtio-iommu device, the QEMU side.
+ *
+ * Requests are decoded and executed by the QEMU-independent core
+ * (hw/viommu/virtio-iommu-core.c). Here: virtqueues, configuration space,
+ * one IOMMUMemoryRegion per PCI endpoint with its translate() and replay(),
+ * relay of MAP/UNMAP to IOMMU notifiers (VFIO, vhost), fault events,
+ * reset and migration. Section numbers refer to virtio 1.3, 5.13.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "qemu/osdep.h"
+#include "qemu/iov.h"
+#include "qemu/units.h"
+#include "qemu/error-report.h"
+#include "qemu/log.h"
+#include "qemu/main-loop.h"
+#include "qapi/error.h"
+#include "hw/qdev-properties.h"
+#include "hw/qdev-properties-system.h"
+#include "hw/pci/pci_bus.h"
+#include "hw/virtio/virtio.h"
+#include "hw/virtio/virtio-iommu.h"
+#include "standard-headers/linux/virtio_ids.h"
+#include "migration/vmstate.h"
+#include "exec/address-spaces.h"
+#include "system/reset.h"
+
+#define REQ_QUEUE_SIZE 256
+#define EVENT_QUEUE_SIZE 256
+/* Bound on mappings over all domains: 16M, at 41 bytes each ~660 MiB. */
+#define MAX_MAPPINGS (16u << 20)
+
+/* The core's constants are the spec's, as are Linux's in standard-headers. */
+QEMU_BUILD_BUG_ON(VIOMMU_T_PROBE != VIRTIO_IOMMU_T_PROBE);
+QEMU_BUILD_BUG_ON(VIOMMU_S_NOMEM != VIRTIO_IOMMU_S_NOMEM);
+QEMU_BUILD_BUG_ON(VIOMMU_F_BYPASS_CONFIG != VIRTIO_IOMMU_F_BYPASS_CONFIG);
+QEMU_BUILD_BUG_ON(VIOMMU_RESV_MEM_T_MSI != VIRTIO_IOMMU_RESV_MEM_T_MSI);
+QEMU_BUILD_BUG_ON(VIOMMU_FAULT_SIZE != sizeof(struct virtio_iommu_fault));
+
+static const uint64_t offered_features =
+    1ull << VIRTIO_IOMMU_F_INPUT_RANGE | 1ull << VIRTIO_IOMMU_F_DOMAIN_RANGE |
+    1ull << VIRTIO_IOMMU_F_MAP_UNMAP | 1ull << VIRTIO_IOMMU_F_PROBE |
+    1ull << VIRTIO_IOMMU_F_MMIO | 1ull << VIRTIO_IOMMU_F_BYPASS_CONFIG;
+
+static uint32_t endpoint_id(VirtIOIOMMUEndpoint *ep)
+{
+    /* Endpoint IDs are PCI requester IDs, as the VIOT describes them. */
+    return PCI_BUILD_BDF(pci_bus_num(ep->bus), ep->devfn);
+}
+
+static VirtIOIOMMUEndpoint *find_endpoint(VirtIOIOMMU *s, uint32_t id)
+{
+    VirtIOIOMMUEndpoint *ep;
+
+    QLIST_FOREACH(ep, &s->endpoints, next) {
+        if (endpoint_id(ep) == id) {
+            return ep;
+        }
+    }
+    return NULL;
+}
+
+static uint64_t granule_mask(VirtIOIOMMU *s)
+{
+    const ViommuCoreConfig *cfg = viommu_core_config(s->core);
+
+    return (cfg->page_size_mask & -cfg->page_size_mask) - 1;
+}
+
+/* ---- address space switching: bypass is a plain alias of RAM ---- */
+
+static void endpoint_refresh(VirtIOIOMMUEndpoint *ep)
+{
+    VirtIOIOMMU *s = ep->viommu;
+    bool bypass;
+
+    qemu_mutex_lock(&s->lock);
+    bypass = viommu_core_endpoint_bypasses(s->core, endpoint_id(ep));
+    qemu_mutex_unlock(&s->lock);
+    if (bypass == ep->bypassing) {
+        return;
+    }
+    memory_region_transaction_begin();
+    memory_region_set_enabled(MEMORY_REGION(&ep->iommu_mr), !bypass);
+    memory_region_set_enabled(&ep->bypass_mr, bypass);
+    memory_region_transaction_commit();
+    ep->bypassing = bypass;
+}
+
+static void refresh_all_endpoints(VirtIOIOMMU *s)
+{
+    VirtIOIOMMUEndpoint *ep;
+
+    QLIST_FOREACH(ep, &s->endpoints, next) {
+        endpoint_refresh(ep);
+    }
+}
+
+/* ---- core callbacks (called with s->lock held) ---- */
+
+static bool core_endpoint_exists(void *opaque, uint32_t id)
+{
+    return find_endpoint(opaque, id) != NULL;
+}
+
+static void core_endpoint_changed(void *opaque, uint32_t id)
+{
+    /* Address spaces are switched after the request, outside the lock. */
+}
+
+typedef struct NotifyBlock {
+    IOMMUMemoryRegion *mr;
+    IOMMUNotifier *only;        /* replay: this notifier alone */
+    IOMMUNotifierFlag type;
+    uint64_t phys_delta;
+    IOMMUAccessFlags perm;
+} NotifyBlock;
+
+static void notify_block(uint64_t iova, uint64_t mask, void *opaque)
+{
+    NotifyBlock *nb = opaque;
+    IOMMUTLBEvent event = {
+        .type = nb->type,
+        .entry = {
+            .target_as = &address_space_memory,
+            .iova = iova,
+            .translated_addr = nb->type == IOMMU_NOTIFIER_MAP ?
+                               iova + nb->phys_delta : 0,
+            .addr_mask = mask,
+            .perm = nb->type == IOMMU_NOTIFIER_MAP ? nb->perm : IOMMU_NONE,
+        },
+    };
+
+    if (nb->only) {
+        memory_region_notify_iommu_one(nb->only, &event);
+    } else {
+        memory_region_notify_iommu(nb->mr, 0, event);
+    }
+}
+
+static IOMMUAccessFlags perm_of(uint32_t map_flags)
+{
+    return IOMMU_ACCESS_FLAG(map_flags & VIOMMU_MAP_F_READ,
+                             map_flags & VIOMMU_MAP_F_WRITE);
+}
+
+/* Relays one mapping, split into aligned power-of-two blocks. */
+static void relay_mapping(IOMMUMemoryRegion *mr, IOMMUNotifier *only,
+                          IOMMUNotifierFlag type, const IovaMapping *m)
+{
+    NotifyBlock nb = {
+        .mr = mr,
+        .only = only,
+        .type = type,
+        .phys_delta = m->phys_start - m->virt_start,
+        .perm = perm_of(m->flags),
+    };
+
+    viommu_split_pow2(m->virt_start, m->virt_end, nb.phys_delta,
+                      notify_block, &nb);
+}
+
+static void core_notify(VirtIOIOMMU *s, uint32_t id, IOMMUNotifierFlag type,
+                        const IovaMapping *m)
+{
+    VirtIOIOMMUEndpoint *ep = find_endpoint(s, id);
+
+    if (ep && ep->iommu_mr.iommu_notify_flags & type) {
+        relay_mapping(&ep->iommu_mr, NULL, type, m);
+    }
+}
+
+static void core_notify_map(void *opaque, uint32_t id, const IovaMapping *m)
+{
+    core_notify(opaque, id, IOMMU_NOTIFIER_MAP, m);
+}
+
+static void core_notify_unmap(void *opaque, uint32_t id, const IovaMapping *m)
+{
+    core_notify(opaque, id, IOMMU_NOTIFIER_UNMAP, m);
+}
+
+static const ViommuCoreOps core_ops = {
+    .endpoint_exists = core_endpoint_exists,
+    .endpoint_changed = core_endpoint_changed,
+    .notify_map = core_notify_map,
+    .notify_unmap = core_notify_unmap,
+};
+
+/* ---- request queue (5.13.6) ---- */
+
+static void complete_request(VirtQueue *vq, VirtQueueElement *elem,
+                             int status, const uint8_t *props,
+                             size_t props_size)
+{
+    size_t in_len = iov_size(elem->in_sg, elem->in_num);
+    uint8_t tail[VIOMMU_REQ_TAIL_SIZE] = { status };
+
+    if (status < 0) {
+        /* 5.13.6.1: unparsable or unknown: return it unwritten */
+        virtqueue_push(vq, elem, 0);
+        return;
+    }
+    if (props && status == VIOMMU_S_OK) {
+        iov_from_buf(elem->in_sg, elem->in_num, 0, props, props_size);
+    }
+    iov_from_buf(elem->in_sg, elem->in_num, in_len - sizeof(tail), tail,
+                 sizeof(tail));
+    virtqueue_push(vq, elem, in_len);
+}
+
+static void handle_one_request(VirtIOIOMMU *s, VirtQueue *vq,
+                               VirtQueueElement *elem)
+{
+    uint8_t req[VIOMMU_REQ_MAX_SIZE];
+    size_t req_len, in_len = iov_size(elem->in_sg, elem->in_num);
+    size_t probe_size = viommu_core_config(s->core)->probe_size;
+    g_autofree uint8_t *props = NULL;
+    int status;
+
+    if (in_len < VIOMMU_REQ_TAIL_SIZE) {
+        complete_request(vq, elem, -1, NULL, 0);
+        return;
+    }
+    req_len = iov_to_buf(elem->out_sg, elem->out_num, 0, req, sizeof(req));
+    if (req_len && req[0] == VIOMMU_T_PROBE) {
+        props = g_malloc0(probe_size);
+    }
+    qemu_mutex_lock(&s->lock);
+    status = viommu_core_handle(s->core, req, req_len, props,
+                                in_len - VIOMMU_REQ_TAIL_SIZE);
+    qemu_mutex_unlock(&s->lock);
+    if (status == VIOMMU_S_OK &&
+        (req[0] == VIOMMU_T_ATTACH || req[0] == VIOMMU_T_DETACH)) {
+        /* Switch address spaces before the driver can see completion. */
+        refresh_all_endpoints(s);
+    }
+    complete_request(vq, elem, status, props, probe_size);
+}
+
+static void virtio_iommu_handle_req(VirtIODevice *vdev, VirtQueue *vq)
+{
+    VirtIOIOMMU *s = VIRTIO_IOMMU(vdev);
+    VirtQueueElement *elem;
+    bool any = false;
+
+    while ((elem = virtqueue_pop(vq, sizeof(*elem)))) {
+        handle_one_request(s, vq, elem);
+        g_free(elem);
+        any = true;
+    }
+    if (any) {
+        virtio_notify(vdev, vq);
+    }
+}
+
+/* ---- fault reporting on the event queue (5.13.6.9) ---- */
+
+static void record_fault(VirtIOIOMMU *s, ViommuXlate why, uint32_t ep,
+                         uint64_t addr, IOMMUAccessFlags flag)
+{
+    uint8_t reason = why == VIOMMU_XLATE_FAULT_DOMAIN ?
+                     VIOMMU_FAULT_R_DOMAIN : VIOMMU_FAULT_R_MAPPING;
+    uint32_t flags = VIOMMU_FAULT_F_ADDRESS |
+                     (flag & IOMMU_RO ? VIOMMU_FAULT_F_READ : 0) |
+                     (flag & IOMMU_WO ? VIOMMU_FAULT_F_WRITE : 0);
+    unsigned slot;
+
+    if (s->fault_count == VIRTIO_IOMMU_FAULT_RING) {
+        s->faults_dropped++;
+        return;
+    }
+    slot = (s->fault_head + s->fault_count++) % VIRTIO_IOMMU_FAULT_RING;
+    viommu_encode_fault(s->faults[slot], reason, flags, ep, addr);
+    qemu_log_mask(LOG_GUEST_ERROR, "virtio-iommu: DMA fault: endpoint 0x%x "
+                  "%s 0x%" PRIx64 ": %s\n", ep,
+                  flag & IOMMU_WO ? "write" : "read", addr,
+                  reason == VIOMMU_FAULT_R_DOMAIN ?
+                  "not attached to a domain and bypass is off" :
+                  "no mapping with that permission");
+    qemu_bh_schedule(s->fault_bh);
+}
+
+static void deliver_faults(void *opaque)
+{
+    VirtIOIOMMU *s = opaque;
+    VirtIODevice *vdev = VIRTIO_DEVICE(s);
+    uint8_t rec[VIOMMU_FAULT_SIZE];
+    bool pushed = false;
+
+    for (;;) {
+        VirtQueueElement *elem;
+
+        qemu_mutex_lock(&s->lock);
+        if (!s->fault_count) {
+            qemu_mutex_unlock(&s->lock);
+            break;
+        }
+        memcpy(rec, s->faults[s->fault_head], sizeof(rec));
+        s->fault_head = (s->fault_head + 1) % VIRTIO_IOMMU_FAULT_RING;
+        s->fault_count--;
+        qemu_mutex_unlock(&s->lock);
+
+        if (!virtio_device_started(vdev, vdev->status)) {
+            continue;       /* no driver: logged only */
+        }
+        elem = virtqueue_pop(s->event_vq, sizeof(*elem));
+        if (!elem) {
+            continue;       /* "If no buffer is available ... drop the event" */
+        }
+        if (iov_size(elem->in_sg, elem->in_num) < sizeof(rec)) {
+            virtqueue_push(s->event_vq, elem, 0);
+        } else {
+            iov_from_buf(elem->in_sg, elem->in_num, 0, rec, sizeof(rec));
+            virtqueue_push(s->event_vq, elem, sizeof(rec));
+        }
+        g_free(elem);
+        pushed = true;
+    }
+    if (pushed) {
+        virtio_notify(vdev, s->event_vq);
+    }
+}
+
+static void virtio_iommu_handle_event(VirtIODevice *vdev, VirtQueue *vq)
+{
+    /* New event buffers: nothing waits for them (faults are not queued). */
+}
+
+/* ---- IOMMUMemoryRegion ---- */
+
+/* The largest block around @addr within @m whose both sides are aligned. */
+static uint64_t block_mask(const IovaMapping *m, uint64_t addr, uint64_t mask)
+{
+    uint64_t delta = m->phys_start - m->virt_start;
+
+    while (mask < (1ull << 30)) {
+        uint64_t wider = mask << 1 | 1;
+        if ((delta & wider) || (addr & ~wider) < m->virt_start ||
+            (addr | wider) > m->virt_end) {
+            break;
+        }
+        mask = wider;
+    }
+    return mask;
+}
+
+static IOMMUTLBEntry virtio_iommu_translate(IOMMUMemoryRegion *mr,
+                                            hwaddr addr,
+                                            IOMMUAccessFlags flag,
+                                            int iommu_idx)
+{
+    VirtIOIOMMUEndpoint *ep = container_of(mr, VirtIOIOMMUEndpoint, iommu_mr);
+    VirtIOIOMMU *s = ep->viommu;
+    uint32_t id = endpoint_id(ep);
+    uint64_t mask = granule_mask(s);
+    uint32_t perm = (flag & IOMMU_RO ? VIOMMU_MAP_F_READ : 0) |
+                    (flag & IOMMU_WO ? VIOMMU_MAP_F_WRITE : 0);
+    IOMMUTLBEntry entry = {
+        .target_as = &address_space_memory,
+        .iova = addr & ~mask,
+        .translated_addr = addr & ~mask,
+        .addr_mask = mask,
+        .perm = IOMMU_NONE,
+    };
+    IovaMapping m;
+    ViommuXlate why;
+
+    qemu_mutex_lock(&s->lock);
+    why = viommu_core_translate(s->core, id, addr, perm, &m);
+    switch (why) {
+    case VIOMMU_XLATE_MAPPED:
+        mask = block_mask(&m, addr, mask);
+        entry.addr_mask = mask;
+        entry.iova = addr & ~mask;
+        entry.translated_addr = (m.phys_start + (addr - m.virt_start)) & ~mask;
+        entry.perm = perm_of(m.flags);
+        break;
+    case VIOMMU_XLATE_BYPASS:
+        entry.perm = IOMMU_RW;
+        break;
+    default:
+        if (flag != IOMMU_NONE) {
+            record_fault(s, why, id, addr, flag);
+        }
+        break;
+    }
+    qemu_mutex_unlock(&s->lock);
+    return entry;
+}
+
+static uint64_t virtio_iommu_min_page_size(IOMMUMemoryRegion *mr)
+{
+    VirtIOIOMMUEndpoint *ep = container_of(mr, VirtIOIOMMUEndpoint, iommu_mr);
+
+    return granule_mask(ep->viommu) + 1;
+}
+
+typedef struct ReplayCtx {
+    IOMMUMemoryRegion *mr;
+    IOMMUNotifier *n;
+} ReplayCtx;
+
+static int replay_one(const IovaMapping *m, void *opaque)
+{
+    ReplayCtx *r = opaque;
+
+    relay_mapping(r->mr, r->n, IOMMU_NOTIFIER_MAP, m);
+    return 0;
+}
+
+static void virtio_iommu_replay(IOMMUMemoryRegion *mr, IOMMUNotifier *n)
+{
+    VirtIOIOMMUEndpoint *ep = container_of(mr, VirtIOIOMMUEndpoint, iommu_mr);
+    VirtIOIOMMU *s = ep->viommu;
+    ReplayCtx r = { mr, n };
+
+    qemu_mutex_lock(&s->lock);
+    viommu_core_foreach_mapping(s->core, endpoint_id(ep), replay_one, &r);
+    qemu_mutex_unlock(&s->lock);
+}
+
+static AddressSpace *virtio_iommu_find_add_as(PCIBus *bus, void *opaque,
+                                              int devfn)
+{
+    VirtIOIOMMU *s = opaque;
+    VirtIOIOMMUEndpoint *ep;
+    g_autofree char *name = NULL;
+
+    QLIST_FOREACH(ep, &s->endpoints, next) {
+        if (ep->bus == bus && ep->devfn == devfn) {
+            return &ep->as;
+        }
+    }
+    ep = g_new0(VirtIOIOMMUEndpoint, 1);
+    ep->viommu = s;
+    ep->bus = bus;
+    ep->devfn = devfn;
+    name = g_strdup_printf("virtio-iommu-%p-%02x.%x", bus, PCI_SLOT(devfn),
+                           PCI_FUNC(devfn));
+    memory_region_init(&ep->root, OBJECT(s), name, UINT64_MAX);
+    memory_region_init_iommu(&ep->iommu_mr, sizeof(ep->iommu_mr),
+                             TYPE_VIRTIO_IOMMU_MEMORY_REGION, OBJECT(s),
+                             name, UINT64_MAX);
+    memory_region_init_alias(&ep->bypass_mr, OBJECT(s), name,
+                             get_system_memory(), 0,
+                             memory_region_size(get_system_memory()));
+    memory_region_add_subregion_overlap(&ep->root, 0,
+                                        MEMORY_REGION(&ep->iommu_mr), 0);
+    memory_region_add_subregion_overlap(&ep->root, 0, &ep->bypass_mr, 0);
+    ep->bypassing = true;
+    memory_region_set_enabled(MEMORY_REGION(&ep->iommu_mr), false);
+    address_space_init(&ep->as, &ep->root, name);
+    QLIST_INSERT_HEAD(&s->endpoints, ep, next);
+    endpoint_refresh(ep);
+    return &ep->as;
+}
+
+static const PCIIOMMUOps virtio_iommu_pci_ops = {
+    .get_address_space = virtio_iommu_find_add_as,
+};
+
+/* ---- configuration space (5.13.4) ---- */
+
+static void virtio_iommu_get_config(VirtIODevice *vdev, uint8_t *config_data)
+{
+    VirtIOIOMMU *s = VIRTIO_IOMMU(vdev);
+    const ViommuCoreConfig *cfg = viommu_core_config(s->core);
+    struct virtio_iommu_config config = {
+        .page_size_mask = cpu_to_le64(cfg->page_size_mask),
+        .input_range.start = cpu_to_le64(cfg->input_start),
+        .input_range.end = cpu_to_le64(cfg->input_end),
+        .domain_range.start = cpu_to_le32(cfg->domain_start),
+        .domain_range.end = cpu_to_le32(cfg->domain_end),
+        .probe_size = cpu_to_le32(cfg->probe_size),
+        .bypass = viommu_core_bypass(s->core),
+    };
+
+    memcpy(config_data, &config, sizeof(config));
+}
+
+static void virtio_iommu_set_config(VirtIODevice *vdev,
+                                    const uint8_t *config_data)
+{
+    VirtIOIOMMU *s = VIRTIO_IOMMU(vdev);
+    const struct virtio_iommu_config *config = (const void *)config_data;
+
+    /* "the driver MAY write to bypass" once BYPASS_CONFIG is negotiated */
+    if (!virtio_vdev_has_feature(vdev, VIRTIO_IOMMU_F_BYPASS_CONFIG) ||
+        config->bypass > 1) {
+        return;
+    }
+    qemu_mutex_lock(&s->lock);
+    viommu_core_set_bypass(s->core, config->bypass);
+    qemu_mutex_unlock(&s->lock);
+    refresh_all_endpoints(s);
+}
+
+static uint64_t virtio_iommu_get_features(VirtIODevice *vdev, uint64_t f,
+                                          Error **errp)
+{
+    return f | offered_features;
+}
+
+static void virtio_iommu_set_features(VirtIODevice *vdev, uint64_t val)
+{
+    VirtIOIOMMU *s = VIRTIO_IOMMU(vdev);
+
+    qemu_mutex_lock(&s->lock);
+    viommu_core_set_features(s->core, val);
+    qemu_mutex_unlock(&s->lock);
+}
+
+/* ---- life cycle ---- */
+
+static void virtio_iommu_reset(VirtIODevice *vdev)
+{
+    VirtIOIOMMU *s = VIRTIO_IOMMU(vdev);
+
+    /* 5.13.5: "When the device is reset, endpoints are not attached" */
+    qemu_mutex_lock(&s->lock);
+    viommu_core_reset(s->core);
+    s->fault_count = 0;
+    qemu_mutex_unlock(&s->lock);
+    refresh_all_endpoints(s);
+}
+
+/* 5.13.4: bypass "SHOULD be restored to its initial value on system reset" */
+static void virtio_iommu_system_reset(void *opaque)
+{
+    VirtIOIOMMU *s = opaque;
+
+    qemu_mutex_lock(&s->lock);
+    viommu_core_set_bypass(s->core, s->boot_bypass);
+    qemu_mutex_unlock(&s->lock);
+    refresh_all_endpoints(s);
+}
+
+static bool granule_size(VirtIOIOMMU *s, uint64_t *size, Error **errp)
+{
+    switch (s->granule_mode) {
+    case GRANULE_MODE_4K:
+        *size = 4 * KiB;
+        return true;
+    case GRANULE_MODE_8K:
+        *size = 8 * KiB;
+        return true;
+    case GRANULE_MODE_16K:
+        *size = 16 * KiB;
+        return true;
+    case GRANULE_MODE_64K:
+        *size = 64 * KiB;
+        return true;
+    case GRANULE_MODE_HOST:
+        *size = qemu_real_host_page_size();
+        return true;
+    default:
+        error_setg(errp, "granule: unsupported value; allowed values are "
+                   "4k, 8k, 16k, 64k and host");
+        return false;
+    }
+}
+
+static bool resv_regions_from_props(VirtIOIOMMU *s, ViommuResvRegion **out,
+                                    Error **errp)
+{
+    ViommuResvRegion *r = g_new0(ViommuResvRegion, s->nr_prop_resv_regions);
+
+    for (uint32_t i = 0; i < s->nr_prop_resv_regions; i++) {
+        ReservedRegion *p = &s->prop_resv_regions[i];
+
+        if (p->type != VIOMMU_RESV_MEM_T_RESERVED &&
+            p->type != VIOMMU_RESV_MEM_T_MSI) {
+            error_setg(errp, "reserved-regions: region %u has type %u; "
+                       "allowed types are 0 (reserved) and 1 (MSI)",
+                       i, p->type);
+            g_free(r);
+            return false;
+        }
+        r[i].start = range_lob(&p->range);
+        r[i].end = range_upb(&p->range);
+        r[i].subtype = p->type;
+    }
+    *out = r;
+    return true;
+}
+
+static bool build_core(VirtIOIOMMU *s, Error **errp)
+{
+    ViommuCoreConfig cfg = {
+        .domain_start = 0,
+        .domain_end = UINT32_MAX,
+        .input_start = 0,
+        .max_mappings = MAX_MAPPINGS,
+        .check_alignment = s->check_alignment,
+    };
+    g_autofree ViommuResvRegion *resv = NULL;
+    uint64_t granule;
+
+    if (s->aw_bits < 32 || s->aw_bits > 64) {
+        error_setg(errp, "aw-bits: %u is out of range; allowed values are "
+                   "32 to 64", s->aw_bits);
+        return false;
+    }
+    if (!granule_size(s, &granule, errp) ||
+        !resv_regions_from_props(s, &resv, errp)) {
+        return false;
+    }
+    cfg.page_size_mask = -granule;
+    cfg.input_end = s->aw_bits == 64 ? UINT64_MAX : MAKE_64BIT_MASK(0, s->aw_bits);
+    cfg.probe_size = viommu_core_probe_size_for(s->nr_prop_resv_regions);
+    s->core = viommu_core_new(&cfg, &core_ops, s);
+    viommu_core_set_resv_regions(s->core, resv, s->nr_prop_resv_regions);
+    viommu_core_set_bypass(s->core, s->boot_bypass);
+    return true;
+}
+
+static void virtio_iommu_realize(DeviceState *dev, Error **errp)
+{
+    VirtIODevice *vdev = VIRTIO_DEVICE(dev);
+    VirtIOIOMMU *s = VIRTIO_IOMMU(dev);
+
+    if (!build_core(s, errp)) {
+        return;
+    }
+    qemu_mutex_init(&s->lock);
+    QLIST_INIT(&s->endpoints);
+    virtio_init(vdev, VIRTIO_ID_IOMMU, sizeof(struct virtio_iommu_config));
+    s->req_vq = virtio_add_queue(vdev, REQ_QUEUE_SIZE, virtio_iommu_handle_req);
+    s->event_vq = virtio_add_queue(vdev, EVENT_QUEUE_SIZE,
+                                   virtio_iommu_handle_event);
+    s->fault_bh = qemu_bh_new_guarded(deliver_faults, s,
+                                      &dev->mem_reentrancy_guard);
+    if (s->primary_bus) {
+        pci_setup_iommu(s->primary_bus, &virtio_iommu_pci_ops, s);
+    } else {
+        warn_report("virtio-iommu: no primary-bus link; no endpoint is "
+                    "behind this IOMMU");
+    }
+    qemu_register_reset(virtio_iommu_system_reset, s);
+}
+
+static void virtio_iommu_unrealize(DeviceState *dev)
+{
+    VirtIODevice *vdev = VIRTIO_DEVICE(dev);
+    VirtIOIOMMU *s = VIRTIO_IOMMU(dev);
+
+    qemu_unregister_reset(virtio_iommu_system_reset, s);
+    qemu_bh_delete(s->fault_bh);
+    virtio_delete_queue(s->req_vq);
+    virtio_delete_queue(s->event_vq);
+    virtio_cleanup(vdev);
+    viommu_core_free(s->core);
+    s->core = NULL;
+    qemu_mutex_destroy(&s->lock);
+}
+
+/* ---- migration ---- */
+
+static int virtio_iommu_pre_save(void *opaque)
+{
+    VirtIOIOMMU *s = opaque;
+    size_t len = 0;
+
+    g_free(s->migration_buf);
+    qemu_mutex_lock(&s->lock);
+    s->migration_buf = viommu_core_save(s->core, &len);
+    qemu_mutex_unlock(&s->lock);
+    if (!s->migration_buf || len > UINT32_MAX) {
+        return -ENOMEM;
+    }
+    s->migration_len = len;
+    return 0;
+}
+
+static int virtio_iommu_post_save(void *opaque)
+{
+    VirtIOIOMMU *s = opaque;
+
+    /* viommu_core_save() allocates with malloc */
+    free(s->migration_buf);
+    s->migration_buf = NULL;
+    return 0;
+}
+
+static int virtio_iommu_post_load(void *opaque, int version_id)
+{
+    VirtIOIOMMU *s = opaque;
+    VirtIODevice *vdev = VIRTIO_DEVICE(s);
+    bool ok;
+
+    qemu_mutex_lock(&s->lock);
+    ok = viommu_core_load(s->core, s->migration_buf, s->migration_len);
+    viommu_core_set_features(s->core, vdev->guest_features);
+    qemu_mutex_unlock(&s->lock);
+    g_free(s->migration_buf);
+    s->migration_buf = NULL;
+    refresh_all_endpoints(s);
+    return ok ? 0 : -EINVAL;
+}
+
+static const VMStateDescription vmstate_virtio_iommu_state = {
+    .name = "virtio-iommu-state",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .pre_save = virtio_iommu_pre_save,
+    .post_save = virtio_iommu_post_save,
+    .post_load = virtio_iommu_post_load,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT32(migration_len, VirtIOIOMMU),
+        VMSTATE_VBUFFER_ALLOC_UINT32(migration_buf, VirtIOIOMMU, 0, NULL,
+                                     migration_len),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
+static const VMStateDescription vmstate_virtio_iommu = {
+    .name = "virtio-iommu",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .fields = (const VMStateField[]) {
+        VMSTATE_VIRTIO_DEVICE,
+        VMSTATE_END_OF_LIST()
+    },
+};
+
+static const Property virtio_iommu_properties[] = {
+    DEFINE_PROP_LINK("primary-bus", VirtIOIOMMU, primary_bus,
+                     TYPE_PCI_BUS, PCIBus *),
+    DEFINE_PROP_BOOL("boot-bypass", VirtIOIOMMU, boot_bypass, true),
+    DEFINE_PROP_GRANULE_MODE("granule", VirtIOIOMMU, granule_mode,
+                             GRANULE_MODE_HOST),
+    DEFINE_PROP_UINT8("aw-bits", VirtIOIOMMU, aw_bits, 64),
+    DEFINE_PROP_ARRAY("reserved-regions", VirtIOIOMMU, nr_prop_resv_regions,
+                      prop_resv_regions, qdev_prop_reserved_region,
+                      ReservedRegion),
+    /* off only for tests that map sub-page ranges (see README.rst) */
+    DEFINE_PROP_BOOL("x-check-alignment", VirtIOIOMMU, check_alignment, true),
+};
+
+static void virtio_iommu_class_init(ObjectClass *klass, void *data)
+{
+    DeviceClass *dc = DEVICE_CLASS(klass);
+    VirtioDeviceClass *vdc = VIRTIO_DEVICE_CLASS(klass);
+
+    device_class_set_props(dc, virtio_iommu_properties);
+    dc->vmsd = &vmstate_virtio_iommu;
+    set_bit(DEVICE_CATEGORY_MISC, dc->categories);
+    vdc->realize = virtio_iommu_realize;
+    vdc->unrealize = virtio_iommu_unrealize;
+    vdc->reset = virtio_iommu_reset;
+    vdc->get_config = virtio_iommu_get_config;
+    vdc->set_config = virtio_iommu_set_config;
+    vdc->get_features = virtio_iommu_get_features;
+    vdc->set_features = virtio_iommu_set_features;
+    vdc->vmsd = &vmstate_virtio_iommu_state;
+}
+
+static void virtio_iommu_mr_class_init(ObjectClass *klass, void *data)
+{
+    IOMMUMemoryRegionClass *imrc = IOMMU_MEMORY_REGION_CLASS(klass);
+
+    imrc->translate = virtio_iommu_translate;
+    imrc->replay = virtio_iommu_replay;
+    imrc->get_min_page_size = virtio_iommu_min_page_size;
+}
+
+static const TypeInfo virtio_iommu_types[] = {
+    {
+        .name = TYPE_VIRTIO_IOMMU,
+        .parent = TYPE_VIRTIO_DEVICE,
+        .instance_size = sizeof(VirtIOIOMMU),
+        .class_init = virtio_iommu_class_init,
+    }, {
+        .name = TYPE_VIRTIO_IOMMU_MEMORY_REGION,
+        .parent = TYPE_IOMMU_MEMORY_REGION,
+        .class_init = virtio_iommu_mr_class_init,
+    },
+};
+
+DEFINE_TYPES(virtio_iommu_types)

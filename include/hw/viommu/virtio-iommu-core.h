@@ -1,0 +1,179 @@
+/*
+ * qemu-viommu: the virtio-iommu device model, independent of QEMU.
+ *
+ * Implements the request semantics of the virtio 1.3 specification,
+ * section 5.13 "IOMMU Device": domains, endpoints, ATTACH/DETACH/MAP/UNMAP/
+ * PROBE, bypass, reserved regions and translation. QEMU glue
+ * (hw/virtio/virtio-iommu.c) supplies the endpoints and relays the
+ * map/unmap events to IOMMU notifiers.
+ *
+ * Not thread-safe: the caller serialises all calls.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#ifndef HW_VIOMMU_VIRTIO_IOMMU_CORE_H
+#define HW_VIOMMU_VIRTIO_IOMMU_CORE_H
+
+#include "hw/viommu/iova-map.h"
+
+/* 5.13.3 Feature bits */
+enum {
+    VIOMMU_F_INPUT_RANGE = 0,
+    VIOMMU_F_DOMAIN_RANGE = 1,
+    VIOMMU_F_MAP_UNMAP = 2,
+    VIOMMU_F_BYPASS = 3,
+    VIOMMU_F_PROBE = 4,
+    VIOMMU_F_MMIO = 5,
+    VIOMMU_F_BYPASS_CONFIG = 6,
+};
+
+/* 5.13.6 Device operations: request types and status codes */
+enum {
+    VIOMMU_T_ATTACH = 1,
+    VIOMMU_T_DETACH = 2,
+    VIOMMU_T_MAP = 3,
+    VIOMMU_T_UNMAP = 4,
+    VIOMMU_T_PROBE = 5,
+};
+
+enum {
+    VIOMMU_S_OK = 0,
+    VIOMMU_S_IOERR = 1,
+    VIOMMU_S_UNSUPP = 2,
+    VIOMMU_S_DEVERR = 3,
+    VIOMMU_S_INVAL = 4,
+    VIOMMU_S_RANGE = 5,
+    VIOMMU_S_NOENT = 6,
+    VIOMMU_S_FAULT = 7,
+    VIOMMU_S_NOMEM = 8,
+};
+
+#define VIOMMU_ATTACH_F_BYPASS  (1u << 0)
+#define VIOMMU_MAP_F_READ       (1u << 0)
+#define VIOMMU_MAP_F_WRITE      (1u << 1)
+#define VIOMMU_MAP_F_MMIO       (1u << 2)
+
+/* 5.13.6.8 PROBE properties */
+#define VIOMMU_PROBE_T_RESV_MEM 1
+#define VIOMMU_RESV_MEM_T_RESERVED 0
+#define VIOMMU_RESV_MEM_T_MSI 1
+#define VIOMMU_PROBE_RESV_MEM_SIZE 24   /* 4-byte header + 20-byte body */
+
+/* Sizes of the device-readable parts of each request (5.13.6.x) */
+#define VIOMMU_REQ_HEAD_SIZE    4
+#define VIOMMU_REQ_TAIL_SIZE    4
+#define VIOMMU_REQ_ATTACH_SIZE  20
+#define VIOMMU_REQ_DETACH_SIZE  20
+#define VIOMMU_REQ_MAP_SIZE     36
+#define VIOMMU_REQ_UNMAP_SIZE   28
+#define VIOMMU_REQ_PROBE_SIZE   72
+#define VIOMMU_REQ_MAX_SIZE     VIOMMU_REQ_PROBE_SIZE
+
+/* Fault reasons and flags (5.13.6.9) */
+#define VIOMMU_FAULT_R_UNKNOWN  0
+#define VIOMMU_FAULT_R_DOMAIN   1
+#define VIOMMU_FAULT_R_MAPPING  2
+#define VIOMMU_FAULT_F_READ     (1u << 0)
+#define VIOMMU_FAULT_F_WRITE    (1u << 1)
+#define VIOMMU_FAULT_F_ADDRESS  (1u << 8)
+#define VIOMMU_FAULT_SIZE       24
+
+typedef struct ViommuResvRegion {
+    uint64_t start;
+    uint64_t end;           /* inclusive */
+    uint8_t subtype;        /* VIOMMU_RESV_MEM_T_* */
+} ViommuResvRegion;
+
+typedef struct ViommuCoreOps {
+    /* Whether @ep names an endpoint behind this IOMMU. */
+    bool (*endpoint_exists)(void *opaque, uint32_t ep);
+    /* @ep's attachment or bypass state changed. */
+    void (*endpoint_changed)(void *opaque, uint32_t ep);
+    /* [virt_start, virt_end] became reachable by @ep. */
+    void (*notify_map)(void *opaque, uint32_t ep, const IovaMapping *m);
+    /* [virt_start, virt_end], mapped by @m, is no longer reachable by @ep. */
+    void (*notify_unmap)(void *opaque, uint32_t ep, const IovaMapping *m);
+} ViommuCoreOps;
+
+typedef struct ViommuCoreConfig {
+    uint64_t page_size_mask;
+    uint64_t input_start, input_end;
+    uint32_t domain_start, domain_end;
+    uint32_t probe_size;
+    size_t max_mappings;    /* over all domains; beyond it MAP gets NOMEM */
+    bool check_alignment;   /* 5.13.6.5: reject unaligned MAPs with RANGE */
+} ViommuCoreConfig;
+
+typedef struct ViommuCore ViommuCore;
+
+ViommuCore *viommu_core_new(const ViommuCoreConfig *cfg,
+                            const ViommuCoreOps *ops, void *opaque);
+void viommu_core_free(ViommuCore *c);
+
+/* Detaches every endpoint (with unmap notifications) and drops all domains. */
+void viommu_core_reset(ViommuCore *c);
+
+void viommu_core_set_features(ViommuCore *c, uint64_t acked);
+void viommu_core_set_bypass(ViommuCore *c, bool bypass);
+bool viommu_core_bypass(const ViommuCore *c);
+const ViommuCoreConfig *viommu_core_config(const ViommuCore *c);
+
+/* Replaces the reserved regions reported to, and enforced for, every endpoint. */
+bool viommu_core_set_resv_regions(ViommuCore *c, const ViommuResvRegion *r,
+                                  size_t n);
+size_t viommu_core_probe_size_for(size_t nr_resv_regions);
+
+/*
+ * Handles one request. @req holds the device-readable part (@req_len bytes,
+ * possibly more than the request needs); @props, @props_len the device-
+ * writable bytes before the tail (PROBE properties land there).
+ * At most cfg.probe_size bytes are written to @props.
+ * Returns the status for the tail, or -1 when the request cannot be parsed
+ * or its type is unknown, in which case nothing is to be written (5.13.6.1).
+ */
+int viommu_core_handle(ViommuCore *c, const uint8_t *req, size_t req_len,
+                       uint8_t *props, size_t props_len);
+
+typedef enum ViommuXlate {
+    VIOMMU_XLATE_MAPPED,        /* *out is the mapping that holds iova */
+    VIOMMU_XLATE_BYPASS,        /* identity */
+    VIOMMU_XLATE_FAULT_DOMAIN,  /* not attached, not in bypass */
+    VIOMMU_XLATE_FAULT_MAPPING, /* attached, no mapping or no permission */
+} ViommuXlate;
+
+/* Translates @iova for @ep; @perm is the access, VIOMMU_MAP_F_READ|WRITE or 0. */
+ViommuXlate viommu_core_translate(ViommuCore *c, uint32_t ep, uint64_t iova,
+                                  uint32_t perm, IovaMapping *out);
+
+/* Whether @ep currently bypasses translation altogether. */
+bool viommu_core_endpoint_bypasses(const ViommuCore *c, uint32_t ep);
+
+/* Visits the mappings @ep can reach (for replay). */
+int viommu_core_foreach_mapping(ViommuCore *c, uint32_t ep,
+                                IovaMapVisitFn fn, void *opaque);
+
+/* Mappings held over all domains (for tracing and the benchmark). */
+size_t viommu_core_nr_mappings(const ViommuCore *c);
+
+/*
+ * Migration: the state as a flat little-endian record stream, and back.
+ * viommu_core_load() replaces the state; it returns false (state reset)
+ * on a malformed stream.
+ */
+uint8_t *viommu_core_save(const ViommuCore *c, size_t *len);
+bool viommu_core_load(ViommuCore *c, const uint8_t *buf, size_t len);
+
+/* Encodes one fault record (5.13.6.9) into @out[VIOMMU_FAULT_SIZE]. */
+void viommu_encode_fault(uint8_t *out, uint8_t reason, uint32_t flags,
+                         uint32_t ep, uint64_t address);
+
+/*
+ * Splits [start, end] into naturally aligned power-of-two blocks, none
+ * larger than the alignment of @delta (phys - virt, 0 for none), so that
+ * each block is aligned on both sides. Blocks cover the range exactly.
+ */
+typedef void (*ViommuBlockFn)(uint64_t start, uint64_t size_mask, void *opaque);
+void viommu_split_pow2(uint64_t start, uint64_t end, uint64_t delta,
+                       ViommuBlockFn fn, void *opaque);
+
+#endif

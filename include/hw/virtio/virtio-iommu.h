@@ -1,0 +1,74 @@
+/*
+ * qemu-viommu: virtio-iommu device (virtio 1.3, 5.13 "IOMMU Device").
+ *
+ * The request semantics live in the QEMU-independent core
+ * (include/hw/viommu/virtio-iommu-core.h); this is the QEMU side: one
+ * IOMMUMemoryRegion per PCI endpoint, the virtqueues and the properties
+ * that machine compat settings and libvirt use.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#ifndef QEMU_VIRTIO_IOMMU_H
+#define QEMU_VIRTIO_IOMMU_H
+
+#include "standard-headers/linux/virtio_iommu.h"
+#include "hw/virtio/virtio.h"
+#include "hw/pci/pci.h"
+#include "qom/object.h"
+#include "qapi/qapi-types-virtio.h"
+#include "qemu/thread.h"
+#include "system/host_iommu_device.h"
+#include "hw/viommu/virtio-iommu-core.h"
+
+#define TYPE_VIRTIO_IOMMU "virtio-iommu-device"
+#define TYPE_VIRTIO_IOMMU_PCI "virtio-iommu-pci"
+OBJECT_DECLARE_SIMPLE_TYPE(VirtIOIOMMU, VIRTIO_IOMMU)
+
+#define TYPE_VIRTIO_IOMMU_MEMORY_REGION "virtio-iommu-memory-region"
+
+/* One PCI function behind the IOMMU, and the address space its DMA uses. */
+typedef struct VirtIOIOMMUEndpoint {
+    VirtIOIOMMU *viommu;
+    PCIBus *bus;
+    uint8_t devfn;
+    bool bypassing;             /* bypass_mr enabled rather than iommu_mr */
+    IOMMUMemoryRegion iommu_mr;
+    MemoryRegion root;          /* holds iommu_mr and bypass_mr */
+    MemoryRegion bypass_mr;     /* alias of system memory: identity */
+    AddressSpace as;
+    QLIST_ENTRY(VirtIOIOMMUEndpoint) next;
+} VirtIOIOMMUEndpoint;
+
+#define VIRTIO_IOMMU_FAULT_RING 64
+
+struct VirtIOIOMMU {
+    VirtIODevice parent_obj;
+    VirtQueue *req_vq;
+    VirtQueue *event_vq;
+
+    /* properties */
+    PCIBus *primary_bus;
+    bool boot_bypass;
+    GranuleMode granule_mode;
+    uint8_t aw_bits;
+    bool check_alignment;
+    ReservedRegion *prop_resv_regions;
+    uint32_t nr_prop_resv_regions;
+
+    /* Lock order: BQL, then lock. Taken around every core call. */
+    QemuMutex lock;
+    ViommuCore *core;
+    QLIST_HEAD(, VirtIOIOMMUEndpoint) endpoints;
+
+    /* Faults found by translate(), reported from a bottom half (5.13.6.9) */
+    QEMUBH *fault_bh;
+    uint8_t faults[VIRTIO_IOMMU_FAULT_RING][VIOMMU_FAULT_SIZE];
+    unsigned fault_head, fault_count;
+    uint64_t faults_dropped;
+
+    /* migration */
+    uint8_t *migration_buf;
+    uint32_t migration_len;
+};
+
+#endif

@@ -1,0 +1,97 @@
+#!/bin/bash
+# Lays out two QEMU source trees under build/:
+#   build/qemu-10.0.2/        pristine upstream, as unpacked (compared against, benchmarked)
+#   build/ours/src/qemu/      a copy in which our hw/ and include/ files stand, as
+#                             symlinks, in place of upstream's counterparts
+# and applies the few documented hook points (see README.rst, "Hook points").
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+tarball=$("$top/scripts/fetch-qemu.sh")
+build=$top/build
+pristine=$build/qemu-10.0.2
+ours=$build/ours/src/qemu
+stamp="$(sha256sum "$tarball" | cut -c1-16)"
+
+# Debian's +ds tarball ships no firmware. Hand QEMU's build Debian's own
+# (seabios, ovmf, qemu-efi-aarch64, ipxe-qemu packages) under the names it expects.
+provide_firmware() {
+    local pcbios=$1/pc-bios f
+    for f in /usr/share/seabios/*.bin /usr/lib/ipxe/qemu/*.rom; do
+        [ -e "$f" ] && ln -sf "$f" "$pcbios/$(basename "$f")"
+    done
+    # bios-tables-test and pc-bios/meson.build want edk2 images as .bz2
+    mk_bz2 /usr/share/OVMF/OVMF_CODE_4M.fd "$pcbios/edk2-x86_64-code.fd.bz2"
+    mk_bz2 /usr/share/OVMF/OVMF_CODE_4M.secboot.fd "$pcbios/edk2-x86_64-secure-code.fd.bz2"
+    mk_bz2 /usr/share/OVMF/OVMF_CODE_4M.fd "$pcbios/edk2-i386-code.fd.bz2"
+    mk_bz2 /usr/share/OVMF/OVMF_CODE_4M.secboot.fd "$pcbios/edk2-i386-secure-code.fd.bz2"
+    mk_bz2 /usr/share/OVMF/OVMF_VARS_4M.fd "$pcbios/edk2-i386-vars.fd.bz2"
+    mk_bz2 /usr/share/AAVMF/AAVMF_CODE.fd "$pcbios/edk2-aarch64-code.fd.bz2"
+    mk_bz2 /usr/share/AAVMF/AAVMF_VARS.fd "$pcbios/edk2-arm-vars.fd.bz2"
+    for f in edk2-arm-code edk2-riscv-code edk2-riscv-vars edk2-loongarch64-code \
+             edk2-loongarch64-vars; do
+        [ -e "$pcbios/$f.fd.bz2" ] || : | bzip2 > "$pcbios/$f.fd.bz2"
+    done
+}
+
+mk_bz2() {
+    [ -e "$2" ] && return 0
+    if [ -e "$1" ]; then
+        bzip2 -c "$1" > "$2.tmp" && mv "$2.tmp" "$2"
+    else
+        : | bzip2 > "$2"
+    fi
+}
+
+# Our files: everything under hw/ and include/ of this repository.
+our_files() {
+    (cd "$top" && find hw include -type f \( -name '*.c' -o -name '*.h' \
+        -o -name 'meson.build' -o -name 'trace-events' -o -name 'Kconfig' \) | sort)
+}
+
+refresh_ours() {
+    if [ "$(cat "$ours/.viommu-stamp" 2>/dev/null)" != "$stamp" ]; then
+        rm -rf "$build/ours/src"
+        mkdir -p "$build/ours/src"
+        cp -a "$pristine" "$ours"
+    fi
+    provide_firmware "$ours"
+    local f
+    for f in $(our_files); do
+        if [ ! -L "$ours/$f" ] || [ "$(readlink "$ours/$f")" != "$top/$f" ]; then
+            mkdir -p "$(dirname "$ours/$f")"
+            rm -f "$ours/$f"
+            ln -s "$top/$f" "$ours/$f"
+        fi
+    done
+    apply_hooks
+    echo "$stamp" > "$ours/.viommu-stamp"
+}
+
+# Hook points in upstream files: each is one line, documented in README.rst.
+apply_hooks() {
+    # 1. hw/meson.build: build our QEMU-independent core (hw/viommu/).
+    hook_line "$ours/hw/meson.build" "subdir('viommu')  # qemu-viommu hook 1"
+}
+
+hook_line() {
+    local file=$1 line=$2
+    grep -qxF "$line" "$file" && return 0
+    # never write through to a file shared with the pristine tree
+    cp --remove-destination "$file" "$file.tmp" && mv "$file.tmp" "$file"
+    echo "$line" >> "$file"
+}
+
+unpack_pristine() {
+    if [ "$(cat "$pristine/.viommu-stamp" 2>/dev/null)" != "$stamp" ]; then
+        rm -rf "$pristine" "$build/unpack"
+        mkdir -p "$build/unpack"
+        tar -C "$build/unpack" -xf "$tarball"
+        mv "$build/unpack"/qemu-* "$pristine"
+        rmdir "$build/unpack"
+        provide_firmware "$pristine"
+        echo "$stamp" > "$pristine/.viommu-stamp"
+    fi
+}
+
+unpack_pristine
+refresh_ours

@@ -1,0 +1,409 @@
+/*
+ * qemu-viommu: unit tests of the virtio-iommu device model (virtio 1.3, 5.13).
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "hw/viommu/virtio-iommu-core.h"
+#include "unit.h"
+
+#include <string.h>
+
+#define ALL_FEATURES (1ull << VIOMMU_F_INPUT_RANGE | 1ull << VIOMMU_F_DOMAIN_RANGE | \
+                      1ull << VIOMMU_F_MAP_UNMAP | 1ull << VIOMMU_F_PROBE |      \
+                      1ull << VIOMMU_F_MMIO | 1ull << VIOMMU_F_BYPASS_CONFIG)
+
+typedef struct Event {
+    char kind;                  /* 'm'ap, 'u'nmap, 'c'hanged */
+    uint32_t ep;
+    uint64_t start, end;
+} Event;
+
+static Event events[256];
+static int nr_events;
+
+static bool fake_exists(void *opaque, uint32_t ep)
+{
+    return ep < 8;              /* endpoints 0..7 exist */
+}
+
+static void record(char kind, uint32_t ep, const IovaMapping *m)
+{
+    if (nr_events < 256) {
+        events[nr_events++] = (Event){ kind, ep, m ? m->virt_start : 0,
+                                       m ? m->virt_end : 0 };
+    }
+}
+
+static void fake_changed(void *o, uint32_t ep) { record('c', ep, NULL); }
+static void fake_map(void *o, uint32_t ep, const IovaMapping *m) { record('m', ep, m); }
+static void fake_unmap(void *o, uint32_t ep, const IovaMapping *m) { record('u', ep, m); }
+
+static const ViommuCoreOps ops = {
+    fake_exists, fake_changed, fake_map, fake_unmap,
+};
+
+static ViommuCore *make_core(size_t max_mappings)
+{
+    ViommuCoreConfig cfg = {
+        .page_size_mask = ~0xfffull,
+        .input_start = 0, .input_end = (1ull << 48) - 1,
+        .domain_start = 0, .domain_end = 1000,
+        .probe_size = 512,
+        .max_mappings = max_mappings,
+        .check_alignment = true,
+    };
+    ViommuResvRegion msi = { 0xfee00000, 0xfeefffff, VIOMMU_RESV_MEM_T_MSI };
+    ViommuCore *c = viommu_core_new(&cfg, &ops, NULL);
+
+    viommu_core_set_resv_regions(c, &msi, 1);
+    viommu_core_set_features(c, ALL_FEATURES);
+    nr_events = 0;
+    return c;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++) {
+        p[i] = v >> (8 * i);
+    }
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+    put32(p, v);
+    put32(p + 4, v >> 32);
+}
+
+static int attach(ViommuCore *c, uint32_t dom, uint32_t ep, uint32_t flags)
+{
+    uint8_t r[VIOMMU_REQ_ATTACH_SIZE] = { VIOMMU_T_ATTACH };
+
+    put32(r + 4, dom);
+    put32(r + 8, ep);
+    put32(r + 12, flags);
+    return viommu_core_handle(c, r, sizeof(r), NULL, 0);
+}
+
+static int detach(ViommuCore *c, uint32_t dom, uint32_t ep)
+{
+    uint8_t r[VIOMMU_REQ_DETACH_SIZE] = { VIOMMU_T_DETACH };
+
+    put32(r + 4, dom);
+    put32(r + 8, ep);
+    return viommu_core_handle(c, r, sizeof(r), NULL, 0);
+}
+
+static int map(ViommuCore *c, uint32_t dom, uint64_t s, uint64_t e, uint64_t p,
+               uint32_t flags)
+{
+    uint8_t r[VIOMMU_REQ_MAP_SIZE] = { VIOMMU_T_MAP };
+
+    put32(r + 4, dom);
+    put64(r + 8, s);
+    put64(r + 16, e);
+    put64(r + 24, p);
+    put32(r + 32, flags);
+    return viommu_core_handle(c, r, sizeof(r), NULL, 0);
+}
+
+static int unmap(ViommuCore *c, uint32_t dom, uint64_t s, uint64_t e)
+{
+    uint8_t r[VIOMMU_REQ_UNMAP_SIZE] = { VIOMMU_T_UNMAP };
+
+    put32(r + 4, dom);
+    put64(r + 8, s);
+    put64(r + 16, e);
+    return viommu_core_handle(c, r, sizeof(r), NULL, 0);
+}
+
+#define RW (VIOMMU_MAP_F_READ | VIOMMU_MAP_F_WRITE)
+
+static void test_attach_rules(void)
+{
+    ViommuCore *c = make_core(0);
+    uint8_t r[VIOMMU_REQ_ATTACH_SIZE] = { VIOMMU_T_ATTACH };
+
+    CHECK_EQ(attach(c, 1, 100, 0), VIOMMU_S_NOENT);
+    CHECK_EQ(attach(c, 1001, 1, 0), VIOMMU_S_RANGE);
+    CHECK_EQ(attach(c, 1, 1, 0x2), VIOMMU_S_INVAL);        /* unknown flag */
+    put32(r + 4, 1);
+    put32(r + 8, 1);
+    r[17] = 1;                                              /* reserved */
+    CHECK_EQ(viommu_core_handle(c, r, sizeof(r), NULL, 0), VIOMMU_S_INVAL);
+    CHECK_EQ(attach(c, 1, 1, 0), VIOMMU_S_OK);
+    CHECK_EQ(attach(c, 1, 2, VIOMMU_ATTACH_F_BYPASS), VIOMMU_S_INVAL);
+    CHECK_EQ(attach(c, 2, 2, VIOMMU_ATTACH_F_BYPASS), VIOMMU_S_OK);
+    CHECK(viommu_core_endpoint_bypasses(c, 2));
+    CHECK(!viommu_core_endpoint_bypasses(c, 1));
+    /* without BYPASS_CONFIG the flag bit is unknown */
+    viommu_core_set_features(c, 1ull << VIOMMU_F_MAP_UNMAP);
+    CHECK_EQ(attach(c, 3, 3, VIOMMU_ATTACH_F_BYPASS), VIOMMU_S_INVAL);
+    viommu_core_free(c);
+}
+
+static void test_detach_rules(void)
+{
+    ViommuCore *c = make_core(0);
+
+    CHECK_EQ(detach(c, 0, 100), VIOMMU_S_NOENT);
+    CHECK_EQ(detach(c, 0, 1), VIOMMU_S_INVAL);             /* not attached */
+    CHECK_EQ(attach(c, 0, 1, 0), VIOMMU_S_OK);
+    CHECK_EQ(attach(c, 1, 1, 0), VIOMMU_S_OK);             /* moves */
+    CHECK_EQ(detach(c, 0, 1), VIOMMU_S_INVAL);
+    CHECK_EQ(detach(c, 1, 1), VIOMMU_S_OK);
+    /* domain 1 ceased to exist with its last endpoint */
+    CHECK_EQ(map(c, 1, 0, 0xfff, 0, RW), VIOMMU_S_NOENT);
+    viommu_core_free(c);
+}
+
+static void test_map_validation(void)
+{
+    ViommuCore *c = make_core(0);
+
+    CHECK_EQ(attach(c, 1, 1, 0), VIOMMU_S_OK);
+    CHECK_EQ(map(c, 2, 0, 0xfff, 0, RW), VIOMMU_S_NOENT);
+    CHECK_EQ(map(c, 1, 0, 9, 0xa1000, RW), VIOMMU_S_RANGE);        /* end */
+    CHECK_EQ(map(c, 1, 0x800, 0x17ff, 0, RW), VIOMMU_S_RANGE);     /* start */
+    CHECK_EQ(map(c, 1, 0, 0xfff, 0x10, RW), VIOMMU_S_RANGE);       /* phys */
+    CHECK_EQ(map(c, 1, 0x2000, 0xfff, 0, RW), VIOMMU_S_RANGE);     /* reversed */
+    CHECK_EQ(map(c, 1, 1ull << 48, (1ull << 48) + 0xfff, 0, RW), VIOMMU_S_RANGE);
+    CHECK_EQ(map(c, 1, 0, 0xfff, UINT64_MAX - 0x7ff, RW), VIOMMU_S_RANGE);
+    CHECK_EQ(map(c, 1, 0, 0xfff, 0, 0x8), VIOMMU_S_INVAL);         /* flag */
+    CHECK_EQ(map(c, 1, 0xfee00000, 0xfee00fff, 0, RW), VIOMMU_S_INVAL); /* MSI */
+    CHECK_EQ(map(c, 1, 0, 0xfff, 0, RW | VIOMMU_MAP_F_MMIO), VIOMMU_S_OK);
+    CHECK_EQ(map(c, 1, 0, 0x1fff, 0, RW), VIOMMU_S_INVAL);         /* overlap */
+    viommu_core_set_features(c, 1ull << VIOMMU_F_MAP_UNMAP);
+    CHECK_EQ(map(c, 1, 0x4000, 0x4fff, 0, VIOMMU_MAP_F_MMIO), VIOMMU_S_INVAL);
+    viommu_core_set_features(c, 0);
+    CHECK_EQ(map(c, 1, 0x4000, 0x4fff, 0, RW), VIOMMU_S_UNSUPP);
+    CHECK_EQ(viommu_core_nr_mappings(c), 1);
+    viommu_core_free(c);
+}
+
+static void test_map_bypass_domain(void)
+{
+    ViommuCore *c = make_core(0);
+
+    CHECK_EQ(attach(c, 5, 1, VIOMMU_ATTACH_F_BYPASS), VIOMMU_S_OK);
+    CHECK_EQ(map(c, 5, 0, 0xfff, 0, RW), VIOMMU_S_INVAL);
+    CHECK_EQ(unmap(c, 5, 0, 0xfff), VIOMMU_S_INVAL);
+    viommu_core_free(c);
+}
+
+static void test_mapping_bound(void)
+{
+    ViommuCore *c = make_core(2);
+
+    CHECK_EQ(attach(c, 1, 1, 0), VIOMMU_S_OK);
+    CHECK_EQ(map(c, 1, 0x0000, 0x0fff, 0, RW), VIOMMU_S_OK);
+    CHECK_EQ(map(c, 1, 0x1000, 0x1fff, 0, RW), VIOMMU_S_OK);
+    CHECK_EQ(map(c, 1, 0x2000, 0x2fff, 0, RW), VIOMMU_S_NOMEM);
+    CHECK_EQ(unmap(c, 1, 0, 0xfff), VIOMMU_S_OK);
+    CHECK_EQ(map(c, 1, 0x2000, 0x2fff, 0, RW), VIOMMU_S_OK);
+    CHECK_EQ(detach(c, 1, 1), VIOMMU_S_OK);
+    CHECK_EQ(viommu_core_nr_mappings(c), 0);
+    viommu_core_free(c);
+}
+
+static int count(char kind, uint32_t ep)
+{
+    int n = 0;
+
+    for (int i = 0; i < nr_events; i++) {
+        n += events[i].kind == kind && events[i].ep == ep;
+    }
+    return n;
+}
+
+static void test_notifications(void)
+{
+    ViommuCore *c = make_core(0);
+
+    CHECK_EQ(attach(c, 1, 1, 0), VIOMMU_S_OK);
+    CHECK_EQ(map(c, 1, 0x1000, 0x1fff, 0x5000, RW), VIOMMU_S_OK);
+    /* a second endpoint sees the domain's existing mapping (replay) */
+    CHECK_EQ(attach(c, 1, 2, 0), VIOMMU_S_OK);
+    CHECK_EQ(count('m', 2), 1);
+    nr_events = 0;
+    CHECK_EQ(map(c, 1, 0x3000, 0x5fff, 0x9000, RW), VIOMMU_S_OK);
+    CHECK_EQ(count('m', 1), 1);
+    CHECK_EQ(count('m', 2), 1);
+    /* a refused UNMAP notifies nothing */
+    nr_events = 0;
+    CHECK_EQ(unmap(c, 1, 0x1000, 0x3fff), VIOMMU_S_RANGE);
+    CHECK_EQ(nr_events, 0);
+    /* endpoint 2 moves: unmaps of domain 1, then maps of domain 3 */
+    CHECK_EQ(attach(c, 3, 3, 0), VIOMMU_S_OK);
+    CHECK_EQ(map(c, 3, 0x8000, 0x8fff, 0, RW), VIOMMU_S_OK);
+    nr_events = 0;
+    CHECK_EQ(attach(c, 3, 2, 0), VIOMMU_S_OK);
+    CHECK_EQ(count('u', 2), 2);
+    CHECK_EQ(count('m', 2), 1);
+    CHECK_EQ(count('u', 1), 0);
+    CHECK_EQ(count('c', 2), 1);
+    CHECK(events[0].kind == 'u' && events[2].kind == 'm');
+    /* UNMAP reports exactly what was mapped */
+    nr_events = 0;
+    CHECK_EQ(unmap(c, 1, 0, UINT64_MAX), VIOMMU_S_OK);
+    CHECK_EQ(count('u', 1), 2);
+    CHECK(events[1].start == 0x3000 && events[1].end == 0x5fff);
+    /* reset detaches all, with unmaps */
+    nr_events = 0;
+    viommu_core_reset(c);
+    CHECK_EQ(count('u', 2), 1);
+    CHECK_EQ(count('u', 3), 1);
+    CHECK_EQ(viommu_core_nr_mappings(c), 0);
+    viommu_core_free(c);
+}
+
+static void test_translate(void)
+{
+    ViommuCore *c = make_core(0);
+    IovaMapping m;
+
+    viommu_core_set_bypass(c, false);
+    CHECK_EQ(viommu_core_translate(c, 1, 0x1000, VIOMMU_MAP_F_READ, &m),
+             VIOMMU_XLATE_FAULT_DOMAIN);
+    viommu_core_set_bypass(c, true);
+    CHECK_EQ(viommu_core_translate(c, 1, 0x1000, VIOMMU_MAP_F_READ, &m),
+             VIOMMU_XLATE_BYPASS);
+    CHECK_EQ(attach(c, 1, 1, 0), VIOMMU_S_OK);
+    CHECK_EQ(map(c, 1, 0x1000, 0x1fff, 0x7000, VIOMMU_MAP_F_READ), VIOMMU_S_OK);
+    CHECK_EQ(viommu_core_translate(c, 1, 0x1234, VIOMMU_MAP_F_READ, &m),
+             VIOMMU_XLATE_MAPPED);
+    CHECK_EQ(m.phys_start, 0x7000);
+    CHECK_EQ(viommu_core_translate(c, 1, 0x1234, VIOMMU_MAP_F_WRITE, &m),
+             VIOMMU_XLATE_FAULT_MAPPING);
+    CHECK_EQ(viommu_core_translate(c, 1, 0x2000, VIOMMU_MAP_F_READ, &m),
+             VIOMMU_XLATE_FAULT_MAPPING);
+    /* the MSI doorbell is reached untranslated */
+    CHECK_EQ(viommu_core_translate(c, 1, 0xfee00004, VIOMMU_MAP_F_WRITE, &m),
+             VIOMMU_XLATE_BYPASS);
+    viommu_core_free(c);
+}
+
+static void test_probe(void)
+{
+    ViommuCore *c = make_core(0);
+    uint8_t r[VIOMMU_REQ_PROBE_SIZE] = { VIOMMU_T_PROBE };
+    uint8_t props[512];
+
+    memset(props, 0xaa, sizeof(props));
+    put32(r + 4, 1);
+    r[20] = 0xff;               /* reserved: "MUST ignore" */
+    CHECK_EQ(viommu_core_handle(c, r, sizeof(r), props, sizeof(props)),
+             VIOMMU_S_OK);
+    CHECK_EQ(props[0], VIOMMU_PROBE_T_RESV_MEM);
+    CHECK_EQ(props[2], 20);
+    CHECK_EQ(props[4], VIOMMU_RESV_MEM_T_MSI);
+    CHECK_EQ(props[8 + 2], 0xe0);           /* start 0xfee00000, LE */
+    CHECK_EQ(props[24], 0);                 /* then zeroes */
+    CHECK_EQ(props[511], 0);
+    CHECK_EQ(viommu_core_handle(c, r, sizeof(r), props, 100), VIOMMU_S_INVAL);
+    put32(r + 4, 99);
+    CHECK_EQ(viommu_core_handle(c, r, sizeof(r), props, sizeof(props)),
+             VIOMMU_S_NOENT);
+    viommu_core_set_features(c, 1ull << VIOMMU_F_MAP_UNMAP);
+    CHECK_EQ(viommu_core_handle(c, r, sizeof(r), props, sizeof(props)), -1);
+    viommu_core_free(c);
+}
+
+static void test_malformed(void)
+{
+    ViommuCore *c = make_core(0);
+    uint8_t r[64] = { VIOMMU_T_MAP };
+
+    CHECK_EQ(viommu_core_handle(c, r, 3, NULL, 0), -1);
+    CHECK_EQ(viommu_core_handle(c, r, 20, NULL, 0), VIOMMU_S_IOERR);
+    r[0] = 0;
+    CHECK_EQ(viommu_core_handle(c, r, sizeof(r), NULL, 0), -1);
+    r[0] = 6;
+    CHECK_EQ(viommu_core_handle(c, r, sizeof(r), NULL, 0), -1);
+    r[0] = 0xff;
+    CHECK_EQ(viommu_core_handle(c, r, sizeof(r), NULL, 0), -1);
+    viommu_core_free(c);
+}
+
+static void test_save_load(void)
+{
+    ViommuCore *c = make_core(0), *d;
+    uint8_t *buf;
+    size_t len;
+    IovaMapping m;
+
+    attach(c, 7, 1, 0);
+    attach(c, 7, 2, 0);
+    attach(c, 9, 3, VIOMMU_ATTACH_F_BYPASS);
+    map(c, 7, 0x10000, 0x1ffff, 0x40000, RW);
+    map(c, 7, 0x30000, 0x30fff, 0x50000, VIOMMU_MAP_F_READ);
+    buf = viommu_core_save(c, &len);
+    CHECK(buf != NULL);
+    d = make_core(0);
+    CHECK(viommu_core_load(d, buf, len));
+    CHECK_EQ(viommu_core_nr_mappings(d), 2);
+    CHECK_EQ(viommu_core_translate(d, 2, 0x30004, VIOMMU_MAP_F_READ, &m),
+             VIOMMU_XLATE_MAPPED);
+    CHECK(viommu_core_endpoint_bypasses(d, 3));
+    /* truncated and corrupted streams are refused and leave a clean state */
+    CHECK(!viommu_core_load(d, buf, len - 1));
+    CHECK_EQ(viommu_core_nr_mappings(d), 0);
+    buf[0] ^= 1;
+    CHECK(!viommu_core_load(d, buf, len));
+    free(buf);
+    viommu_core_free(c);
+    viommu_core_free(d);
+}
+
+typedef struct Blocks {
+    uint64_t next;
+    int n;
+    bool bad;
+    uint64_t delta;
+} Blocks;
+
+static void check_block(uint64_t start, uint64_t mask, void *opaque)
+{
+    Blocks *b = opaque;
+
+    b->bad |= start != b->next || (start & mask) ||
+              ((start + b->delta) & mask) || ((mask + 1) & mask);
+    b->next = start + mask + 1;
+    b->n++;
+}
+
+static void test_split_pow2(void)
+{
+    Blocks b = { .next = 0x1000 };
+
+    viommu_split_pow2(0x1000, 0x8fff, 0, check_block, &b);
+    CHECK(!b.bad);
+    CHECK_EQ(b.next, 0x9000);
+    CHECK_EQ(b.n, 4);                    /* 4k 8k 16k 4k */
+    b = (Blocks){ .next = 0, .delta = 0x1000 };
+    viommu_split_pow2(0, 0xffff, 0x1000, check_block, &b);
+    CHECK(!b.bad);
+    CHECK_EQ(b.n, 16);                   /* phys side only 4k aligned */
+    b = (Blocks){ .next = 0 };
+    viommu_split_pow2(0, UINT64_MAX, 0, check_block, &b);
+    CHECK_EQ(b.n, 1);
+    b = (Blocks){ .next = 1 };
+    viommu_split_pow2(1, UINT64_MAX, 0, check_block, &b);
+    CHECK(!b.bad);
+    CHECK_EQ(b.n, 64);
+}
+
+int main(void)
+{
+    RUN(test_attach_rules);
+    RUN(test_detach_rules);
+    RUN(test_map_validation);
+    RUN(test_map_bypass_domain);
+    RUN(test_mapping_bound);
+    RUN(test_notifications);
+    RUN(test_translate);
+    RUN(test_probe);
+    RUN(test_malformed);
+    RUN(test_save_load);
+    RUN(test_split_pow2);
+    return unit_report("test-virtio-iommu-core");
+}
