@@ -11,18 +11,27 @@
 #include "qapi/error.h"
 #include "hw/boards.h"
 #include "hw/pci/pci_bus.h"
+#include "hw/qdev-properties.h"
+#include "hw/qdev-properties-system.h"
 #include "hw/virtio/virtio-pci.h"
 #include "hw/virtio/virtio-iommu.h"
-
-static const Property virtio_iommu_pci_properties[] = {
-    /* lets a machine or user give the function another PCI class */
-    DEFINE_PROP_UINT32("class", VirtIOPCIProxy, class_code, 0),
-};
 
 typedef struct VirtIOIOMMUPCI {
     VirtIOPCIProxy parent_obj;
     VirtIOIOMMU vdev;
 } VirtIOIOMMUPCI;
+
+static const Property virtio_iommu_pci_properties[] = {
+    /* lets a machine or user give the function another PCI class */
+    DEFINE_PROP_UINT32("class", VirtIOPCIProxy, class_code, 0),
+    /*
+     * Set by the machines' pre-plug hooks (the MSI doorbell window) on the
+     * PCI device itself, so it lives here and fills the virtio device.
+     */
+    DEFINE_PROP_ARRAY("reserved-regions", VirtIOIOMMUPCI,
+                      vdev.nr_prop_resv_regions, vdev.prop_resv_regions,
+                      qdev_prop_reserved_region, ReservedRegion),
+};
 
 DECLARE_INSTANCE_CHECKER(VirtIOIOMMUPCI, VIRTIO_IOMMU_PCI,
                          TYPE_VIRTIO_IOMMU_PCI)

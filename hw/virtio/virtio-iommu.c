@@ -732,9 +732,6 @@ static const Property virtio_iommu_properties[] = {
     DEFINE_PROP_GRANULE_MODE("granule", VirtIOIOMMU, granule_mode,
                              GRANULE_MODE_HOST),
     DEFINE_PROP_UINT8("aw-bits", VirtIOIOMMU, aw_bits, 64),
-    DEFINE_PROP_ARRAY("reserved-regions", VirtIOIOMMU, nr_prop_resv_regions,
-                      prop_resv_regions, qdev_prop_reserved_region,
-                      ReservedRegion),
     /* off only for tests that map sub-page ranges (see README.rst) */
     DEFINE_PROP_BOOL("x-check-alignment", VirtIOIOMMU, check_alignment, true),
 };
