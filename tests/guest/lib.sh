@@ -63,3 +63,44 @@ guest_boot() {
 guest_result() {
     sed -n "s/.*RESULT $2=\(.*\)$/\1/p" "$GUEST_WORK/$1.console" | tr -d '\r' | head -1
 }
+
+# guest_efi_disk: a FAT disk with the kernel as an EFI application, the
+# initramfs and a startup.nsh for the UEFI shell (the guest runs its checks
+# with disk and net off: the disk is what the firmware reads).
+guest_efi_disk() {
+    local out=$GUEST_WORK/efi-boot.img initrd
+    initrd=$(guest_initramfs amd64)
+    if [ ! -f "$out" ] || [ "$initrd" -nt "$out" ]; then
+        rm -f "$out.tmp"
+        truncate -s 40M "$out.tmp"
+        mkfs.vfat -F 32 "$out.tmp" >/dev/null
+        mcopy -i "$out.tmp" "$GUEST_CACHE/linux-amd64/vmlinuz" ::/vmlinuz.efi
+        mcopy -i "$out.tmp" "$initrd" ::/initrd
+        printf 'fs0:\r\n\\vmlinuz.efi console=ttyS0 initrd=\\initrd panic=-1 quiet viommu.disk=0 viommu.net=0\r\n' \
+            > "$GUEST_WORK/startup.nsh"
+        mcopy -i "$out.tmp" "$GUEST_WORK/startup.nsh" ::/startup.nsh
+        mv "$out.tmp" "$out"
+    fi
+    echo "$out"
+}
+
+# guest_ovmf_boot NAME SECONDS IOMMU-OPTS: OVMF boots the EFI disk (virtio-blk,
+# iommu_platform=on) behind our virtio-iommu. QEMU is left running with a QMP
+# socket at $GUEST_WORK/NAME.qmp; the caller inspects and stops it.
+guest_ovmf_boot() {
+    local name=$1 secs=$2 opts=$3 disk
+    disk=$(guest_efi_disk)
+    cp /usr/share/OVMF/OVMF_VARS_4M.fd "$GUEST_WORK/$name.vars"
+    rm -f "$GUEST_WORK/$name.qmp"
+    timeout "$secs" "$GUEST_OBJ/qemu-system-x86_64" -L "$GUEST_FW" -M q35 \
+        -accel tcg -m 512 -nodefaults -display none -no-reboot \
+        -serial "file:$GUEST_WORK/$name.console" \
+        -qmp "unix:$GUEST_WORK/$name.qmp,server=on,wait=off" \
+        -d guest_errors -D "$GUEST_WORK/$name.qemu.log" \
+        -drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
+        -drive "if=pflash,format=raw,file=$GUEST_WORK/$name.vars" \
+        -device "virtio-iommu-pci$opts" \
+        -drive "if=none,id=efi0,file=$disk,format=raw,snapshot=on" \
+        -device virtio-blk-pci,drive=efi0,iommu_platform=on,disable-legacy=on \
+        > "$GUEST_WORK/$name.stdout" 2>&1
+}

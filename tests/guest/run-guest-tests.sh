@@ -67,5 +67,50 @@ if [ -e "$GUEST_CACHE/linux-arm64/vmlinuz" ]; then
         -device virtio-iommu-pci -- iommu.strict=1
 fi
 
+# Firmware without a virtio-iommu driver (seeds/004): with boot-bypass on,
+# OVMF reads the kernel and initramfs from the virtio-blk disk through the
+# IOMMU and the guest runs; with boot-bypass=off that DMA is refused, each
+# refusal is reported, and QEMU keeps running and answers QMP.
+firmware_case_bypass_on() {
+    local c=ovmf-boot-bypass
+    CASE_FAILED=0
+    echo "guest test $c"
+    guest_ovmf_boot "$c" "$GUEST_TIMEOUT" ""
+    check "$c" "guest booted from the disk" "$(guest_result "$c" done)" 1
+    check "$c" "guest IOMMU devices" "$(guest_result "$c" iommus)" 1
+    check "$c" "device-reported DMA faults" \
+        "$(grep -c 'DMA fault' "$GUEST_WORK/$c.qemu.log" 2>/dev/null)" 0
+    if [ "$CASE_FAILED" = 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+}
+
+firmware_case_bypass_off() {
+    local c=ovmf-no-boot-bypass status faults
+    CASE_FAILED=0
+    echo "guest test $c"
+    guest_ovmf_boot "$c" 120 ",boot-bypass=off" &
+    local pid=$! waited=0
+    # wait until the firmware has tried its DMA and been refused
+    while [ $waited -lt 90 ] && ! grep -qs 'DMA fault' "$GUEST_WORK/$c.qemu.log"; do
+        sleep 2; waited=$((waited + 2))
+    done
+    sleep 5
+    status=$(python3 "$GUEST_TOP/tests/guest/qmp.py" "$GUEST_WORK/$c.qmp" query-status quit 2>&1 | head -1)
+    wait $pid
+    local rc=$?
+    faults=$(grep -c 'DMA fault' "$GUEST_WORK/$c.qemu.log" 2>/dev/null)
+    check "$c" "DMA faults reported" "$([ "${faults:-0}" -gt 0 ] && echo yes || echo no)" yes
+    check "$c" "first fault" "$(grep -m1 -o 'not attached to a domain and bypass is off' "$GUEST_WORK/$c.qemu.log")" \
+        "not attached to a domain and bypass is off"
+    check "$c" "guest did not boot" "$(guest_result "$c" done)" ""
+    check "$c" "QEMU still running (QMP query-status)" \
+        "$(echo "$status" | grep -o '"status": "[a-z]*"')" '"status": "running"'
+    check "$c" "QEMU exit status after quit" "$rc" 0
+    echo "  ($faults faults reported)"
+    if [ "$CASE_FAILED" = 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+}
+
+firmware_case_bypass_on
+firmware_case_bypass_off
+
 echo "guest tests: $passed passed, $failed failed"
 [ "$failed" = 0 ]
