@@ -9,7 +9,7 @@ need_build="build-essential ninja-build ccache pkg-config bzip2 xz-utils curl
 need_build_bpo="meson python3-pycotap"
 need_guest="seabios ovmf qemu-efi-aarch64 ipxe-qemu busybox-static cpio
   kmod mtools dosfstools"
-need_bench=""
+need_bench_bpo="qemu-system-x86"
 
 as_root() {
     if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
@@ -119,7 +119,8 @@ for what in "$@"; do
         fetch_kernel arm64
         fetch_busybox arm64 ;;
     bench)
-        [ -z "$need_bench" ] || apt_install "" $need_bench ;;
+        ensure_backports
+        apt_install bookworm-backports $need_bench_bpo ;;
     *) echo "deps: unknown set '$what' (build, guest, guest-arm64, bench)" >&2; exit 2 ;;
     esac
 done

@@ -1,0 +1,87 @@
+#!/bin/bash
+# make bench: our build against a pristine upstream QEMU 10.0.2 built from the
+# same tarball with the same configure options (build/upstream/obj), and
+# against Debian's stock qemu-system-x86_64 for the guest figure. Runs
+# alternate (ours, upstream, ours, ...) and each figure is the median of
+# BENCH_ROUNDS runs; ratios > 1 mean ours is better. Last lines:
+#   NAME ours=X upstream=Y ratio=R
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+rounds=${BENCH_ROUNDS:-5}
+fw=$top/build/ours/firmware
+ours=$top/build/ours/obj/qemu-system-x86_64
+upstream=$top/build/upstream/obj/qemu-system-x86_64
+drv=$top/scripts/bench/qtest_viommu.py
+
+make -C "$top" qemu >/dev/null
+ninja -C "$top/build/upstream/obj" -j"$(nproc)" qemu-system-x86_64 >/dev/null
+"$top/scripts/deps.sh" guest bench
+
+median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+
+declare -A samples
+measure() {     # measure NAME COMMAND-TEMPLATE ({} is the binary)
+    local name=$1; shift
+    for r in $(seq "$rounds"); do
+        for who in ours upstream; do
+            local bin=${!who} v
+            v=$("${@//\{\}/$bin}")
+            samples[$name.$who]+="$v "
+            echo "  $name round $r $who: $v" >&2
+        done
+    done
+}
+
+guest_reads() {   # seconds for N 4 KiB direct reads, strict mode, in a guest
+    local bin=$1 name
+    name=bench-$(basename "$(dirname "$(dirname "$bin")")")-$RANDOM
+    (
+        . "$top/tests/guest/lib.sh"
+        GUEST_QEMU=$bin GUEST_NET=0 guest_boot "$name" amd64 -M q35 \
+            -device virtio-iommu-pci -- iommu.strict=1 viommu.bench=4000
+        guest_result "$name" bench.seconds
+        rm -f "$GUEST_WORK/$name".*
+    )
+}
+
+echo "== MAP+UNMAP requests through the virtqueue (qtest, no guest CPU)" >&2
+measure map_unmap_per_s python3 "$drv" {} "$fw" map-unmap 3000
+echo "== edu DMA transfers translated by the vIOMMU (qtest)" >&2
+measure dma_per_s python3 "$drv" {} "$fw" dma 3000
+echo "== resident memory per mapping" >&2
+measure bytes_per_mapping_1e5 python3 "$drv" {} "$fw" memory 100000
+measure bytes_per_mapping_1e6 python3 "$drv" {} "$fw" memory 1000000
+echo "== guest: 4000 4 KiB direct reads, iommu.strict=1 (seconds)" >&2
+measure guest_4k_read_s guest_reads {}
+
+debian=/usr/bin/qemu-system-x86_64
+if [ -x "$debian" ]; then
+    for r in $(seq "$rounds"); do
+        v=$(guest_reads "$debian")
+        samples[guest_4k_read_s.debian]+="$v "
+        echo "  guest_4k_read_s round $r debian-stock: $v" >&2
+    done
+fi
+
+report() {      # report NAME HIGHER-IS-BETTER
+    local o u ratio
+    o=$(echo "${samples[$1.ours]}" | tr ' ' '\n' | grep . | median)
+    u=$(echo "${samples[$1.upstream]}" | tr ' ' '\n' | grep . | median)
+    if [ "$2" = 1 ]; then
+        ratio=$(awk -v o="$o" -v u="$u" 'BEGIN {printf "%.2f", o / u}')
+    else
+        ratio=$(awk -v o="$o" -v u="$u" 'BEGIN {printf "%.2f", u / o}')
+    fi
+    echo "$1 ours=$o upstream=$u ratio=$ratio"
+}
+
+if [ -n "${samples[guest_4k_read_s.debian]:-}" ]; then
+    d=$(echo "${samples[guest_4k_read_s.debian]}" | tr ' ' '\n' | grep . | median)
+    o=$(echo "${samples[guest_4k_read_s.ours]}" | tr ' ' '\n' | grep . | median)
+    echo "guest_4k_read_s(debian-stock) ours=$o debian=$d ratio=$(awk -v o="$o" -v d="$d" 'BEGIN {printf "%.2f", d / o}')"
+fi
+report map_unmap_per_s 1
+report dma_per_s 1
+report bytes_per_mapping_1e5 0
+report bytes_per_mapping_1e6 0
+report guest_4k_read_s 0
