@@ -25,7 +25,7 @@ echo "   read back by guest:   $r"
 echo "   on the host's image:  $h"
 echo "== network: DHCP lease over virtio-net: $(guest_result "$name" net.lease)"
 faults=$(grep -c 'DMA fault' "$GUEST_WORK/$name.qemu.log" 2>/dev/null || true)
-echo "== DMA faults: guest ${faults:-0}/device $(guest_result "$name" guest.faults)"
+echo "== DMA faults: reported by the device ${faults:-0}, by the guest $(guest_result "$name" guest.faults)"
 if [ -n "$w" ] && [ "$w" = "$r" ] && [ "$w" = "$h" ] &&
    [ "$(guest_result "$name" net.lease)" = 10.0.2.15 ]; then
     echo "demo: OK, the guest ran its disk and network behind our virtio-iommu"

@@ -317,7 +317,8 @@ IovaMapResult iova_map_remove_range(IovaMap *map, uint64_t start, uint64_t end,
     const IovaMapping *last = iova_map_lookup(map, end);
     uint32_t i;
 
-    if ((first && first->virt_start < start) || (last && last->virt_end > end)) {
+    if ((first && first->virt_start < start) ||
+        (last && last->virt_end > end)) {
         return IOVA_MAP_SPLIT;
     }
     while ((i = ceil_node(map, start)) != NIL &&

@@ -162,7 +162,10 @@ static Domain *create_domain(ViommuCore *c, uint32_t id, bool bypass)
     }
     c->domains = grown;
     d = calloc(1, sizeof(*d));
-    if (!d || !(d->map = iova_map_new(0))) {
+    if (d) {
+        d->map = iova_map_new(0);
+    }
+    if (!d || !d->map) {
         free(d);
         return NULL;
     }
@@ -265,7 +268,8 @@ static void attach_ep(ViommuCore *c, Endpoint *e, Domain *d)
 static int do_attach(ViommuCore *c, const uint8_t *req)
 {
     uint32_t domain = ld32(req + 4), ep = ld32(req + 8), flags = ld32(req + 12);
-    uint32_t known = acked(c, VIOMMU_F_BYPASS_CONFIG) ? VIOMMU_ATTACH_F_BYPASS : 0;
+    uint32_t known = acked(c, VIOMMU_F_BYPASS_CONFIG) ?
+                     VIOMMU_ATTACH_F_BYPASS : 0;
     bool bypass = flags & VIOMMU_ATTACH_F_BYPASS;
     Endpoint *e;
     Domain *d;
@@ -335,9 +339,11 @@ static bool in_input_range(const ViommuCore *c, uint64_t start, uint64_t end)
 
 static bool map_aligned(const ViommuCore *c, const IovaMapping *m)
 {
-    uint64_t granule_mask = (c->cfg.page_size_mask & -c->cfg.page_size_mask) - 1;
+    uint64_t psm = c->cfg.page_size_mask;
+    uint64_t granule_mask = (psm & -psm) - 1;
+    uint64_t ends = m->virt_start | m->phys_start | (m->virt_end + 1);
 
-    return !((m->virt_start | m->phys_start | (m->virt_end + 1)) & granule_mask);
+    return !(ends & granule_mask);
 }
 
 static int do_map(ViommuCore *c, const uint8_t *req)
@@ -371,7 +377,7 @@ static int do_map(ViommuCore *c, const uint8_t *req)
         (c->cfg.check_alignment && !map_aligned(c, &m))) {
         return VIOMMU_S_RANGE;
     }
-    /* "The device SHOULD reject a MAP request that overlaps a RESV_MEM region" */
+    /* 5.13.6.8.1: "SHOULD reject a MAP request that overlaps a RESV_MEM" */
     if (overlaps_resv(c, m.virt_start, m.virt_end) ||
         iova_map_overlaps(d->map, m.virt_start, m.virt_end)) {
         return VIOMMU_S_INVAL;
@@ -525,7 +531,8 @@ ViommuXlate viommu_core_translate(ViommuCore *c, uint32_t ep, uint64_t iova,
         return VIOMMU_XLATE_BYPASS;
     }
     if (!e || !e->domain) {
-        return global_bypass(c) ? VIOMMU_XLATE_BYPASS : VIOMMU_XLATE_FAULT_DOMAIN;
+        return global_bypass(c) ? VIOMMU_XLATE_BYPASS :
+                                  VIOMMU_XLATE_FAULT_DOMAIN;
     }
     if (e->domain->bypass) {
         return VIOMMU_XLATE_BYPASS;
@@ -783,7 +790,7 @@ static bool load_domain(ViommuCore *c, Reader *r)
     if (!d) {
         return false;
     }
-    for (uint32_t i = 0; i < count; i++, r->p += MAP_RECORD, r->left -= MAP_RECORD) {
+    for (uint32_t i = 0; i < count; i++) {
         IovaMapping m = {
             ld64(r->p), ld64(r->p + 8), ld64(r->p + 16), ld32(r->p + 24)
         };
@@ -791,6 +798,8 @@ static bool load_domain(ViommuCore *c, Reader *r)
             return false;
         }
         c->nr_mappings++;
+        r->p += MAP_RECORD;
+        r->left -= MAP_RECORD;
     }
     return true;
 }

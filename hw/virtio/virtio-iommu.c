@@ -608,7 +608,8 @@ static bool build_core(VirtIOIOMMU *s, Error **errp)
         return false;
     }
     cfg.page_size_mask = -granule;
-    cfg.input_end = s->aw_bits == 64 ? UINT64_MAX : MAKE_64BIT_MASK(0, s->aw_bits);
+    cfg.input_end = s->aw_bits == 64 ? UINT64_MAX :
+                    MAKE_64BIT_MASK(0, s->aw_bits);
     cfg.probe_size = viommu_core_probe_size_for(s->nr_prop_resv_regions);
     s->core = viommu_core_new(&cfg, &core_ops, s);
     viommu_core_set_resv_regions(s->core, resv, s->nr_prop_resv_regions);
@@ -715,8 +716,10 @@ static const VMStateDescription vmstate_virtio_iommu_state = {
     },
 };
 
+/* Loaded before the devices whose DMA it translates (VFIO, vhost). */
 static const VMStateDescription vmstate_virtio_iommu = {
     .name = "virtio-iommu",
+    .priority = MIG_PRI_IOMMU,
     .version_id = 1,
     .minimum_version_id = 1,
     .fields = (const VMStateField[]) {
@@ -725,15 +728,23 @@ static const VMStateDescription vmstate_virtio_iommu = {
     },
 };
 
+/*
+ * Names, types and defaults are those machine compat properties
+ * (hw/core/machine.c, pc_q35.c, arm virt.c) and libvirt set.
+ */
 static const Property virtio_iommu_properties[] = {
-    DEFINE_PROP_LINK("primary-bus", VirtIOIOMMU, primary_bus,
-                     TYPE_PCI_BUS, PCIBus *),
-    DEFINE_PROP_BOOL("boot-bypass", VirtIOIOMMU, boot_bypass, true),
+    /* input address width: config.input_range is [0, 2^aw-bits - 1] */
+    DEFINE_PROP_UINT8("aw-bits", VirtIOIOMMU, aw_bits, 64),
+    /* the smallest bit of config.page_size_mask */
     DEFINE_PROP_GRANULE_MODE("granule", VirtIOIOMMU, granule_mode,
                              GRANULE_MODE_HOST),
-    DEFINE_PROP_UINT8("aw-bits", VirtIOIOMMU, aw_bits, 64),
+    /* the initial value of config.bypass (5.13.4) */
+    DEFINE_PROP_BOOL("boot-bypass", VirtIOIOMMU, boot_bypass, true),
     /* off only for tests that map sub-page ranges (see README.rst) */
     DEFINE_PROP_BOOL("x-check-alignment", VirtIOIOMMU, check_alignment, true),
+    /* the PCI root bus whose functions are the endpoints; set by the proxy */
+    DEFINE_PROP_LINK("primary-bus", VirtIOIOMMU, primary_bus,
+                     TYPE_PCI_BUS, PCIBus *),
 };
 
 static void virtio_iommu_class_init(ObjectClass *klass, void *data)

@@ -87,10 +87,10 @@ firmware_case_bypass_off() {
     local c=ovmf-no-boot-bypass status faults
     CASE_FAILED=0
     echo "guest test $c"
-    guest_ovmf_boot "$c" 120 ",boot-bypass=off" &
+    guest_ovmf_boot "$c" 330 ",boot-bypass=off" &
     local pid=$! waited=0
     # wait until the firmware has tried its DMA and been refused
-    while [ $waited -lt 90 ] && ! grep -qs 'DMA fault' "$GUEST_WORK/$c.qemu.log"; do
+    while [ $waited -lt 300 ] && ! grep -qs 'DMA fault' "$GUEST_WORK/$c.qemu.log"; do
         sleep 2; waited=$((waited + 2))
     done
     sleep 5

@@ -118,7 +118,7 @@ void viommu_core_set_bypass(ViommuCore *c, bool bypass);
 bool viommu_core_bypass(const ViommuCore *c);
 const ViommuCoreConfig *viommu_core_config(const ViommuCore *c);
 
-/* Replaces the reserved regions reported to, and enforced for, every endpoint. */
+/* Replaces the reserved regions reported to and enforced for all endpoints */
 bool viommu_core_set_resv_regions(ViommuCore *c, const ViommuResvRegion *r,
                                   size_t n);
 size_t viommu_core_probe_size_for(size_t nr_resv_regions);
@@ -141,7 +141,7 @@ typedef enum ViommuXlate {
     VIOMMU_XLATE_FAULT_MAPPING, /* attached, no mapping or no permission */
 } ViommuXlate;
 
-/* Translates @iova for @ep; @perm is the access, VIOMMU_MAP_F_READ|WRITE or 0. */
+/* Translates @iova for @ep; @perm: VIOMMU_MAP_F_READ and/or _WRITE, or 0 */
 ViommuXlate viommu_core_translate(ViommuCore *c, uint32_t ep, uint64_t iova,
                                   uint32_t perm, IovaMapping *out);
 

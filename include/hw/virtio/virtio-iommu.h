@@ -11,20 +11,19 @@
 #ifndef QEMU_VIRTIO_IOMMU_H
 #define QEMU_VIRTIO_IOMMU_H
 
-#include "standard-headers/linux/virtio_iommu.h"
-#include "hw/virtio/virtio.h"
 #include "hw/pci/pci.h"
-#include "qom/object.h"
+#include "hw/viommu/virtio-iommu-core.h"
+#include "hw/virtio/virtio.h"
 #include "qapi/qapi-types-virtio.h"
 #include "qemu/thread.h"
-#include "system/host_iommu_device.h"
-#include "hw/viommu/virtio-iommu-core.h"
+#include "qom/object.h"
+#include "standard-headers/linux/virtio_iommu.h"
 
-#define TYPE_VIRTIO_IOMMU "virtio-iommu-device"
+/* QOM names: the device, its PCI transport and its memory regions */
 #define TYPE_VIRTIO_IOMMU_PCI "virtio-iommu-pci"
-OBJECT_DECLARE_SIMPLE_TYPE(VirtIOIOMMU, VIRTIO_IOMMU)
-
+#define TYPE_VIRTIO_IOMMU "virtio-iommu-device"
 #define TYPE_VIRTIO_IOMMU_MEMORY_REGION "virtio-iommu-memory-region"
+OBJECT_DECLARE_SIMPLE_TYPE(VirtIOIOMMU, VIRTIO_IOMMU)
 
 /* One PCI function behind the IOMMU, and the address space its DMA uses. */
 typedef struct VirtIOIOMMUEndpoint {
