@@ -1,18 +1,20 @@
 #!/bin/bash
 # Runs upstream QEMU 10.0.2's own qtests against our devices:
 #  - qos-test, every virtio-iommu path (i440FX, virtio-iommu-test.c)
-#  - bios-tables-test acpi/q35/viot (our VIOT, and every other table of that
-#    machine, byte for byte against upstream's expected tables)
+#  - bios-tables-test acpi/q35/viot and acpi/virt/viot (our VIOT, and every
+#    other table of those machines, byte for byte against upstream's
+#    expected tables; virt boots Debian's AAVMF)
 # under TCG: a wrapper drops "-accel kvm" so that a /dev/kvm does not matter.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 obj=$top/build/ours/obj
-src=$top/build/ours/src/qemu
 fw=$top/build/ours/firmware
 work=$top/build/qtest
 mkdir -p "$work"
 
-ninja -C "$obj" -j"$(nproc)" tests/qtest/qos-test tests/qtest/bios-tables-test >/dev/null
+# bios-tables-test boots aarch64 virt with edk2, here Debian's AAVMF
+ninja -C "$obj" -j"$(nproc)" tests/qtest/qos-test tests/qtest/bios-tables-test \
+    pc-bios/edk2-aarch64-code.fd pc-bios/edk2-arm-vars.fd >/dev/null
 
 # wrapper ARCH EXTRA...: the binary the qtests start
 wrapper() {
@@ -59,10 +61,13 @@ for p in $paths; do
     run "qos${p//\//_}" env QTEST_QEMU_BINARY="$qos_bin" "$obj/tests/qtest/qos-test" -p "$p"
 done
 
-# bios-tables-test reads its expected tables relative to the source tree
+# bios-tables-test reads tests/data and pc-bios/ relative to the build tree
 bt_bin=$(wrapper x86_64)
-run acpi_q35_viot bash -c "cd '$src' && QTEST_QEMU_BINARY='$bt_bin' \
-    '$obj/tests/qtest/bios-tables-test' -p /x86_64/acpi/q35/viot"
+run acpi_q35_viot bash -c "cd '$obj' && QTEST_QEMU_BINARY='$bt_bin' \
+    tests/qtest/bios-tables-test -p /x86_64/acpi/q35/viot"
+bt_bin=$(wrapper aarch64)
+run acpi_virt_viot bash -c "cd '$obj' && QTEST_QEMU_BINARY='$bt_bin' \
+    tests/qtest/bios-tables-test -p /aarch64/acpi/virt/viot"
 
 echo "qtests: $passed passed, $failed failed"
 [ "$failed" = 0 ]
