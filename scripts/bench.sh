@@ -37,8 +37,8 @@ guest_reads() {   # seconds for N 4 KiB direct reads, strict mode, in a guest
     name=bench-$(basename "$(dirname "$(dirname "$bin")")")-$RANDOM
     (
         . "$top/tests/guest/lib.sh"
-        GUEST_QEMU=$bin GUEST_NET=0 guest_boot "$name" amd64 -M q35 \
-            -device virtio-iommu-pci -- iommu.strict=1 viommu.bench=4000
+        GUEST_QEMU=$bin GUEST_NET=0 GUEST_DISK_SIZE=96M guest_boot "$name" amd64 -M q35 \
+            -device virtio-iommu-pci -- iommu.strict=1 viommu.bench=20000
         guest_result "$name" bench.seconds
         rm -f "$GUEST_WORK/$name".*
     )
@@ -51,7 +51,7 @@ measure dma_per_s python3 "$drv" {} "$fw" dma 3000
 echo "== resident memory per mapping" >&2
 measure bytes_per_mapping_1e5 python3 "$drv" {} "$fw" memory 100000
 measure bytes_per_mapping_1e6 python3 "$drv" {} "$fw" memory 1000000
-echo "== guest: 4000 4 KiB direct reads, iommu.strict=1 (seconds)" >&2
+echo "== guest: 20000 4 KiB direct reads, iommu.strict=1 (seconds)" >&2
 measure guest_4k_read_s guest_reads {}
 
 debian=/usr/bin/qemu-system-x86_64

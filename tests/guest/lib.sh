@@ -41,7 +41,7 @@ guest_boot() {
     esac
     if [ "${GUEST_DISK:-1}" = 1 ]; then
         rm -f "$GUEST_WORK/$name.img"
-        truncate -s 16M "$GUEST_WORK/$name.img"
+        truncate -s "${GUEST_DISK_SIZE:-16M}" "$GUEST_WORK/$name.img"
         qemu_args+=(-drive "if=none,id=disk0,file=$GUEST_WORK/$name.img,format=raw"
                     -device "virtio-blk-pci,drive=disk0,iommu_platform=on,disable-legacy=on${GUEST_BLK_OPTS:-}")
         append="$append viommu.disk=1"
