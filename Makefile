@@ -1,7 +1,8 @@
 # qemu-viommu: virtual IOMMUs for QEMU 10.0.2, built out of tree.
 #   make          build qemu-system-x86_64 and qemu-system-aarch64 (build/ours/obj)
 #   make demo     boot a small Linux guest behind our virtio-iommu
-#   make check    unit tests, fuzz replay, upstream qtests, guest tests
+#   make check    unit tests, fuzz replay, upstream qtests, guest tests,
+#                 the nested VFIO relay test
 #   make bench    ours against pristine upstream 10.0.2 (not part of check)
 # Each installs what is missing (apt) and builds what is needed.
 
@@ -16,7 +17,7 @@ export CCACHE_BASEDIR := $(TOP)
 export CCACHE_NOHASHDIR := 1
 export CCACHE_MAXSIZE ?= 5G
 
-.PHONY: all configure qemu check unit qtest guest demo bench clean distclean
+.PHONY: all configure qemu check unit qtest guest vfio-relay demo bench clean distclean
 
 all: qemu
 
@@ -61,7 +62,13 @@ guest: qemu
 	scripts/deps.sh guest guest-arm64
 	tests/guest/run-guest-tests.sh
 
-check: unit qtest guest
+# a device passed through twice: L0 (ours) -> L1 VFIO -> L2 (ours, qtest)
+vfio-relay: qemu
+	scripts/deps.sh guest
+	tests/guest/run-vfio-relay.sh virtio
+	tests/guest/run-vfio-relay.sh intel
+
+check: unit qtest guest vfio-relay
 	@echo "make check: all suites passed"
 
 demo: qemu

@@ -44,10 +44,21 @@ class Qtest:
         self.sock, _ = srv.accept()
         self.rf = self.sock.makefile('rb')
 
+    @classmethod
+    def attach_socket(cls, path, timeout=600):
+        """Speaks to a QEMU whose qtest chardev is reached at socket @path."""
+        self = cls.__new__(cls)
+        self.proc = None
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(path)
+        self.sock.settimeout(timeout)
+        self.rf = self.sock.makefile('rb')
+        return self
+
     def cmd(self, line):
         self.sock.sendall(line.encode() + b'\n')
         while True:
-            reply = self.rf.readline().decode().split()
+            reply = self.rf.readline().decode(errors='replace').split()
             if reply and reply[0] == 'OK':
                 return reply[1:]
             if reply and reply[0] == 'FAIL':
@@ -76,8 +87,11 @@ class Qtest:
                     return int(line.split()[1]) * 1024
 
     def close(self):
-        self.proc.kill()
-        self.proc.wait()
+        if self.proc:
+            self.proc.kill()
+            self.proc.wait()
+        else:
+            self.sock.close()
 
 
 def cfg_addr(devfn, off):

@@ -31,7 +31,7 @@ guest_boot() {
     shift
     append=$*
     kernel=$GUEST_CACHE/linux-$arch/vmlinuz
-    initrd=$(guest_initramfs "$arch")
+    initrd=${GUEST_INITRD:-$(guest_initramfs "$arch")}
     console=$GUEST_WORK/$name.console
     case "$arch" in
     amd64) qemu=${GUEST_QEMU:-$GUEST_OBJ/qemu-system-x86_64}

@@ -1,9 +1,12 @@
 #!/bin/bash
 # Builds the guest test initramfs for ARCH (amd64 or arm64) from Debian's
 # busybox-static and the modules of Debian's 6.12 kernel.
-# Usage: tests/guest/mkinitramfs.sh ARCH OUTPUT.cpio.gz
+# Usage: tests/guest/mkinitramfs.sh ARCH OUTPUT.cpio.gz [QEMU-BINARY]
+# With QEMU-BINARY (same architecture), the initramfs also carries that QEMU,
+# stripped, with its shared libraries and SeaBIOS, under /opt/qemu, and the
+# nested-guest script tests/guest/l2.sh as /l2.sh (the VFIO relay test).
 set -euo pipefail
-arch=$1 out=$2
+arch=$1 out=$2 l2_qemu=${3:-}
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${QEMU_VIOMMU_CACHE:-$HOME/.cache/qemu-viommu}
 kdir=$cache/linux-$arch
@@ -25,12 +28,24 @@ for applet in sh mount insmod sed cat ls wc readlink dd md5sum cut sleep grep \
 done
 cp "$here/init" "$root/init"
 cp "$here/udhcpc-script" "$root/bin/udhcpc-script"
-for m in drivers/iommu/virtio-iommu net/core/failover drivers/net/net_failover \
+for m in virt/lib/irqbypass drivers/iommu/virtio-iommu net/core/failover drivers/net/net_failover \
          drivers/net/virtio_net drivers/block/virtio_blk drivers/vfio/vfio \
          drivers/vfio/vfio_iommu_type1 drivers/vfio/pci/vfio-pci-core \
          drivers/vfio/pci/vfio-pci; do
     f=$modules/kernel/$m.ko.xz
     [ -f "$f" ] && xz -dc "$f" > "$root/lib/modules/$(basename "$m").ko"
 done
+if [ -n "$l2_qemu" ]; then
+    mkdir -p "$root/opt/qemu/lib" "$root/opt/qemu/fw"
+    strip -o "$root/opt/qemu/qemu-system-x86_64" "$l2_qemu"
+    for lib in $(ldd "$l2_qemu" | awk '/=> \// {print $3} /^\t\/lib/ {print $1}'); do
+        cp -L "$lib" "$root/opt/qemu/lib/"
+    done
+    cp -L /usr/share/seabios/bios-256k.bin "$root/opt/qemu/fw/"
+    fw=$(dirname "$l2_qemu")/../firmware
+    [ -e "$fw/kvmvapic.bin" ] && cp -L "$fw/kvmvapic.bin" "$root/opt/qemu/fw/"
+    cp "$here/l2.sh" "$root/l2.sh"
+    for applet in stty printf; do ln -s busybox "$root/bin/$applet"; done
+fi
 (cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 > "$out.tmp"
 mv "$out.tmp" "$out"
