@@ -34,17 +34,26 @@ def step(name, ok, detail=''):
 
 
 def wait_ready(path):
+    """Waits until L2 answers qtest. Bytes sent before L2 opened L1's serial
+    port are lost or cut, so a garbled command (FAIL) means: ask again."""
     deadline = time.time() + 900
+    q = None
     while time.time() < deadline:
-        if os.path.exists(path):
-            try:
+        try:
+            if q is None and os.path.exists(path):
                 q = qv.Qtest.attach_socket(path, timeout=5)
+            if q is not None:
+                q.sock.sendall(b'\n')
                 if q.cmd('endianness')[0] == 'little':
                     q.sock.settimeout(120)
                     return q
-            except OSError:
-                pass
-        time.sleep(3)
+        except RuntimeError:
+            pass                # a cut command: L2 just started listening
+        except OSError:
+            if q is not None:
+                q.sock.close()
+            q = None
+        time.sleep(2)
     raise RuntimeError('L2 never answered qtest')
 
 
