@@ -19,7 +19,8 @@ debian_mirror() {
     # The Debian archive this machine's apt already uses (no host is named here).
     { grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}'
       grep -hs '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list |
-          awk '{print $2}'; } | grep -E '/debian/?$' | head -1 | sed 's,/$,,'
+          awk '{print $2}'; } | grep -E '/debian/?$' | head -1 | sed 's,/$,,' ||
+        true    # a missing sources file is no error here
 }
 
 ensure_backports() {
