@@ -3,12 +3,14 @@
 # Usage: scripts/deps.sh build|guest|bench ...   (idempotent; quiet when done)
 set -euo pipefail
 
+# Firmware is a build dependency: prepare-tree.sh links it into the build
+# tree (with edk2 images made from OVMF/AAVMF) and the qtests boot SeaBIOS.
 need_build="build-essential ninja-build ccache pkg-config bzip2 xz-utils curl
   libglib2.0-dev libpixman-1-dev zlib1g-dev libfdt-dev libslirp-dev
-  python3-venv python3-setuptools flex bison patch"
+  python3-venv python3-setuptools flex bison patch
+  seabios ovmf qemu-efi-aarch64 ipxe-qemu"
 need_build_bpo="meson python3-pycotap"
-need_guest="seabios ovmf qemu-efi-aarch64 ipxe-qemu busybox-static cpio
-  kmod mtools dosfstools"
+need_guest="busybox-static cpio kmod mtools dosfstools"
 need_bench_bpo="qemu-system-x86"
 
 as_root() {
