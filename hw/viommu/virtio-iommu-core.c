@@ -22,6 +22,8 @@ typedef struct Domain {
 typedef struct Endpoint {
     uint32_t id;
     Domain *domain;         /* NULL when not attached */
+    ViommuResvRegion *host_resv;    /* what its host IOMMU cannot map */
+    size_t nr_host_resv;
 } Endpoint;
 
 struct ViommuCore {
@@ -36,6 +38,7 @@ struct ViommuCore {
     size_t nr_domains;
     ViommuResvRegion *resv;
     size_t nr_resv;
+    size_t nr_host_constrained;     /* endpoints with host_resv */
     size_t nr_mappings;
 };
 
@@ -78,6 +81,17 @@ static bool all_zero(const uint8_t *p, size_t n)
     return true;
 }
 
+static bool regions_meet(const ViommuResvRegion *r, size_t n,
+                         uint64_t start, uint64_t end)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (start <= r[i].end && end >= r[i].start) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static bool acked(const ViommuCore *c, int feature)
 {
     return c->acked & (1ull << feature);
@@ -107,6 +121,8 @@ static Endpoint *find_ep(const ViommuCore *c, uint32_t id)
     return i < c->nr_eps && c->eps[i].id == id ? &c->eps[i] : NULL;
 }
 
+static bool set_host_resv(ViommuCore *c, Endpoint *e);
+
 /* The endpoint record for @id, created if the glue says @id exists. */
 static Endpoint *get_ep(ViommuCore *c, uint32_t id)
 {
@@ -125,6 +141,7 @@ static Endpoint *get_ep(ViommuCore *c, uint32_t id)
     memmove(&c->eps[i + 1], &c->eps[i], (c->nr_eps - i) * sizeof(*grown));
     c->eps[i] = (Endpoint){ .id = id };
     c->nr_eps++;
+    set_host_resv(c, &c->eps[i]);   /* out of memory: unconstrained */
     return &c->eps[i];
 }
 
@@ -263,6 +280,18 @@ static void attach_ep(ViommuCore *c, Endpoint *e, Domain *d)
     iova_map_foreach_in(d->map, 0, UINT64_MAX, notify_map_one, &n);
 }
 
+/* Whether @d maps anything inside @e's own reserved regions. */
+static bool domain_maps_into(const Domain *d, const Endpoint *e)
+{
+    for (size_t i = 0; i < e->nr_host_resv; i++) {
+        if (iova_map_overlaps(d->map, e->host_resv[i].start,
+                              e->host_resv[i].end)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* ---- requests (5.13.6.3 - 5.13.6.7) ---- */
 
 static int do_attach(ViommuCore *c, const uint8_t *req)
@@ -291,6 +320,10 @@ static int do_attach(ViommuCore *c, const uint8_t *req)
     }
     if (d && e->domain == d) {
         return VIOMMU_S_OK;
+    }
+    /* the domain already maps what this endpoint's host cannot (5.13.6.8.1) */
+    if (d && domain_maps_into(d, e)) {
+        return VIOMMU_S_INVAL;
     }
     if (!d) {
         d = create_domain(c, domain, bypass);
@@ -321,10 +354,18 @@ static int do_detach(ViommuCore *c, const uint8_t *req)
     return VIOMMU_S_OK;
 }
 
-static bool overlaps_resv(const ViommuCore *c, uint64_t start, uint64_t end)
+/* Whether [start, end] meets a reserved region of an endpoint of @d. */
+static bool domain_resv_meets(const ViommuCore *c, const Domain *d,
+                              uint64_t start, uint64_t end)
 {
-    for (size_t i = 0; i < c->nr_resv; i++) {
-        if (start <= c->resv[i].end && end >= c->resv[i].start) {
+    if (regions_meet(c->resv, c->nr_resv, start, end)) {
+        return true;
+    }
+    for (size_t i = 0; c->nr_host_constrained && i < c->nr_eps; i++) {
+        const Endpoint *e = &c->eps[i];
+
+        if (e->domain == d &&
+            regions_meet(e->host_resv, e->nr_host_resv, start, end)) {
             return true;
         }
     }
@@ -378,7 +419,7 @@ static int do_map(ViommuCore *c, const uint8_t *req)
         return VIOMMU_S_RANGE;
     }
     /* 5.13.6.8.1: "SHOULD reject a MAP request that overlaps a RESV_MEM" */
-    if (overlaps_resv(c, m.virt_start, m.virt_end) ||
+    if (domain_resv_meets(c, d, m.virt_start, m.virt_end) ||
         iova_map_overlaps(d->map, m.virt_start, m.virt_end)) {
         return VIOMMU_S_INVAL;
     }
@@ -436,20 +477,25 @@ static void put_resv_mem(uint8_t *p, const ViommuResvRegion *r)
 static int do_probe(ViommuCore *c, const uint8_t *req, uint8_t *props,
                     size_t props_len)
 {
-    uint32_t ep = ld32(req + 4);
     size_t size = c->cfg.probe_size;
+    Endpoint *e = get_ep(c, ld32(req + 4));
 
-    if (!get_ep(c, ep)) {
+    if (!e) {
         return VIOMMU_S_NOENT;
     }
     /* "If the properties list is smaller than probe_size ... INVAL" */
     if (props_len < size ||
-        c->nr_resv * VIOMMU_PROBE_RESV_MEM_SIZE > size) {
+        (c->nr_resv + e->nr_host_resv) * VIOMMU_PROBE_RESV_MEM_SIZE > size) {
         return VIOMMU_S_INVAL;
     }
     memset(props, 0, size);
     for (size_t i = 0; i < c->nr_resv; i++) {
-        put_resv_mem(props + i * VIOMMU_PROBE_RESV_MEM_SIZE, &c->resv[i]);
+        put_resv_mem(props, &c->resv[i]);
+        props += VIOMMU_PROBE_RESV_MEM_SIZE;
+    }
+    for (size_t i = 0; i < e->nr_host_resv; i++) {
+        put_resv_mem(props, &e->host_resv[i]);
+        props += VIOMMU_PROBE_RESV_MEM_SIZE;
     }
     return VIOMMU_S_OK;
 }
@@ -591,6 +637,9 @@ void viommu_core_free(ViommuCore *c)
         destroy_domain(c, c->domains[c->nr_domains - 1]);
     }
     free(c->domains);
+    for (size_t i = 0; i < c->nr_eps; i++) {
+        free(c->eps[i].host_resv);
+    }
     free(c->eps);
     free(c->resv);
     free(c);
@@ -604,6 +653,11 @@ void viommu_core_set_features(ViommuCore *c, uint64_t acked_features)
 void viommu_core_set_bypass(ViommuCore *c, bool bypass)
 {
     c->bypass = bypass;
+}
+
+void viommu_core_set_page_size_mask(ViommuCore *c, uint64_t mask)
+{
+    c->cfg.page_size_mask = mask;
 }
 
 bool viommu_core_bypass(const ViommuCore *c)
@@ -644,6 +698,113 @@ bool viommu_core_set_resv_regions(ViommuCore *c, const ViommuResvRegion *r,
     c->resv = copy;
     c->nr_resv = n;
     return true;
+}
+
+/* ---- host constraints of assigned endpoints ---- */
+
+static int range_cmp(const void *a, const void *b)
+{
+    const ViommuRange *x = a, *y = b;
+
+    return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/*
+ * The parts of [lo, hi] that no range of @r (sorted by start) covers, as
+ * RESERVED regions in @out (room for n + 1). Returns how many.
+ */
+static size_t uncovered(const ViommuRange *r, size_t n, uint64_t lo,
+                        uint64_t hi, ViommuResvRegion *out)
+{
+    uint64_t next = lo;     /* the first address not known to be covered */
+    size_t nr = 0;
+
+    for (size_t i = 0; i < n && r[i].start <= hi; i++) {
+        if (r[i].end < next) {
+            continue;
+        }
+        if (r[i].start > next) {
+            out[nr++] = (ViommuResvRegion){ next, r[i].start - 1,
+                                            VIOMMU_RESV_MEM_T_RESERVED };
+        }
+        if (r[i].end >= hi) {
+            return nr;
+        }
+        next = r[i].end + 1;
+    }
+    out[nr++] = (ViommuResvRegion){ next, hi, VIOMMU_RESV_MEM_T_RESERVED };
+    return nr;
+}
+
+/* The input range less @usable and the global regions, in @out (malloc). */
+static bool host_holes(const ViommuCore *c, const ViommuRange *usable,
+                       size_t n, ViommuResvRegion **out, size_t *nr_out)
+{
+    size_t nr = 0;
+    ViommuRange *covered = malloc((n + c->nr_resv) * sizeof(*covered));
+    ViommuResvRegion *holes = malloc((n + c->nr_resv + 1) * sizeof(*holes));
+
+    if (!covered || !holes) {
+        free(covered);
+        free(holes);
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (usable[i].start <= usable[i].end) {
+            covered[nr++] = usable[i];
+        }
+    }
+    for (size_t i = 0; i < c->nr_resv; i++) {
+        covered[nr++] = (ViommuRange){ c->resv[i].start, c->resv[i].end };
+    }
+    qsort(covered, nr, sizeof(*covered), range_cmp);
+    *nr_out = uncovered(covered, nr, c->cfg.input_start, c->cfg.input_end,
+                        holes);
+    free(covered);
+    *out = holes;
+    return true;
+}
+
+/* Replaces @e's own reserved regions with what its host cannot map. */
+static bool set_host_resv(ViommuCore *c, Endpoint *e)
+{
+    const ViommuRange *usable = NULL;
+    size_t n = c->ops->host_usable ?
+               c->ops->host_usable(c->opaque, e->id, &usable) : 0;
+    ViommuResvRegion *holes = NULL;
+    size_t nr_holes = 0;
+
+    if (n > viommu_core_max_host_ranges(c)) {
+        return false;
+    }
+    if (n && !host_holes(c, usable, n, &holes, &nr_holes)) {
+        return false;
+    }
+    if (!nr_holes) {
+        free(holes);
+        holes = NULL;
+    }
+    c->nr_host_constrained -= e->nr_host_resv > 0;
+    c->nr_host_constrained += nr_holes > 0;
+    free(e->host_resv);
+    e->host_resv = holes;
+    e->nr_host_resv = nr_holes;
+    return true;
+}
+
+bool viommu_core_refresh_host_usable(ViommuCore *c, uint32_t ep)
+{
+    Endpoint *e = find_ep(c, ep);
+
+    return !e || set_host_resv(c, e);
+}
+
+size_t viommu_core_max_host_ranges(const ViommuCore *c)
+{
+    size_t slots = c->cfg.probe_size / VIOMMU_PROBE_RESV_MEM_SIZE;
+
+    /* n usable ranges and r global regions leave at most n + r + 1 holes */
+    return slots > 2 * c->nr_resv + 1 ? slots - 2 * c->nr_resv - 1 : 0;
 }
 
 void viommu_encode_fault(uint8_t *out, uint8_t reason, uint32_t flags,

@@ -10,7 +10,9 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "qemu/osdep.h"
+#include "qemu/cutils.h"
 #include "qemu/iov.h"
+#include "qemu/range.h"
 #include "qemu/units.h"
 #include "qemu/error-report.h"
 #include "qemu/log.h"
@@ -181,11 +183,24 @@ static void core_notify_unmap(void *opaque, uint32_t id, const IovaMapping *m)
     core_notify(opaque, id, IOMMU_NOTIFIER_UNMAP, m);
 }
 
+static size_t core_host_usable(void *opaque, uint32_t id,
+                               const ViommuRange **usable)
+{
+    VirtIOIOMMUEndpoint *ep = find_endpoint(opaque, id);
+
+    if (!ep) {
+        return 0;
+    }
+    *usable = ep->host_usable;
+    return ep->nr_host_usable;
+}
+
 static const ViommuCoreOps core_ops = {
     .endpoint_exists = core_endpoint_exists,
     .endpoint_changed = core_endpoint_changed,
     .notify_map = core_notify_map,
     .notify_unmap = core_notify_unmap,
+    .host_usable = core_host_usable,
 };
 
 /* ---- request queue (5.13.6) ---- */
@@ -421,17 +436,28 @@ static void virtio_iommu_replay(IOMMUMemoryRegion *mr, IOMMUNotifier *n)
     qemu_mutex_unlock(&s->lock);
 }
 
-static AddressSpace *virtio_iommu_find_add_as(PCIBus *bus, void *opaque,
-                                              int devfn)
+static VirtIOIOMMUEndpoint *endpoint_at(VirtIOIOMMU *s, PCIBus *bus,
+                                        int devfn)
 {
-    VirtIOIOMMU *s = opaque;
     VirtIOIOMMUEndpoint *ep;
-    g_autofree char *name = NULL;
 
     QLIST_FOREACH(ep, &s->endpoints, next) {
         if (ep->bus == bus && ep->devfn == devfn) {
-            return &ep->as;
+            return ep;
         }
+    }
+    return NULL;
+}
+
+/* The endpoint of function @devfn on @bus, made on first sight. */
+static VirtIOIOMMUEndpoint *endpoint_get(VirtIOIOMMU *s, PCIBus *bus,
+                                         int devfn)
+{
+    VirtIOIOMMUEndpoint *ep = endpoint_at(s, bus, devfn);
+    g_autofree char *name = NULL;
+
+    if (ep) {
+        return ep;
     }
     ep = g_new0(VirtIOIOMMUEndpoint, 1);
     ep->viommu = s;
@@ -454,11 +480,141 @@ static AddressSpace *virtio_iommu_find_add_as(PCIBus *bus, void *opaque,
     address_space_init(&ep->as, &ep->root, name);
     QLIST_INSERT_HEAD(&s->endpoints, ep, next);
     endpoint_refresh(ep);
-    return &ep->as;
+    return ep;
+}
+
+static AddressSpace *virtio_iommu_find_add_as(PCIBus *bus, void *opaque,
+                                              int devfn)
+{
+    return &endpoint_get(opaque, bus, devfn)->as;
+}
+
+/* ---- assigned devices: the host IOMMU's constraints (HostIOMMUDevice) ---- */
+
+/*
+ * Every guest MAP is mirrored by the host IOMMU (VFIO), which maps whole
+ * pages of its own: the granule (the lowest bit of page_size_mask, 5.13.4)
+ * must be at least the host's smallest page. granule=host lets it grow to
+ * that page until the driver has started; a fixed granule does not change.
+ */
+static bool adopt_host_page_size(VirtIOIOMMU *s, HostIOMMUDevice *hiod,
+                                 Error **errp)
+{
+    HostIOMMUDeviceClass *hiodc = HOST_IOMMU_DEVICE_GET_CLASS(hiod);
+    uint64_t host_mask = hiodc->get_page_size_mask ?
+                         hiodc->get_page_size_mask(hiod) : 0;
+    uint64_t host_page = host_mask & -host_mask;
+    uint64_t granule = granule_mask(s) + 1;
+    g_autofree char *want = size_to_str(host_page);
+    g_autofree char *have = size_to_str(granule);
+
+    if (host_page <= granule) {
+        return true;
+    }
+    if (s->granule_mode != GRANULE_MODE_HOST) {
+        error_setg(errp, "virtio-iommu: %s: its host IOMMU maps pages of %s "
+                   "or more, but granule is %s; set granule to host or to "
+                   "at least %s", hiod->name, want, have, want);
+        return false;
+    }
+    if (VIRTIO_DEVICE(s)->status) {
+        error_setg(errp, "virtio-iommu: %s: its host IOMMU maps pages of %s "
+                   "or more, but the guest's driver already uses a granule "
+                   "of %s; plug it in before the guest starts, or set "
+                   "granule to at least %s", hiod->name, want, have, want);
+        return false;
+    }
+    qemu_mutex_lock(&s->lock);
+    viommu_core_set_page_size_mask(s->core, -host_page);
+    qemu_mutex_unlock(&s->lock);
+    return true;
+}
+
+/* The IOVA ranges the host IOMMU maps become the endpoint's constraints. */
+static bool adopt_host_iova_ranges(VirtIOIOMMU *s, VirtIOIOMMUEndpoint *ep,
+                                   HostIOMMUDevice *hiod, Error **errp)
+{
+    HostIOMMUDeviceClass *hiodc = HOST_IOMMU_DEVICE_GET_CLASS(hiod);
+    GList *ranges = hiodc->get_iova_ranges ? hiodc->get_iova_ranges(hiod) :
+                    NULL;
+    size_t n = 0, max;
+    bool ok;
+
+    qemu_mutex_lock(&s->lock);
+    max = viommu_core_max_host_ranges(s->core);
+    qemu_mutex_unlock(&s->lock);
+    if (g_list_length(ranges) > max) {
+        error_setg(errp, "virtio-iommu: %s: its host IOMMU reports %u usable "
+                   "IOVA ranges; at most %zu fit in a PROBE reply",
+                   hiod->name, g_list_length(ranges), max);
+        g_list_free_full(ranges, g_free);
+        return false;
+    }
+    ep->host_usable = g_new(ViommuRange, g_list_length(ranges));
+    for (GList *l = ranges; l; l = l->next) {
+        Range *r = l->data;
+
+        ep->host_usable[n++] = (ViommuRange){ range_lob(r), range_upb(r) };
+    }
+    ep->nr_host_usable = n;
+    g_list_free_full(ranges, g_free);
+    qemu_mutex_lock(&s->lock);
+    ok = viommu_core_refresh_host_usable(s->core, endpoint_id(ep));
+    qemu_mutex_unlock(&s->lock);
+    if (!ok) {
+        error_setg(errp, "virtio-iommu: %s: out of memory", hiod->name);
+    }
+    return ok;
+}
+
+static void drop_host_constraints(VirtIOIOMMU *s, VirtIOIOMMUEndpoint *ep)
+{
+    g_free(ep->host_usable);
+    ep->host_usable = NULL;
+    ep->nr_host_usable = 0;
+    ep->hiod = NULL;
+    qemu_mutex_lock(&s->lock);
+    viommu_core_refresh_host_usable(s->core, endpoint_id(ep));
+    qemu_mutex_unlock(&s->lock);
+}
+
+static bool virtio_iommu_set_iommu_device(PCIBus *bus, void *opaque,
+                                          int devfn, HostIOMMUDevice *hiod,
+                                          Error **errp)
+{
+    VirtIOIOMMU *s = opaque;
+    VirtIOIOMMUEndpoint *ep = endpoint_get(s, bus, devfn);
+
+    if (ep->hiod) {
+        error_setg(errp, "virtio-iommu: %s: endpoint %02x.%x already has a "
+                   "host device (%s)", hiod->name, PCI_SLOT(devfn),
+                   PCI_FUNC(devfn), ep->hiod->name);
+        return false;
+    }
+    if (!adopt_host_page_size(s, hiod, errp) ||
+        !adopt_host_iova_ranges(s, ep, hiod, errp)) {
+        drop_host_constraints(s, ep);
+        return false;
+    }
+    ep->hiod = hiod;
+    return true;
+}
+
+static void virtio_iommu_unset_iommu_device(PCIBus *bus, void *opaque,
+                                            int devfn)
+{
+    VirtIOIOMMU *s = opaque;
+    VirtIOIOMMUEndpoint *ep = endpoint_at(s, bus, devfn);
+
+    if (ep && ep->hiod) {
+        drop_host_constraints(s, ep);
+    }
 }
 
 static const PCIIOMMUOps virtio_iommu_pci_ops = {
     .get_address_space = virtio_iommu_find_add_as,
+    .set_iommu_device = virtio_iommu_set_iommu_device,
+    .unset_iommu_device = virtio_iommu_unset_iommu_device,
 };
 
 /* ---- configuration space (5.13.4) ---- */

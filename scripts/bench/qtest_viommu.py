@@ -24,6 +24,7 @@ QSIZE = 256
 DESC, AVAIL, USED = 0x100000, 0x110000, 0x120000
 REQS = 0x200000            # request slots, 64 bytes each
 SLOT = 64
+PROBE_BUF = 0x280000       # device-writable part of a PROBE request
 EDU_BUF = 0x800000         # guest RAM the edu device reads by DMA
 BAR_BASE = 0xe0000000
 
@@ -45,12 +46,11 @@ class Qtest:
         self.rf = self.sock.makefile('rb')
 
     @classmethod
-    def attach_socket(cls, path, timeout=600):
-        """Speaks to a QEMU whose qtest chardev is reached at socket @path."""
+    def over_socket(cls, sock, timeout=600):
+        """Speaks to a QEMU whose qtest chardev is reached through @sock."""
         self = cls.__new__(cls)
         self.proc = None
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.connect(path)
+        self.sock = sock
         self.sock.settimeout(timeout)
         self.rf = self.sock.makefile('rb')
         return self
@@ -79,6 +79,9 @@ class Qtest:
     def mem(self, addr, data):
         self.cmd('b64write 0x%x 0x%x %s' % (addr, len(data),
                                             base64.b64encode(data).decode()))
+
+    def read(self, addr, size):
+        return base64.b64decode(self.cmd('b64read 0x%x 0x%x' % (addr, size))[0])
 
     def rss(self):
         with open('/proc/%d/status' % self.proc.pid) as f:
@@ -155,6 +158,7 @@ class VirtioIommu:
                     caps.setdefault(ctype, (bars[bar] + off, ptr))
             ptr = cfg_read(q, devfn, ptr + 1, 1)
         self.common = caps[1][0]
+        self.device_cfg = caps[4][0]
         notify_base, notify_cap = caps[2]
         self.notify_mult = cfg_read(q, devfn, notify_cap + 16, 4)
         self.notify_base = notify_base
@@ -215,6 +219,34 @@ class VirtioIommu:
 
     def status(self, i):
         return self.q.rd('b', REQS + i * SLOT + 48)
+
+    def config(self):
+        """page_size_mask, input_range and probe_size (5.13.4)."""
+        raw = self.q.read(self.device_cfg, 36)
+        psm, start, end, _, _, probe_size = struct.unpack('<QQQIII', raw)
+        return psm, (start, end), probe_size
+
+    def probe(self, ep, size):
+        """PROBE @ep (5.13.6.8): the status and the RESV_MEM properties,
+        as (subtype, start, end)."""
+        req = struct.pack('<B3xI64x', 5, ep)
+        self.q.mem(DESC, struct.pack('<QIHH', REQS, len(req), 1, 1) +
+                   struct.pack('<QIHH', PROBE_BUF, size + 4, 2, 0))
+        self.q.mem(AVAIL + 4, struct.pack('<H', 0) * QSIZE)
+        self.q.mem(REQS, req)
+        self.q.mem(PROBE_BUF, bytes(size + 4))
+        self.kick(1)
+        blob = self.q.read(PROBE_BUF, size + 4)
+        regions, off = [], 0
+        while off + 4 <= size:
+            ptype, plen = struct.unpack_from('<HH', blob, off)
+            if ptype == 0:
+                break
+            if ptype == 1 and plen >= 20:
+                start, end = struct.unpack_from('<QQ', blob, off + 8)
+                regions.append((blob[off + 4], start, end))
+            off += 4 + plen
+        return blob[size], regions
 
 
 def attach(domain, ep):

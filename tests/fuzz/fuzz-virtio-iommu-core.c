@@ -24,7 +24,20 @@ static void notify(void *o, uint32_t ep, const IovaMapping *m)
     }
 }
 
-static const ViommuCoreOps ops = { exists, changed, notify, notify };
+/* Endpoint 2 is an assigned device whose host IOMMU maps only these */
+static const ViommuRange host_ranges[] = {
+    { 0x1000, 0xfffff }, { 0x200000, 0xffffffff },
+};
+
+static size_t host_usable(void *o, uint32_t ep, const ViommuRange **r)
+{
+    *r = host_ranges;
+    return ep == 2 ? 2 : 0;
+}
+
+static const ViommuCoreOps ops = {
+    exists, changed, notify, notify, host_usable,
+};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -11,6 +11,7 @@ Usage: vfio_relay.py SOCKET
 Prints "STEP name ok|FAIL detail" lines and exits non-zero on a failure.
 """
 import os
+import socket
 import sys
 import time
 
@@ -33,28 +34,40 @@ def step(name, ok, detail=''):
     failures += not ok
 
 
+# Bytes sent before L2 opens L1's serial port are lost, or cut at the
+# front. Trailing spaces keep a cut line from ever being empty (qtest
+# asserts on an empty command) and are ignored in a whole one; a cut
+# command gets FAIL, and we ask again.
+HELLO = b'endianness' + b' ' * 32 + b'\n'
+
+
 def wait_ready(path):
-    """Waits until L2 answers qtest. Bytes sent before L2 opened L1's serial
-    port are lost or cut, so a garbled command (FAIL) means: ask again."""
+    """Waits until L2 answers qtest, then drops the answers to earlier tries."""
     deadline = time.time() + 900
-    q = None
-    while time.time() < deadline:
-        try:
-            if q is None and os.path.exists(path):
-                q = qv.Qtest.attach_socket(path, timeout=5)
-            if q is not None:
-                q.sock.sendall(b'\n')
-                if q.cmd('endianness')[0] == 'little':
-                    q.sock.settimeout(120)
-                    return q
-        except RuntimeError:
-            pass                # a cut command: L2 just started listening
-        except OSError:
-            if q is not None:
-                q.sock.close()
-            q = None
+    while not os.path.exists(path):
+        if time.time() > deadline:
+            raise RuntimeError('no L2 qtest socket')
         time.sleep(2)
-    raise RuntimeError('L2 never answered qtest')
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.connect(path)
+    sock.settimeout(2)
+    heard = b''
+    while b'OK little' not in heard:
+        if time.time() > deadline:
+            raise RuntimeError('L2 never answered qtest')
+        sock.sendall(HELLO)
+        try:
+            heard += sock.recv(4096)
+        except socket.timeout:
+            continue
+        time.sleep(2)
+    time.sleep(3)
+    try:
+        while sock.recv(4096):
+            pass
+    except socket.timeout:
+        pass
+    return qv.Qtest.over_socket(sock, timeout=120)
 
 
 class Edu:
@@ -80,8 +93,7 @@ class Edu:
 
 
 def read_ram(q, addr):
-    import base64
-    return base64.b64decode(q.cmd('b64read 0x%x 0x1000' % addr)[0])
+    return q.read(addr, 0x1000)
 
 
 def request(v, payload, out_len):
@@ -98,9 +110,31 @@ def main():
     edu_bars, _ = qv.map_bars(q, edu_fn, nxt)
     edu = Edu(q, edu_bars[0])
     step('l2.edu-reachable-through-vfio', edu.liveness())
+
+    # 0. boot-bypass: before any ATTACH, VFIO maps L2's RAM 1:1
+    q.mem(RAM_SRC, PATTERN_A)
+    q.mem(RAM_DST, bytes(4096))
+    edu.dma(RAM_SRC, EDU_BUF, False)
+    edu.dma(EDU_BUF, RAM_DST, True)
+    step('dma-in-bypass', read_ram(q, RAM_DST) == PATTERN_A)
+
     v = qv.VirtioIommu(q, viommu_fn, bars)
     v.init()
     mapr, unmapr = qv.map_req, qv.unmap_req
+
+    # The host IOMMU's constraints (HostIOMMUDevice): the granule is at
+    # least its page, what it cannot map is reserved in PROBE
+    psm, _, probe_size = v.config()
+    granule = psm & -psm
+    step('granule', granule == 4096, '%d bytes (page_size_mask 0x%x)' %
+         (granule, psm))
+    st, regions = v.probe(edu_fn, probe_size)
+    shown = ' '.join('%s[0x%x-0x%x]' % ('msi' if t == 1 else 'reserved', a, b)
+                     for t, a, b in regions)
+    above = [a for t, a, b in regions if t == 0 and b == (1 << 64) - 1]
+    step('probe-host-regions', st == 0 and (1, 0xfee00000, 0xfeefffff) in
+         regions and len(above) == 1, 'status %d: %s' % (st, shown))
+    host_top = above[0] if above else 1 << 63
 
     # 1. attach, map, DMA from IOVA: the pattern must arrive
     st = request(v, qv.attach(1, edu_fn), 20)
@@ -114,6 +148,9 @@ def main():
     edu.dma(0x100000, EDU_BUF, False)
     edu.dma(EDU_BUF, 0x200000, True)
     step('dma-through-iova', read_ram(q, RAM_DST) == PATTERN_A)
+    st = request(v, mapr(1, host_top, host_top + 0xfff, RAM_SRC), 36)
+    step('map-beyond-host-refused', st == 4, 'status %d at 0x%x' %
+         (st, host_top))
 
     # 2. unmap: the next DMA is refused, nothing is copied
     st = request(v, unmapr(1, 0x100000, 0x1fffff), 28)

@@ -38,9 +38,25 @@ static void fake_changed(void *o, uint32_t ep) { record('c', ep, NULL); }
 static void fake_map(void *o, uint32_t ep, const IovaMapping *m) { record('m', ep, m); }
 static void fake_unmap(void *o, uint32_t ep, const IovaMapping *m) { record('u', ep, m); }
 
+/* What the host IOMMU of each endpoint can map (an assigned device) */
+static const ViommuRange *host_ranges[8];
+static size_t nr_host_ranges[8];
+
+static size_t fake_host_usable(void *o, uint32_t ep, const ViommuRange **r)
+{
+    *r = host_ranges[ep];
+    return nr_host_ranges[ep];
+}
+
 static const ViommuCoreOps ops = {
-    fake_exists, fake_changed, fake_map, fake_unmap,
+    fake_exists, fake_changed, fake_map, fake_unmap, fake_host_usable,
 };
+
+static void set_host(uint32_t ep, const ViommuRange *r, size_t n)
+{
+    host_ranges[ep] = r;
+    nr_host_ranges[ep] = n;
+}
 
 static ViommuCore *make_core(size_t max_mappings)
 {
@@ -58,6 +74,7 @@ static ViommuCore *make_core(size_t max_mappings)
     viommu_core_set_resv_regions(c, &msi, 1);
     viommu_core_set_features(c, ALL_FEATURES);
     nr_events = 0;
+    memset(nr_host_ranges, 0, sizeof(nr_host_ranges));
     return c;
 }
 
@@ -308,6 +325,152 @@ static void test_probe(void)
     viommu_core_free(c);
 }
 
+static uint64_t ld64le(const uint8_t *p)
+{
+    uint64_t v = 0;
+
+    for (int i = 7; i >= 0; i--) {
+        v = v << 8 | p[i];
+    }
+    return v;
+}
+
+/* PROBE @ep into @props; returns the status */
+static int probe(ViommuCore *c, uint32_t ep, uint8_t *props, size_t len)
+{
+    uint8_t r[VIOMMU_REQ_PROBE_SIZE] = { VIOMMU_T_PROBE };
+
+    put32(r + 4, ep);
+    return viommu_core_handle(c, r, sizeof(r), props, len);
+}
+
+/*
+ * An assigned endpoint whose host maps [0, 0xfedfffff] and
+ * [0xfef00000, 2^39 - 1] (a 39-bit host, the MSI window cut out): PROBE
+ * reports what lies outside, less the global MSI region it already lists.
+ */
+static void test_host_usable_probe(void)
+{
+    ViommuCore *c = make_core(0);
+    ViommuRange usable[] = {
+        { 0xfef00000, (1ull << 39) - 1 },       /* any order */
+        { 0, 0xfedfffff },
+    };
+    uint8_t props[512];
+
+    set_host(1, usable, 2);
+    CHECK_EQ(probe(c, 1, props, sizeof(props)), VIOMMU_S_OK);
+    CHECK_EQ(props[4], VIOMMU_RESV_MEM_T_MSI);               /* global first */
+    CHECK_EQ(props[24], VIOMMU_PROBE_T_RESV_MEM);
+    CHECK_EQ(props[24 + 4], VIOMMU_RESV_MEM_T_RESERVED);
+    CHECK_EQ(ld64le(props + 24 + 8), 1ull << 39);
+    CHECK_EQ(ld64le(props + 24 + 16), (1ull << 48) - 1);    /* input_end */
+    CHECK_EQ(props[48], 0);                                 /* nothing else */
+    /* another endpoint is not constrained */
+    CHECK_EQ(probe(c, 2, props, sizeof(props)), VIOMMU_S_OK);
+    CHECK_EQ(props[24], 0);
+    /* the device goes (unplug): its constraints go with it */
+    set_host(1, NULL, 0);
+    CHECK_EQ(probe(c, 1, props, sizeof(props)), VIOMMU_S_OK);
+    CHECK_EQ(props[24], VIOMMU_PROBE_T_RESV_MEM);           /* not re-read */
+    CHECK(viommu_core_refresh_host_usable(c, 1));
+    CHECK_EQ(probe(c, 1, props, sizeof(props)), VIOMMU_S_OK);
+    CHECK_EQ(props[24], 0);
+    CHECK(viommu_core_refresh_host_usable(c, 7));           /* unknown: ok */
+    viommu_core_free(c);
+}
+
+/* Holes at both ends and in the middle; overlapping usable ranges merge. */
+static void test_host_usable_holes(void)
+{
+    ViommuCore *c = make_core(0);
+    ViommuRange usable[] = {
+        { 0x10000, 0x1ffff }, { 0x18000, 0x2ffff }, { 0x40000, 0x4ffff },
+        { 5, 1 },                                   /* empty: ignored */
+    };
+    uint64_t want[][2] = {
+        { 0, 0xffff }, { 0x30000, 0x3ffff }, { 0x50000, 0xfedfffff },
+        { 0xfef00000, (1ull << 48) - 1 },
+    };
+    uint8_t props[512];
+
+    set_host(3, usable, 4);
+    CHECK_EQ(probe(c, 3, props, sizeof(props)), VIOMMU_S_OK);
+    for (int i = 0; i < 4; i++) {
+        const uint8_t *p = props + 24 * (i + 1);
+
+        CHECK_EQ(p[4], VIOMMU_RESV_MEM_T_RESERVED);
+        CHECK_EQ(ld64le(p + 8), want[i][0]);
+        CHECK_EQ(ld64le(p + 16), want[i][1]);
+    }
+    CHECK_EQ(props[24 * 5], 0);
+    viommu_core_free(c);
+}
+
+/* As many ranges as probe_size allows: PROBE holds every hole. */
+static void test_host_usable_most(void)
+{
+    ViommuCore *c = make_core(0);
+    size_t n = viommu_core_max_host_ranges(c);
+    ViommuRange usable[32];
+    uint8_t props[512];
+
+    CHECK_EQ(n, 512 / 24 - 2 * 1 - 1);
+    for (size_t i = 0; i <= n; i++) {
+        usable[i] = (ViommuRange){ i * 0x20000ull + 0x10000,
+                                   i * 0x20000ull + 0x1ffff };
+    }
+    set_host(1, usable, n);
+    CHECK_EQ(probe(c, 1, props, sizeof(props)), VIOMMU_S_OK);
+    CHECK_EQ(props[24 * (n + 1) + 4], VIOMMU_RESV_MEM_T_RESERVED);
+    CHECK_EQ(ld64le(props + 24 * (n + 1) + 8), n * 0x20000ull);
+    /* one more would not fit: refused, the old regions stay */
+    set_host(1, usable, n + 1);
+    CHECK(!viommu_core_refresh_host_usable(c, 1));
+    CHECK_EQ(probe(c, 1, props, sizeof(props)), VIOMMU_S_OK);
+    CHECK_EQ(ld64le(props + 24 * (n + 1) + 8), n * 0x20000ull);
+    viommu_core_free(c);
+}
+
+/*
+ * 5.13.6.8.1: MAPs into what an attached endpoint's host cannot map are
+ * refused on its domain only; ATTACH to a domain that already maps there
+ * is refused too.
+ */
+static void test_host_usable_enforced(void)
+{
+    ViommuCore *c = make_core(0);
+    ViommuRange usable = { 0, (1ull << 32) - 1 };
+
+    set_host(1, &usable, 1);
+    CHECK_EQ(attach(c, 1, 1, 0), VIOMMU_S_OK);
+    CHECK_EQ(attach(c, 2, 2, 0), VIOMMU_S_OK);
+    CHECK_EQ(map(c, 1, 1ull << 32, (1ull << 32) + 0xfff, 0, RW),
+             VIOMMU_S_INVAL);
+    CHECK_EQ(map(c, 1, 0x1000, 0x1fff, 0, RW), VIOMMU_S_OK);
+    CHECK_EQ(map(c, 2, 1ull << 32, (1ull << 32) + 0xfff, 0, RW),
+             VIOMMU_S_OK);
+    CHECK_EQ(attach(c, 2, 1, 0), VIOMMU_S_INVAL);
+    CHECK_EQ(viommu_core_nr_mappings(c), 2);
+    /* the refused ATTACH left endpoint 1 where it was */
+    CHECK(!viommu_core_endpoint_bypasses(c, 1));
+    CHECK_EQ(unmap(c, 2, 1ull << 32, (1ull << 32) + 0xfff), VIOMMU_S_OK);
+    CHECK_EQ(attach(c, 2, 1, 0), VIOMMU_S_OK);
+    viommu_core_free(c);
+}
+
+static void test_page_size_mask(void)
+{
+    ViommuCore *c = make_core(0);
+
+    viommu_core_set_page_size_mask(c, ~0xffffull);
+    CHECK_EQ(viommu_core_config(c)->page_size_mask, ~0xffffull);
+    CHECK_EQ(attach(c, 1, 1, 0), VIOMMU_S_OK);
+    CHECK_EQ(map(c, 1, 0x1000, 0x1fff, 0, RW), VIOMMU_S_RANGE);
+    CHECK_EQ(map(c, 1, 0x10000, 0x1ffff, 0, RW), VIOMMU_S_OK);
+    viommu_core_free(c);
+}
+
 static void test_malformed(void)
 {
     ViommuCore *c = make_core(0);
@@ -402,6 +565,11 @@ int main(void)
     RUN(test_notifications);
     RUN(test_translate);
     RUN(test_probe);
+    RUN(test_host_usable_probe);
+    RUN(test_host_usable_holes);
+    RUN(test_host_usable_most);
+    RUN(test_host_usable_enforced);
+    RUN(test_page_size_mask);
     RUN(test_malformed);
     RUN(test_save_load);
     RUN(test_split_pow2);

@@ -84,6 +84,12 @@ typedef struct ViommuResvRegion {
     uint8_t subtype;        /* VIOMMU_RESV_MEM_T_* */
 } ViommuResvRegion;
 
+/* An inclusive range of IOVAs */
+typedef struct ViommuRange {
+    uint64_t start;
+    uint64_t end;
+} ViommuRange;
+
 typedef struct ViommuCoreOps {
     /* Whether @ep names an endpoint behind this IOMMU. */
     bool (*endpoint_exists)(void *opaque, uint32_t ep);
@@ -93,6 +99,12 @@ typedef struct ViommuCoreOps {
     void (*notify_map)(void *opaque, uint32_t ep, const IovaMapping *m);
     /* [virt_start, virt_end], mapped by @m, is no longer reachable by @ep. */
     void (*notify_unmap)(void *opaque, uint32_t ep, const IovaMapping *m);
+    /*
+     * Optional: the IOVA ranges the host IOMMU of @ep (a device assigned
+     * through VFIO) can map, in any order; returns how many, 0 for none.
+     */
+    size_t (*host_usable)(void *opaque, uint32_t ep,
+                          const ViommuRange **usable);
 } ViommuCoreOps;
 
 typedef struct ViommuCoreConfig {
@@ -122,6 +134,26 @@ const ViommuCoreConfig *viommu_core_config(const ViommuCore *c);
 bool viommu_core_set_resv_regions(ViommuCore *c, const ViommuResvRegion *r,
                                   size_t n);
 size_t viommu_core_probe_size_for(size_t nr_resv_regions);
+
+/*
+ * Host constraints of an endpoint assigned to the guest (VFIO): what the
+ * input range holds beyond the IOVA ranges its host IOMMU can map
+ * (ops->host_usable) and beyond the global reserved regions becomes the
+ * endpoint's own RESV_MEM reserved regions, reported by PROBE (5.13.6.8.1)
+ * and refused in MAP on any domain the endpoint is attached to. They are
+ * read when the core first meets the endpoint, and again on this call
+ * (after a hot-plug or unplug); false when memory runs out.
+ */
+bool viommu_core_refresh_host_usable(ViommuCore *c, uint32_t ep);
+
+/* How many usable ranges a host may report for PROBE to hold them all. */
+size_t viommu_core_max_host_ranges(const ViommuCore *c);
+
+/*
+ * Replaces config.page_size_mask (5.13.4); the glue does it only before the
+ * driver has read it, or without changing the granule.
+ */
+void viommu_core_set_page_size_mask(ViommuCore *c, uint64_t mask);
 
 /*
  * Handles one request. @req holds the device-readable part (@req_len bytes,

@@ -17,6 +17,7 @@
 #include "qapi/qapi-types-virtio.h"
 #include "qemu/thread.h"
 #include "qom/object.h"
+#include "system/host_iommu_device.h"
 #include "standard-headers/linux/virtio_iommu.h"
 
 /* QOM names: the device, its PCI transport and its memory regions */
@@ -35,6 +36,10 @@ typedef struct VirtIOIOMMUEndpoint {
     MemoryRegion root;          /* holds iommu_mr and bypass_mr */
     MemoryRegion bypass_mr;     /* alias of system memory: identity */
     AddressSpace as;
+    /* a device assigned through VFIO: its host IOMMU's constraints */
+    HostIOMMUDevice *hiod;
+    ViommuRange *host_usable;   /* the IOVA ranges its host IOMMU maps */
+    size_t nr_host_usable;
     QLIST_ENTRY(VirtIOIOMMUEndpoint) next;
 } VirtIOIOMMUEndpoint;
 
