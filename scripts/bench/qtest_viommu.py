@@ -30,7 +30,8 @@ BAR_BASE = 0xe0000000
 
 
 class Qtest:
-    def __init__(self, binary, fw, extra):
+    def __init__(self, binary, fw, extra,
+                 devices=('-device', 'virtio-iommu-pci', '-device', 'edu')):
         self.dir = tempfile.mkdtemp()
         path = os.path.join(self.dir, 'qtest.sock')
         srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -38,8 +39,8 @@ class Qtest:
         srv.listen(1)
         self.proc = subprocess.Popen(
             [binary, '-L', fw, '-M', 'pc', '-accel', 'qtest', '-m', '512',
-             '-nodefaults', '-display', 'none', '-qtest', 'unix:' + path,
-             '-device', 'virtio-iommu-pci', '-device', 'edu'] + extra,
+             '-nodefaults', '-display', 'none', '-qtest', 'unix:' + path] +
+            list(devices) + extra,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         srv.settimeout(30)
         self.sock, _ = srv.accept()

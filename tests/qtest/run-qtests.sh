@@ -4,6 +4,7 @@
 #  - bios-tables-test acpi/q35/viot and acpi/virt/viot (our VIOT, and every
 #    other table of those machines, byte for byte against upstream's
 #    expected tables; virt boots Debian's AAVMF)
+#  - ours: host IOMMU constraints of assigned devices (host_constraints.py)
 # under TCG: a wrapper drops "-accel kvm" so that a /dev/kvm does not matter.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -68,6 +69,11 @@ run acpi_q35_viot bash -c "cd '$obj' && QTEST_QEMU_BINARY='$bt_bin' \
 bt_bin=$(wrapper aarch64)
 run acpi_virt_viot bash -c "cd '$obj' && QTEST_QEMU_BINARY='$bt_bin' \
     tests/qtest/bios-tables-test -p /aarch64/acpi/virt/viot"
+
+# Host IOMMU constraints of assigned devices (HostIOMMUDevice), through
+# x-host-iommu-stub: page sizes no x86 host here has, hot-plug refusal
+run host_constraints python3 "$top/tests/qtest/host_constraints.py" \
+    "$obj/qemu-system-x86_64" "$fw"
 
 echo "qtests: $passed passed, $failed failed"
 [ "$failed" = 0 ]
