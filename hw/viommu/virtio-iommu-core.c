@@ -121,7 +121,7 @@ static Endpoint *find_ep(const ViommuCore *c, uint32_t id)
     return i < c->nr_eps && c->eps[i].id == id ? &c->eps[i] : NULL;
 }
 
-static bool set_host_resv(ViommuCore *c, Endpoint *e);
+static ViommuHostResult set_host_resv(ViommuCore *c, Endpoint *e);
 
 /* The endpoint record for @id, created if the glue says @id exists. */
 static Endpoint *get_ep(ViommuCore *c, uint32_t id)
@@ -311,6 +311,7 @@ static int do_attach(ViommuCore *c, const uint8_t *req)
     if (!e) {
         return VIOMMU_S_NOENT;
     }
+    set_host_resv(c, e);            /* kept as they were if it fails */
     if (domain < c->cfg.domain_start || domain > c->cfg.domain_end) {
         return VIOMMU_S_RANGE;
     }
@@ -483,6 +484,7 @@ static int do_probe(ViommuCore *c, const uint8_t *req, uint8_t *props,
     if (!e) {
         return VIOMMU_S_NOENT;
     }
+    set_host_resv(c, e);            /* kept as they were if it fails */
     /* "If the properties list is smaller than probe_size ... INVAL" */
     if (props_len < size ||
         (c->nr_resv + e->nr_host_resv) * VIOMMU_PROBE_RESV_MEM_SIZE > size) {
@@ -736,75 +738,126 @@ static size_t uncovered(const ViommuRange *r, size_t n, uint64_t lo,
     return nr;
 }
 
-/* The input range less @usable and the global regions, in @out (malloc). */
-static bool host_holes(const ViommuCore *c, const ViommuRange *usable,
-                       size_t n, ViommuResvRegion **out, size_t *nr_out)
+/* Appends the input range less @usable and the global regions to @h. */
+static bool add_host_holes(const ViommuCore *c, const ViommuRange *usable,
+                           size_t n, ViommuResvRegion **h, size_t *nr)
 {
-    size_t nr = 0;
     ViommuRange *covered = malloc((n + c->nr_resv) * sizeof(*covered));
-    ViommuResvRegion *holes = malloc((n + c->nr_resv + 1) * sizeof(*holes));
+    ViommuResvRegion *grown = realloc(*h, (*nr + n + c->nr_resv + 1) *
+                                          sizeof(*grown));
+    size_t k = 0;
 
-    if (!covered || !holes) {
+    if (grown) {
+        *h = grown;
+    }
+    if (!covered || !grown) {
         free(covered);
-        free(holes);
         return false;
     }
     for (size_t i = 0; i < n; i++) {
         if (usable[i].start <= usable[i].end) {
-            covered[nr++] = usable[i];
+            covered[k++] = usable[i];
         }
     }
     for (size_t i = 0; i < c->nr_resv; i++) {
-        covered[nr++] = (ViommuRange){ c->resv[i].start, c->resv[i].end };
+        covered[k++] = (ViommuRange){ c->resv[i].start, c->resv[i].end };
     }
-    qsort(covered, nr, sizeof(*covered), range_cmp);
-    *nr_out = uncovered(covered, nr, c->cfg.input_start, c->cfg.input_end,
-                        holes);
+    qsort(covered, k, sizeof(*covered), range_cmp);
+    *nr += uncovered(covered, k, c->cfg.input_start, c->cfg.input_end,
+                     *h + *nr);
     free(covered);
-    *out = holes;
     return true;
 }
 
-/* Replaces @e's own reserved regions with what its host cannot map. */
-static bool set_host_resv(ViommuCore *c, Endpoint *e)
+static int resv_cmp(const void *a, const void *b)
 {
-    const ViommuRange *usable = NULL;
-    size_t n = c->ops->host_usable ?
-               c->ops->host_usable(c->opaque, e->id, &usable) : 0;
-    ViommuResvRegion *holes = NULL;
-    size_t nr_holes = 0;
+    const ViommuResvRegion *x = a, *y = b;
 
-    if (n > viommu_core_max_host_ranges(c)) {
-        return false;
+    return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Sorts @r and merges regions that overlap or touch; returns how many. */
+static size_t merge_regions(ViommuResvRegion *r, size_t n)
+{
+    size_t out = 0;
+
+    qsort(r, n, sizeof(*r), resv_cmp);
+    for (size_t i = 0; i < n; i++) {
+        ViommuResvRegion *last = out ? &r[out - 1] : NULL;
+
+        if (last && (last->end == UINT64_MAX || r[i].start <= last->end + 1)) {
+            if (r[i].end > last->end) {
+                last->end = r[i].end;
+            }
+        } else {
+            r[out++] = r[i];
+        }
     }
-    if (n && !host_holes(c, usable, n, &holes, &nr_holes)) {
-        return false;
+    return out;
+}
+
+/*
+ * What @e's host IOMMUs cannot all map (the union of each one's holes),
+ * in @holes (malloc, NULL when none).
+ */
+static ViommuHostResult collect_host_holes(ViommuCore *c, const Endpoint *e,
+                                           ViommuResvRegion **holes,
+                                           size_t *nr)
+{
+    const ViommuRange *usable;
+    size_t n;
+
+    *holes = NULL;
+    *nr = 0;
+    for (size_t i = 0; c->ops->host_usable &&
+                       c->ops->host_usable(c->opaque, e->id, i, &usable, &n);
+         i++) {
+        if (n && !add_host_holes(c, usable, n, holes, nr)) {
+            free(*holes);
+            *holes = NULL;
+            return VIOMMU_HOST_NOMEM;
+        }
     }
-    if (!nr_holes) {
-        free(holes);
-        holes = NULL;
+    if (*nr) {
+        *nr = merge_regions(*holes, *nr);
     }
-    c->nr_host_constrained -= e->nr_host_resv > 0;
-    c->nr_host_constrained += nr_holes > 0;
-    free(e->host_resv);
+    if ((c->nr_resv + *nr) * VIOMMU_PROBE_RESV_MEM_SIZE > c->cfg.probe_size) {
+        free(*holes);
+        *holes = NULL;
+        return VIOMMU_HOST_TOO_MANY;
+    }
+    return VIOMMU_HOST_OK;
+}
+
+/* Replaces @e's own reserved regions with what its hosts cannot map. */
+static ViommuHostResult set_host_resv(ViommuCore *c, Endpoint *e)
+{
+    ViommuResvRegion *holes, *old = e->host_resv;
+    size_t nr_holes, nr_old = e->nr_host_resv;
+    ViommuHostResult res = collect_host_holes(c, e, &holes, &nr_holes);
+
+    if (res != VIOMMU_HOST_OK) {
+        return res;
+    }
     e->host_resv = holes;
     e->nr_host_resv = nr_holes;
-    return true;
+    if (e->domain && domain_maps_into(e->domain, e)) {
+        e->host_resv = old;
+        e->nr_host_resv = nr_old;
+        free(holes);
+        return VIOMMU_HOST_CONFLICT;
+    }
+    c->nr_host_constrained -= nr_old > 0;
+    c->nr_host_constrained += nr_holes > 0;
+    free(old);
+    return VIOMMU_HOST_OK;
 }
 
-bool viommu_core_refresh_host_usable(ViommuCore *c, uint32_t ep)
+ViommuHostResult viommu_core_refresh_host_usable(ViommuCore *c, uint32_t ep)
 {
-    Endpoint *e = find_ep(c, ep);
+    Endpoint *e = get_ep(c, ep);
 
-    return !e || set_host_resv(c, e);
-}
-
-size_t viommu_core_max_host_ranges(const ViommuCore *c)
-{
-    size_t slots = c->cfg.probe_size / VIOMMU_PROBE_RESV_MEM_SIZE;
-
-    /* n usable ranges and r global regions leave at most n + r + 1 holes */
-    return slots > 2 * c->nr_resv + 1 ? slots - 2 * c->nr_resv - 1 : 0;
+    return e ? set_host_resv(c, e) : VIOMMU_HOST_OK;
 }
 
 void viommu_encode_fault(uint8_t *out, uint8_t reason, uint32_t flags,

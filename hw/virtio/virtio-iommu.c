@@ -183,16 +183,23 @@ static void core_notify_unmap(void *opaque, uint32_t id, const IovaMapping *m)
     core_notify(opaque, id, IOMMU_NOTIFIER_UNMAP, m);
 }
 
-static size_t core_host_usable(void *opaque, uint32_t id,
-                               const ViommuRange **usable)
+static bool core_host_usable(void *opaque, uint32_t id, size_t i,
+                             const ViommuRange **usable, size_t *n)
 {
     VirtIOIOMMUEndpoint *ep = find_endpoint(opaque, id);
+    VirtIOIOMMUHostDev *hd;
 
     if (!ep) {
-        return 0;
+        return false;
     }
-    *usable = ep->host_usable;
-    return ep->nr_host_usable;
+    QLIST_FOREACH(hd, &ep->host_devs, next) {
+        if (i-- == 0) {
+            *usable = hd->usable;
+            *n = hd->nr_usable;
+            return true;
+        }
+    }
+    return false;
 }
 
 static const ViommuCoreOps core_ops = {
@@ -436,28 +443,17 @@ static void virtio_iommu_replay(IOMMUMemoryRegion *mr, IOMMUNotifier *n)
     qemu_mutex_unlock(&s->lock);
 }
 
-static VirtIOIOMMUEndpoint *endpoint_at(VirtIOIOMMU *s, PCIBus *bus,
-                                        int devfn)
+/* The endpoint of function @devfn on @bus, made on first sight. */
+static VirtIOIOMMUEndpoint *endpoint_get(VirtIOIOMMU *s, PCIBus *bus,
+                                         int devfn)
 {
     VirtIOIOMMUEndpoint *ep;
+    g_autofree char *name = NULL;
 
     QLIST_FOREACH(ep, &s->endpoints, next) {
         if (ep->bus == bus && ep->devfn == devfn) {
             return ep;
         }
-    }
-    return NULL;
-}
-
-/* The endpoint of function @devfn on @bus, made on first sight. */
-static VirtIOIOMMUEndpoint *endpoint_get(VirtIOIOMMU *s, PCIBus *bus,
-                                         int devfn)
-{
-    VirtIOIOMMUEndpoint *ep = endpoint_at(s, bus, devfn);
-    g_autofree char *name = NULL;
-
-    if (ep) {
-        return ep;
     }
     ep = g_new0(VirtIOIOMMUEndpoint, 1);
     ep->viommu = s;
@@ -530,73 +526,92 @@ static bool adopt_host_page_size(VirtIOIOMMU *s, HostIOMMUDevice *hiod,
     return true;
 }
 
-/* The IOVA ranges the host IOMMU maps become the endpoint's constraints. */
-static bool adopt_host_iova_ranges(VirtIOIOMMU *s, VirtIOIOMMUEndpoint *ep,
-                                   HostIOMMUDevice *hiod, Error **errp)
+static VirtIOIOMMUHostDev *host_dev_new(HostIOMMUDevice *hiod, PCIBus *bus,
+                                        int devfn)
 {
     HostIOMMUDeviceClass *hiodc = HOST_IOMMU_DEVICE_GET_CLASS(hiod);
     GList *ranges = hiodc->get_iova_ranges ? hiodc->get_iova_ranges(hiod) :
                     NULL;
-    size_t n = 0, max;
-    bool ok;
+    VirtIOIOMMUHostDev *hd = g_new0(VirtIOIOMMUHostDev, 1);
 
-    qemu_mutex_lock(&s->lock);
-    max = viommu_core_max_host_ranges(s->core);
-    qemu_mutex_unlock(&s->lock);
-    if (g_list_length(ranges) > max) {
-        error_setg(errp, "virtio-iommu: %s: its host IOMMU reports %u usable "
-                   "IOVA ranges; at most %zu fit in a PROBE reply",
-                   hiod->name, g_list_length(ranges), max);
-        g_list_free_full(ranges, g_free);
-        return false;
-    }
-    ep->host_usable = g_new(ViommuRange, g_list_length(ranges));
+    hd->hiod = hiod;
+    hd->bus = bus;
+    hd->devfn = devfn;
+    hd->usable = g_new(ViommuRange, g_list_length(ranges));
     for (GList *l = ranges; l; l = l->next) {
         Range *r = l->data;
 
-        ep->host_usable[n++] = (ViommuRange){ range_lob(r), range_upb(r) };
+        hd->usable[hd->nr_usable++] = (ViommuRange){ range_lob(r),
+                                                     range_upb(r) };
     }
-    ep->nr_host_usable = n;
     g_list_free_full(ranges, g_free);
-    qemu_mutex_lock(&s->lock);
-    ok = viommu_core_refresh_host_usable(s->core, endpoint_id(ep));
-    qemu_mutex_unlock(&s->lock);
-    if (!ok) {
-        error_setg(errp, "virtio-iommu: %s: out of memory", hiod->name);
-    }
-    return ok;
+    return hd;
 }
 
-static void drop_host_constraints(VirtIOIOMMU *s, VirtIOIOMMUEndpoint *ep)
+static void host_dev_free(VirtIOIOMMUHostDev *hd)
 {
-    g_free(ep->host_usable);
-    ep->host_usable = NULL;
-    ep->nr_host_usable = 0;
-    ep->hiod = NULL;
-    qemu_mutex_lock(&s->lock);
-    viommu_core_refresh_host_usable(s->core, endpoint_id(ep));
-    qemu_mutex_unlock(&s->lock);
+    g_free(hd->usable);
+    g_free(hd);
 }
 
+/* The endpoint's reserved regions follow its assigned devices (core). */
+static ViommuHostResult refresh_host_constraints(VirtIOIOMMU *s,
+                                                 VirtIOIOMMUEndpoint *ep)
+{
+    ViommuHostResult res;
+
+    qemu_mutex_lock(&s->lock);
+    res = viommu_core_refresh_host_usable(s->core, endpoint_id(ep));
+    qemu_mutex_unlock(&s->lock);
+    return res;
+}
+
+static bool host_constraints_fit(VirtIOIOMMU *s, VirtIOIOMMUEndpoint *ep,
+                                 HostIOMMUDevice *hiod, Error **errp)
+{
+    switch (refresh_host_constraints(s, ep)) {
+    case VIOMMU_HOST_OK:
+        return true;
+    case VIOMMU_HOST_TOO_MANY:
+        error_setg(errp, "virtio-iommu: %s: what its host IOMMU cannot map "
+                   "takes more reserved regions than a PROBE reply holds",
+                   hiod->name);
+        return false;
+    case VIOMMU_HOST_CONFLICT:
+        error_setg(errp, "virtio-iommu: %s: the guest's domain for endpoint "
+                   "0x%x maps IOVAs that its host IOMMU cannot map",
+                   hiod->name, endpoint_id(ep));
+        return false;
+    default:
+        error_setg(errp, "virtio-iommu: %s: out of memory", hiod->name);
+        return false;
+    }
+}
+
+/*
+ * @bus and @devfn name the assigned function itself; its DMA, and so the
+ * endpoint, is that of the requester ID it is seen with (hiod->aliased_*:
+ * functions behind a PCIe-to-PCI bridge are seen as the bridge, and the
+ * endpoint then honours every one's host IOMMU).
+ */
 static bool virtio_iommu_set_iommu_device(PCIBus *bus, void *opaque,
                                           int devfn, HostIOMMUDevice *hiod,
                                           Error **errp)
 {
     VirtIOIOMMU *s = opaque;
-    VirtIOIOMMUEndpoint *ep = endpoint_get(s, bus, devfn);
+    VirtIOIOMMUEndpoint *ep = endpoint_get(s, hiod->aliased_bus,
+                                           hiod->aliased_devfn);
+    VirtIOIOMMUHostDev *hd = host_dev_new(hiod, bus, devfn);
 
-    if (ep->hiod) {
-        error_setg(errp, "virtio-iommu: %s: endpoint %02x.%x already has a "
-                   "host device (%s)", hiod->name, PCI_SLOT(devfn),
-                   PCI_FUNC(devfn), ep->hiod->name);
+    QLIST_INSERT_HEAD(&ep->host_devs, hd, next);
+    /* the ranges first: a refused device leaves the granule as it was */
+    if (!host_constraints_fit(s, ep, hiod, errp) ||
+        !adopt_host_page_size(s, hiod, errp)) {
+        QLIST_REMOVE(hd, next);
+        host_dev_free(hd);
+        refresh_host_constraints(s, ep);
         return false;
     }
-    if (!adopt_host_page_size(s, hiod, errp) ||
-        !adopt_host_iova_ranges(s, ep, hiod, errp)) {
-        drop_host_constraints(s, ep);
-        return false;
-    }
-    ep->hiod = hiod;
     return true;
 }
 
@@ -604,10 +619,18 @@ static void virtio_iommu_unset_iommu_device(PCIBus *bus, void *opaque,
                                             int devfn)
 {
     VirtIOIOMMU *s = opaque;
-    VirtIOIOMMUEndpoint *ep = endpoint_at(s, bus, devfn);
+    VirtIOIOMMUEndpoint *ep;
+    VirtIOIOMMUHostDev *hd;
 
-    if (ep && ep->hiod) {
-        drop_host_constraints(s, ep);
+    QLIST_FOREACH(ep, &s->endpoints, next) {
+        QLIST_FOREACH(hd, &ep->host_devs, next) {
+            if (hd->bus == bus && hd->devfn == devfn) {
+                QLIST_REMOVE(hd, next);
+                host_dev_free(hd);
+                refresh_host_constraints(s, ep);
+                return;
+            }
+        }
     }
 }
 

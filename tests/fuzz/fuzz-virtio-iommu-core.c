@@ -29,10 +29,12 @@ static const ViommuRange host_ranges[] = {
     { 0x1000, 0xfffff }, { 0x200000, 0xffffffff },
 };
 
-static size_t host_usable(void *o, uint32_t ep, const ViommuRange **r)
+static bool host_usable(void *o, uint32_t ep, size_t i,
+                        const ViommuRange **r, size_t *n)
 {
     *r = host_ranges;
-    return ep == 2 ? 2 : 0;
+    *n = 2;
+    return ep == 2 && i == 0;
 }
 
 static const ViommuCoreOps ops = {

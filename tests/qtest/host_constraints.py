@@ -8,6 +8,8 @@ smallest page is larger than 4 KiB; x-host-iommu-stub (hw/misc) stands for
 such a device. Checked here, through the virtio-iommu's own interfaces:
   - granule=host grows to the host's page when the device is cold-plugged,
     and PROBE reserves what the host cannot map;
+  - functions behind a PCI bridge share its requester ID, whose endpoint
+    honours every one's host;
   - a fixed granule smaller than the host's page: QEMU refuses to start,
     with an error naming the sizes; a larger one is kept;
   - hot-plug once the driver has started: refused with an error naming
@@ -95,6 +97,28 @@ def cold_plug(binary, fw):
     q.close()
 
 
+def behind_bridge(binary, fw):
+    """Two assigned functions behind a PCI bridge DMA with the bridge's
+    requester ID: that endpoint honours both hosts' ranges."""
+    q = start(binary, fw, 'virtio-iommu-pci',
+              'pci-bridge,id=br0,chassis_nr=1,addr=05.0',
+              STUB + ',bus=br0,addr=01.0,iova-end=0xffffffff',
+              STUB + ',bus=br0,addr=02.0,iova-end=0x7fffffffff')
+    v = driver(q)
+    st, regions = v.probe(5 << 3, v.config()[2])
+    check('behind a bridge: PROBE of the bridge has both hosts\' holes',
+          st == 0 and regions == [(1, 0xfee00000, 0xfeefffff),
+                                  (0, 1 << 32, (1 << 64) - 1)],
+          'status %d %s' % (st, ['%d:0x%x-0x%x' % r for r in regions]))
+    v.setup_slots([(20, qv.attach(1, 5 << 3))])
+    v.kick(1)
+    v.setup_slots([(36, qv.map_req(1, 1 << 32, (1 << 32) + 0xfff, 0))])
+    v.kick(1)
+    check('behind a bridge: MAP beyond the smaller host refused',
+          v.status(0) == 4, 'status %d' % v.status(0))
+    q.close()
+
+
 def fixed_granule(binary, fw):
     r = subprocess.run(
         [binary, '-L', fw, '-M', 'pc', '-accel', 'qtest', '-nodefaults',
@@ -141,6 +165,7 @@ def hot_plug(binary, fw):
 def main():
     binary, fw = sys.argv[1], sys.argv[2]
     cold_plug(binary, fw)
+    behind_bridge(binary, fw)
     fixed_granule(binary, fw)
     hot_plug(binary, fw)
     print('host constraints: %d passed, %d failed' % (passed, failed))

@@ -38,14 +38,24 @@ static void fake_changed(void *o, uint32_t ep) { record('c', ep, NULL); }
 static void fake_map(void *o, uint32_t ep, const IovaMapping *m) { record('m', ep, m); }
 static void fake_unmap(void *o, uint32_t ep, const IovaMapping *m) { record('u', ep, m); }
 
-/* What the host IOMMU of each endpoint can map (an assigned device) */
-static const ViommuRange *host_ranges[8];
-static size_t nr_host_ranges[8];
+/*
+ * What the host IOMMU of each endpoint can map (an assigned device), and
+ * of a second device with endpoint 4's ID (behind a PCIe-to-PCI bridge)
+ */
+static const ViommuRange *host_ranges[8], *second_host_ranges;
+static size_t nr_host_ranges[8], nr_second_host_ranges;
 
-static size_t fake_host_usable(void *o, uint32_t ep, const ViommuRange **r)
+static bool fake_host_usable(void *o, uint32_t ep, size_t i,
+                             const ViommuRange **r, size_t *n)
 {
+    if (i == 1 && ep == 4 && nr_second_host_ranges) {
+        *r = second_host_ranges;
+        *n = nr_second_host_ranges;
+        return true;
+    }
     *r = host_ranges[ep];
-    return nr_host_ranges[ep];
+    *n = nr_host_ranges[ep];
+    return i == 0 && *n;
 }
 
 static const ViommuCoreOps ops = {
@@ -75,6 +85,7 @@ static ViommuCore *make_core(size_t max_mappings)
     viommu_core_set_features(c, ALL_FEATURES);
     nr_events = 0;
     memset(nr_host_ranges, 0, sizeof(nr_host_ranges));
+    nr_second_host_ranges = 0;
     return c;
 }
 
@@ -371,12 +382,14 @@ static void test_host_usable_probe(void)
     CHECK_EQ(props[24], 0);
     /* the device goes (unplug): its constraints go with it */
     set_host(1, NULL, 0);
-    CHECK_EQ(probe(c, 1, props, sizeof(props)), VIOMMU_S_OK);
-    CHECK_EQ(props[24], VIOMMU_PROBE_T_RESV_MEM);           /* not re-read */
-    CHECK(viommu_core_refresh_host_usable(c, 1));
+    CHECK_EQ(viommu_core_refresh_host_usable(c, 1), VIOMMU_HOST_OK);
     CHECK_EQ(probe(c, 1, props, sizeof(props)), VIOMMU_S_OK);
     CHECK_EQ(props[24], 0);
-    CHECK(viommu_core_refresh_host_usable(c, 7));           /* unknown: ok */
+    CHECK_EQ(viommu_core_refresh_host_usable(c, 7), VIOMMU_HOST_OK);
+    /* PROBE reads them again: the ID may name another function by now */
+    set_host(1, usable, 2);
+    CHECK_EQ(probe(c, 1, props, sizeof(props)), VIOMMU_S_OK);
+    CHECK_EQ(ld64le(props + 24 + 8), 1ull << 39);
     viommu_core_free(c);
 }
 
@@ -411,11 +424,11 @@ static void test_host_usable_holes(void)
 static void test_host_usable_most(void)
 {
     ViommuCore *c = make_core(0);
-    size_t n = viommu_core_max_host_ranges(c);
+    /* 21 slots: the MSI region, n + 1 holes and the MSI window's own split */
+    size_t n = 512 / 24 - 3;
     ViommuRange usable[32];
     uint8_t props[512];
 
-    CHECK_EQ(n, 512 / 24 - 2 * 1 - 1);
     for (size_t i = 0; i <= n; i++) {
         usable[i] = (ViommuRange){ i * 0x20000ull + 0x10000,
                                    i * 0x20000ull + 0x1ffff };
@@ -426,7 +439,7 @@ static void test_host_usable_most(void)
     CHECK_EQ(ld64le(props + 24 * (n + 1) + 8), n * 0x20000ull);
     /* one more would not fit: refused, the old regions stay */
     set_host(1, usable, n + 1);
-    CHECK(!viommu_core_refresh_host_usable(c, 1));
+    CHECK_EQ(viommu_core_refresh_host_usable(c, 1), VIOMMU_HOST_TOO_MANY);
     CHECK_EQ(probe(c, 1, props, sizeof(props)), VIOMMU_S_OK);
     CHECK_EQ(ld64le(props + 24 * (n + 1) + 8), n * 0x20000ull);
     viommu_core_free(c);
@@ -456,6 +469,62 @@ static void test_host_usable_enforced(void)
     CHECK(!viommu_core_endpoint_bypasses(c, 1));
     CHECK_EQ(unmap(c, 2, 1ull << 32, (1ull << 32) + 0xfff), VIOMMU_S_OK);
     CHECK_EQ(attach(c, 2, 1, 0), VIOMMU_S_OK);
+    viommu_core_free(c);
+}
+
+/*
+ * A device plugged in where an endpoint still attached to a domain maps
+ * what its host cannot: refused, the old constraints stay.
+ */
+/*
+ * Two devices DMA with endpoint 4's ID: its regions are what either host
+ * cannot map, merged where they meet.
+ */
+static void test_host_usable_two_hosts(void)
+{
+    ViommuCore *c = make_core(0);
+    ViommuRange a = { 0, (1ull << 32) - 1 };
+    ViommuRange b[] = { { 0x10000000, 0x1fffffff }, { 0x20000000, 1ull << 39 } };
+    uint64_t want[][2] = {
+        { 0, 0xfffffff }, { 1ull << 32, (1ull << 48) - 1 },
+    };
+    uint8_t props[512];
+
+    set_host(4, &a, 1);
+    second_host_ranges = b;
+    nr_second_host_ranges = 2;
+    CHECK_EQ(viommu_core_refresh_host_usable(c, 4), VIOMMU_HOST_OK);
+    CHECK_EQ(probe(c, 4, props, sizeof(props)), VIOMMU_S_OK);
+    for (int i = 0; i < 2; i++) {
+        const uint8_t *p = props + 24 * (i + 1);
+
+        CHECK_EQ(p[4], VIOMMU_RESV_MEM_T_RESERVED);
+        CHECK_EQ(ld64le(p + 8), want[i][0]);
+        CHECK_EQ(ld64le(p + 16), want[i][1]);
+    }
+    CHECK_EQ(props[24 * 3], 0);
+    CHECK_EQ(attach(c, 1, 4, 0), VIOMMU_S_OK);
+    CHECK_EQ(map(c, 1, 0x1000, 0x1fff, 0, RW), VIOMMU_S_INVAL);
+    CHECK_EQ(map(c, 1, 0x10000000, 0x10000fff, 0, RW), VIOMMU_S_OK);
+    viommu_core_free(c);
+}
+
+static void test_host_usable_conflict(void)
+{
+    ViommuCore *c = make_core(0);
+    ViommuRange low = { 0, (1ull << 32) - 1 };
+    uint8_t props[512];
+
+    CHECK_EQ(attach(c, 1, 1, 0), VIOMMU_S_OK);
+    CHECK_EQ(map(c, 1, 1ull << 40, (1ull << 40) + 0xfff, 0, RW), VIOMMU_S_OK);
+    set_host(1, &low, 1);
+    CHECK_EQ(viommu_core_refresh_host_usable(c, 1), VIOMMU_HOST_CONFLICT);
+    set_host(1, NULL, 0);
+    CHECK_EQ(probe(c, 1, props, sizeof(props)), VIOMMU_S_OK);
+    CHECK_EQ(props[24], 0);
+    CHECK_EQ(unmap(c, 1, 1ull << 40, (1ull << 40) + 0xfff), VIOMMU_S_OK);
+    set_host(1, &low, 1);
+    CHECK_EQ(viommu_core_refresh_host_usable(c, 1), VIOMMU_HOST_OK);
     viommu_core_free(c);
 }
 
@@ -569,6 +638,8 @@ int main(void)
     RUN(test_host_usable_holes);
     RUN(test_host_usable_most);
     RUN(test_host_usable_enforced);
+    RUN(test_host_usable_conflict);
+    RUN(test_host_usable_two_hosts);
     RUN(test_page_size_mask);
     RUN(test_malformed);
     RUN(test_save_load);

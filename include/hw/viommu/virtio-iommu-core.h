@@ -100,11 +100,13 @@ typedef struct ViommuCoreOps {
     /* [virt_start, virt_end], mapped by @m, is no longer reachable by @ep. */
     void (*notify_unmap)(void *opaque, uint32_t ep, const IovaMapping *m);
     /*
-     * Optional: the IOVA ranges the host IOMMU of @ep (a device assigned
-     * through VFIO) can map, in any order; returns how many, 0 for none.
+     * Optional: devices assigned through VFIO that DMA with @ep's ID (more
+     * than one behind a PCIe-to-PCI bridge). Sets @usable and @n to the
+     * IOVA ranges the host IOMMU of the @i-th one maps, in any order;
+     * false when there is no @i-th one.
      */
-    size_t (*host_usable)(void *opaque, uint32_t ep,
-                          const ViommuRange **usable);
+    bool (*host_usable)(void *opaque, uint32_t ep, size_t i,
+                        const ViommuRange **usable, size_t *n);
 } ViommuCoreOps;
 
 typedef struct ViommuCoreConfig {
@@ -137,17 +139,21 @@ size_t viommu_core_probe_size_for(size_t nr_resv_regions);
 
 /*
  * Host constraints of an endpoint assigned to the guest (VFIO): what the
- * input range holds beyond the IOVA ranges its host IOMMU can map
+ * input range holds beyond the IOVA ranges its host IOMMUs can all map
  * (ops->host_usable) and beyond the global reserved regions becomes the
  * endpoint's own RESV_MEM reserved regions, reported by PROBE (5.13.6.8.1)
  * and refused in MAP on any domain the endpoint is attached to. They are
- * read when the core first meets the endpoint, and again on this call
- * (after a hot-plug or unplug); false when memory runs out.
+ * read when the core first meets the endpoint, on its ATTACH and PROBE
+ * (its ID follows bus numbers), and on this call (hot-plug, unplug). A
+ * result other than OK leaves the endpoint's regions as they were.
  */
-bool viommu_core_refresh_host_usable(ViommuCore *c, uint32_t ep);
-
-/* How many usable ranges a host may report for PROBE to hold them all. */
-size_t viommu_core_max_host_ranges(const ViommuCore *c);
+typedef enum ViommuHostResult {
+    VIOMMU_HOST_OK,
+    VIOMMU_HOST_TOO_MANY,   /* more ranges than PROBE can report */
+    VIOMMU_HOST_CONFLICT,   /* its domain maps what its host cannot */
+    VIOMMU_HOST_NOMEM,
+} ViommuHostResult;
+ViommuHostResult viommu_core_refresh_host_usable(ViommuCore *c, uint32_t ep);
 
 /*
  * Replaces config.page_size_mask (5.13.4); the glue does it only before the

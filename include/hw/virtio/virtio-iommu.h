@@ -26,6 +26,19 @@
 #define TYPE_VIRTIO_IOMMU_MEMORY_REGION "virtio-iommu-memory-region"
 OBJECT_DECLARE_SIMPLE_TYPE(VirtIOIOMMU, VIRTIO_IOMMU)
 
+/*
+ * A device assigned through VFIO (HostIOMMUDevice), and the IOVA ranges
+ * its host IOMMU maps.
+ */
+typedef struct VirtIOIOMMUHostDev {
+    HostIOMMUDevice *hiod;
+    PCIBus *bus;                /* the function itself (set_iommu_device) */
+    int devfn;
+    ViommuRange *usable;
+    size_t nr_usable;
+    QLIST_ENTRY(VirtIOIOMMUHostDev) next;
+} VirtIOIOMMUHostDev;
+
 /* One PCI function behind the IOMMU, and the address space its DMA uses. */
 typedef struct VirtIOIOMMUEndpoint {
     VirtIOIOMMU *viommu;
@@ -36,10 +49,8 @@ typedef struct VirtIOIOMMUEndpoint {
     MemoryRegion root;          /* holds iommu_mr and bypass_mr */
     MemoryRegion bypass_mr;     /* alias of system memory: identity */
     AddressSpace as;
-    /* a device assigned through VFIO: its host IOMMU's constraints */
-    HostIOMMUDevice *hiod;
-    ViommuRange *host_usable;   /* the IOVA ranges its host IOMMU maps */
-    size_t nr_host_usable;
+    /* assigned devices that DMA with this requester ID */
+    QLIST_HEAD(, VirtIOIOMMUHostDev) host_devs;
     QLIST_ENTRY(VirtIOIOMMUEndpoint) next;
 } VirtIOIOMMUEndpoint;
 
