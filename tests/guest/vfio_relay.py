@@ -199,6 +199,15 @@ def main():
     edu.dma(EDU_BUF, 0x301000, True)
     step('dma-after-unmap-3-pages-refused', read_ram(q, RAM_DST) != PATTERN_B)
 
+    # 5. device reset: edu is detached (VFIO gets the UNMAPs of what its
+    # domain still maps) and, config.bypass being 1, bypasses again
+    q.wr('b', v.common + 0x14, 0)
+    q.mem(RAM_SRC, PATTERN_A)
+    q.mem(RAM_DST, bytes(4096))
+    edu.dma(RAM_SRC, EDU_BUF, False)
+    edu.dma(EDU_BUF, RAM_DST, True)
+    step('reset-back-to-bypass', read_ram(q, RAM_DST) == PATTERN_A)
+
     step('done', not failures)
     return 1 if failures else 0
 
