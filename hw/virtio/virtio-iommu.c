@@ -166,7 +166,7 @@ static void relay_mapping(IOMMUMemoryRegion *mr, IOMMUNotifier *only,
 static void core_notify(VirtIOIOMMU *s, uint32_t id, IOMMUNotifierFlag type,
                         const IovaMapping *m)
 {
-    VirtIOIOMMUEndpoint *ep = find_endpoint(s, id);
+    VirtIOIOMMUEndpoint *ep = s->nr_notified ? find_endpoint(s, id) : NULL;
 
     if (ep && ep->iommu_mr.iommu_notify_flags & type) {
         relay_mapping(&ep->iommu_mr, NULL, type, m);
@@ -181,6 +181,8 @@ static void core_notify_map(void *opaque, uint32_t id, const IovaMapping *m)
 static void core_notify_unmap(void *opaque, uint32_t id, const IovaMapping *m)
 {
     core_notify(opaque, id, IOMMU_NOTIFIER_UNMAP, m);
+    /* vhost with ATS caches translations until told (device-IOTLB) */
+    core_notify(opaque, id, IOMMU_NOTIFIER_DEVIOTLB_UNMAP, m);
 }
 
 static bool core_host_usable(void *opaque, uint32_t id, size_t i,
@@ -417,6 +419,23 @@ static uint64_t virtio_iommu_min_page_size(IOMMUMemoryRegion *mr)
     VirtIOIOMMUEndpoint *ep = container_of(mr, VirtIOIOMMUEndpoint, iommu_mr);
 
     return granule_mask(ep->viommu) + 1;
+}
+
+/* Counts the endpoints with notifiers (VFIO, vhost) for core_notify(). */
+static int virtio_iommu_notify_flag_changed(IOMMUMemoryRegion *mr,
+                                            IOMMUNotifierFlag old,
+                                            IOMMUNotifierFlag new,
+                                            Error **errp)
+{
+    VirtIOIOMMUEndpoint *ep = container_of(mr, VirtIOIOMMUEndpoint, iommu_mr);
+
+    if (old == IOMMU_NOTIFIER_NONE) {
+        ep->viommu->nr_notified++;
+    }
+    if (new == IOMMU_NOTIFIER_NONE) {
+        ep->viommu->nr_notified--;
+    }
+    return 0;
 }
 
 typedef struct ReplayCtx {
@@ -951,6 +970,7 @@ static void virtio_iommu_mr_class_init(ObjectClass *klass, void *data)
     imrc->translate = virtio_iommu_translate;
     imrc->replay = virtio_iommu_replay;
     imrc->get_min_page_size = virtio_iommu_min_page_size;
+    imrc->notify_flag_changed = virtio_iommu_notify_flag_changed;
 }
 
 static const TypeInfo virtio_iommu_types[] = {

@@ -74,6 +74,7 @@ struct VirtIOIOMMU {
     QemuMutex lock;
     ViommuCore *core;
     QLIST_HEAD(, VirtIOIOMMUEndpoint) endpoints;
+    unsigned nr_notified;       /* endpoints with IOMMU notifiers */
 
     /* Faults found by translate(), reported from a bottom half (5.13.6.9) */
     QEMUBH *fault_bh;
