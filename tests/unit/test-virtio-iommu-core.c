@@ -393,6 +393,23 @@ static void test_host_usable_probe(void)
     viommu_core_free(c);
 }
 
+/*
+ * After the global MSI region, PROBE lists exactly the @n reserved
+ * regions of @want, then nothing.
+ */
+static void check_host_regions(const uint8_t *props, const uint64_t want[][2],
+                               int n)
+{
+    for (int i = 0; i < n; i++) {
+        const uint8_t *p = props + 24 * (i + 1);
+
+        CHECK_EQ(p[4], VIOMMU_RESV_MEM_T_RESERVED);
+        CHECK_EQ(ld64le(p + 8), want[i][0]);
+        CHECK_EQ(ld64le(p + 16), want[i][1]);
+    }
+    CHECK_EQ(props[24 * (n + 1)], 0);
+}
+
 /* Holes at both ends and in the middle; overlapping usable ranges merge. */
 static void test_host_usable_holes(void)
 {
@@ -409,14 +426,7 @@ static void test_host_usable_holes(void)
 
     set_host(3, usable, 4);
     CHECK_EQ(probe(c, 3, props, sizeof(props)), VIOMMU_S_OK);
-    for (int i = 0; i < 4; i++) {
-        const uint8_t *p = props + 24 * (i + 1);
-
-        CHECK_EQ(p[4], VIOMMU_RESV_MEM_T_RESERVED);
-        CHECK_EQ(ld64le(p + 8), want[i][0]);
-        CHECK_EQ(ld64le(p + 16), want[i][1]);
-    }
-    CHECK_EQ(props[24 * 5], 0);
+    check_host_regions(props, want, 4);
     viommu_core_free(c);
 }
 
@@ -495,14 +505,7 @@ static void test_host_usable_two_hosts(void)
     nr_second_host_ranges = 2;
     CHECK_EQ(viommu_core_refresh_host_usable(c, 4), VIOMMU_HOST_OK);
     CHECK_EQ(probe(c, 4, props, sizeof(props)), VIOMMU_S_OK);
-    for (int i = 0; i < 2; i++) {
-        const uint8_t *p = props + 24 * (i + 1);
-
-        CHECK_EQ(p[4], VIOMMU_RESV_MEM_T_RESERVED);
-        CHECK_EQ(ld64le(p + 8), want[i][0]);
-        CHECK_EQ(ld64le(p + 16), want[i][1]);
-    }
-    CHECK_EQ(props[24 * 3], 0);
+    check_host_regions(props, want, 2);
     CHECK_EQ(attach(c, 1, 4, 0), VIOMMU_S_OK);
     CHECK_EQ(map(c, 1, 0x1000, 0x1fff, 0, RW), VIOMMU_S_INVAL);
     CHECK_EQ(map(c, 1, 0x10000000, 0x10000fff, 0, RW), VIOMMU_S_OK);
