@@ -121,8 +121,6 @@ static Endpoint *find_ep(const ViommuCore *c, uint32_t id)
     return i < c->nr_eps && c->eps[i].id == id ? &c->eps[i] : NULL;
 }
 
-static ViommuHostResult set_host_resv(ViommuCore *c, Endpoint *e);
-
 /* The endpoint record for @id, created if the glue says @id exists. */
 static Endpoint *get_ep(ViommuCore *c, uint32_t id)
 {
@@ -141,8 +139,24 @@ static Endpoint *get_ep(ViommuCore *c, uint32_t id)
     memmove(&c->eps[i + 1], &c->eps[i], (c->nr_eps - i) * sizeof(*grown));
     c->eps[i] = (Endpoint){ .id = id };
     c->nr_eps++;
-    set_host_resv(c, &c->eps[i]);   /* out of memory: unconstrained */
     return &c->eps[i];
+}
+
+static ViommuHostResult set_host_resv(ViommuCore *c, Endpoint *e);
+
+/*
+ * get_ep() with @id's host constraints read again: its ID follows bus
+ * numbers, so it may name another function than when last read. On
+ * failure they stay as they were (a new record: none).
+ */
+static Endpoint *get_ep_constrained(ViommuCore *c, uint32_t id)
+{
+    Endpoint *e = get_ep(c, id);
+
+    if (e) {
+        set_host_resv(c, e);
+    }
+    return e;
 }
 
 static size_t domain_slot(const ViommuCore *c, uint32_t id)
@@ -307,11 +321,10 @@ static int do_attach(ViommuCore *c, const uint8_t *req)
     if (!all_zero(req + 16, 4) || (flags & ~known)) {
         return VIOMMU_S_INVAL;
     }
-    e = get_ep(c, ep);
+    e = get_ep_constrained(c, ep);
     if (!e) {
         return VIOMMU_S_NOENT;
     }
-    set_host_resv(c, e);            /* kept as they were if it fails */
     if (domain < c->cfg.domain_start || domain > c->cfg.domain_end) {
         return VIOMMU_S_RANGE;
     }
@@ -479,12 +492,11 @@ static int do_probe(ViommuCore *c, const uint8_t *req, uint8_t *props,
                     size_t props_len)
 {
     size_t size = c->cfg.probe_size;
-    Endpoint *e = get_ep(c, ld32(req + 4));
+    Endpoint *e = get_ep_constrained(c, ld32(req + 4));
 
     if (!e) {
         return VIOMMU_S_NOENT;
     }
-    set_host_resv(c, e);            /* kept as they were if it fails */
     /* "If the properties list is smaller than probe_size ... INVAL" */
     if (props_len < size ||
         (c->nr_resv + e->nr_host_resv) * VIOMMU_PROBE_RESV_MEM_SIZE > size) {
@@ -1032,7 +1044,7 @@ static bool load_attachments(ViommuCore *c, Reader *r)
         if (!r32(r, &ep) || !r32(r, &domain)) {
             return false;
         }
-        e = get_ep(c, ep);
+        e = get_ep_constrained(c, ep);
         d = find_domain(c, domain);
         if (!e || !d || e->domain) {
             return false;
