@@ -36,7 +36,7 @@ qemu: $(TOP)/build/.configured
 
 # ---- tests ----
 
-CORE_SRCS := hw/viommu/iova-map.c hw/viommu/virtio-iommu-core.c
+CORE_SRCS := hw/viommu/iova-map.c hw/viommu/virtio-iommu-core.c hw/viommu/vring-split.c
 CORE_HDRS := $(wildcard include/hw/viommu/*.h)
 SAN_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Wno-unused-parameter -Werror \
 	-fsanitize=address,undefined -fno-sanitize-recover=all -Iinclude -Itests/unit
@@ -45,15 +45,17 @@ $(UNIT)/%: tests/unit/%.c $(CORE_SRCS) $(CORE_HDRS) tests/unit/unit.h
 	@mkdir -p $(UNIT)
 	$(CC) $(SAN_CFLAGS) $< $(CORE_SRCS) -o $@
 
-$(UNIT)/fuzz-virtio-iommu-core: tests/fuzz/fuzz-virtio-iommu-core.c $(CORE_SRCS) $(CORE_HDRS)
+$(UNIT)/fuzz-%: tests/fuzz/fuzz-%.c $(CORE_SRCS) $(CORE_HDRS)
 	@mkdir -p $(UNIT)
 	$(CC) $(SAN_CFLAGS) $< $(CORE_SRCS) -o $@
 
-UNIT_TESTS := $(UNIT)/test-iova-map $(UNIT)/test-virtio-iommu-core
+UNIT_TESTS := $(UNIT)/test-iova-map $(UNIT)/test-virtio-iommu-core \
+	$(UNIT)/test-vring-split
 
-unit: $(UNIT_TESTS) $(UNIT)/fuzz-virtio-iommu-core
+unit: $(UNIT_TESTS) $(UNIT)/fuzz-virtio-iommu-core $(UNIT)/fuzz-vring-split
 	@set -e; for t in $(UNIT_TESTS); do $$t; done
 	$(UNIT)/fuzz-virtio-iommu-core 200000
+	$(UNIT)/fuzz-vring-split 100000
 
 qtest: qemu
 	tests/qtest/run-qtests.sh

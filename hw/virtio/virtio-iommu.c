@@ -214,68 +214,263 @@ static const ViommuCoreOps core_ops = {
 
 /* ---- request queue (5.13.6) ---- */
 
-static void complete_request(VirtQueue *vq, VirtQueueElement *elem,
-                             int status, const uint8_t *props,
-                             size_t props_size)
+/*
+ * Runs one request of @req_len bytes whose device-writable part is @in_len
+ * bytes. Returns its status, or -1 when it is too short to hold the tail
+ * (5.13.6.1: such a request is returned unwritten). *props gets the
+ * properties of a PROBE.
+ */
+static int run_request(VirtIOIOMMU *s, const uint8_t *req, size_t req_len,
+                       uint64_t in_len, uint8_t **props)
 {
-    size_t in_len = iov_size(elem->in_sg, elem->in_num);
-    uint8_t tail[VIOMMU_REQ_TAIL_SIZE] = { status };
-
-    if (status < 0) {
-        /* 5.13.6.1: unparsable or unknown: return it unwritten */
-        virtqueue_push(vq, elem, 0);
-        return;
-    }
-    if (props && status == VIOMMU_S_OK) {
-        iov_from_buf(elem->in_sg, elem->in_num, 0, props, props_size);
-    }
-    iov_from_buf(elem->in_sg, elem->in_num, in_len - sizeof(tail), tail,
-                 sizeof(tail));
-    virtqueue_push(vq, elem, in_len);
-}
-
-static void handle_one_request(VirtIOIOMMU *s, VirtQueue *vq,
-                               VirtQueueElement *elem)
-{
-    uint8_t req[VIOMMU_REQ_MAX_SIZE];
-    size_t req_len, in_len = iov_size(elem->in_sg, elem->in_num);
     size_t probe_size = viommu_core_config(s->core)->probe_size;
-    g_autofree uint8_t *props = NULL;
     int status;
 
     if (in_len < VIOMMU_REQ_TAIL_SIZE) {
-        complete_request(vq, elem, -1, NULL, 0);
-        return;
+        return -1;
     }
-    req_len = iov_to_buf(elem->out_sg, elem->out_num, 0, req, sizeof(req));
     if (req_len && req[0] == VIOMMU_T_PROBE) {
-        props = g_malloc0(probe_size);
+        *props = g_malloc0(probe_size);
     }
     qemu_mutex_lock(&s->lock);
-    status = viommu_core_handle(s->core, req, req_len, props,
-                                in_len - VIOMMU_REQ_TAIL_SIZE);
+    status = viommu_core_handle(s->core, req, req_len, *props,
+                                MIN(in_len - VIOMMU_REQ_TAIL_SIZE,
+                                    probe_size));
     qemu_mutex_unlock(&s->lock);
     if (status == VIOMMU_S_OK &&
         (req[0] == VIOMMU_T_ATTACH || req[0] == VIOMMU_T_DETACH)) {
         /* Switch address spaces before the driver can see completion. */
         refresh_all_endpoints(s);
     }
-    complete_request(vq, elem, status, props, probe_size);
+    return status;
+}
+
+/*
+ * Guest memory for the request ring. A batch touches the rings and the
+ * requests, which drivers keep in few places: up to
+ * VIRTIO_IOMMU_RING_WINDOWS windows of RAM are mapped once per batch and
+ * reached with memcpy; anything else goes through address_space_rw().
+ * The windows are dropped at the end of the batch, under the BQL, so no
+ * memory map change can come in between.
+ */
+#define RING_WINDOW_SIZE (2 * MiB)
+
+static bool ring_win_covers(VirtIOIOMMU *s, unsigned i, hwaddr addr,
+                            size_t len)
+{
+    return addr >= s->ring_win[i].start &&
+           addr - s->ring_win[i].start < s->ring_win[i].len &&
+           len <= s->ring_win[i].len - (addr - s->ring_win[i].start);
+}
+
+/* Maps the window around @addr; false if there is no room or no RAM */
+static bool ring_win_open(VirtIOIOMMU *s, hwaddr addr, size_t len)
+{
+    AddressSpace *as = VIRTIO_DEVICE(s)->dma_as;
+    unsigned i = s->nr_ring_win;
+    hwaddr start = QEMU_ALIGN_DOWN(addr, RING_WINDOW_SIZE);
+    int64_t got;
+
+    if (i == VIRTIO_IOMMU_RING_WINDOWS) {
+        return false;
+    }
+    got = address_space_cache_init(&s->ring_win[i].cache, as, start,
+                                   RING_WINDOW_SIZE, true);
+    if (got <= 0 || !s->ring_win[i].cache.ptr ||
+        addr - start + len > got) {
+        /* the window starts outside RAM: map from @addr on */
+        address_space_cache_destroy(&s->ring_win[i].cache);
+        start = addr;
+        got = address_space_cache_init(&s->ring_win[i].cache, as, start,
+                                       RING_WINDOW_SIZE -
+                                       addr % RING_WINDOW_SIZE, true);
+        if (got < (int64_t)len || !s->ring_win[i].cache.ptr) {
+            address_space_cache_destroy(&s->ring_win[i].cache);
+            return false;
+        }
+    }
+    s->ring_win[i].start = start;
+    s->ring_win[i].len = got;
+    s->nr_ring_win++;
+    return true;
+}
+
+static int ring_win_find(VirtIOIOMMU *s, hwaddr addr, size_t len)
+{
+    unsigned i;
+
+    for (i = 0; i < s->nr_ring_win; i++) {
+        if (ring_win_covers(s, i, addr, len)) {
+            return i;
+        }
+    }
+    if (ring_win_open(s, addr, len) &&
+        ring_win_covers(s, s->nr_ring_win - 1, addr, len)) {
+        return s->nr_ring_win - 1;
+    }
+    return -1;
+}
+
+static void ring_win_close_all(VirtIOIOMMU *s)
+{
+    while (s->nr_ring_win) {
+        address_space_cache_destroy(&s->ring_win[--s->nr_ring_win].cache);
+    }
+}
+
+static bool ring_read(void *opaque, uint64_t addr, void *buf, size_t len)
+{
+    VirtIOIOMMU *s = opaque;
+    int i = ring_win_find(s, addr, len);
+
+    if (i >= 0) {
+        return address_space_read_cached(&s->ring_win[i].cache,
+                                         addr - s->ring_win[i].start,
+                                         buf, len) == MEMTX_OK;
+    }
+    return address_space_read(VIRTIO_DEVICE(s)->dma_as, addr,
+                              MEMTXATTRS_UNSPECIFIED, buf, len) == MEMTX_OK;
+}
+
+static bool ring_write(void *opaque, uint64_t addr, const void *buf,
+                       size_t len)
+{
+    VirtIOIOMMU *s = opaque;
+    int i = ring_win_find(s, addr, len);
+
+    if (i >= 0) {
+        return address_space_write_cached(&s->ring_win[i].cache,
+                                          addr - s->ring_win[i].start,
+                                          buf, len) == MEMTX_OK;
+    }
+    return address_space_write(VIRTIO_DEVICE(s)->dma_as, addr,
+                               MEMTXATTRS_UNSPECIFIED, buf, len) == MEMTX_OK;
+}
+
+static const VringMemOps ring_mem_ops = {
+    .read = ring_read,
+    .write = ring_write,
+};
+
+/* Serves the chain just popped: the request, then its tail (5.13.6) */
+static VringStatus serve_chain(VirtIOIOMMU *s, VringSplit *r)
+{
+    uint8_t req[VIOMMU_REQ_MAX_SIZE];
+    uint8_t tail[VIOMMU_REQ_TAIL_SIZE] = { 0 };
+    uint64_t in_len = r->chain.in_len;
+    g_autofree uint8_t *props = NULL;
+    long req_len = vring_chain_read(r, req, sizeof(req));
+    VringStatus st = VRING_OK;
+    int status;
+
+    if (req_len < 0) {
+        return VRING_ERR_ACCESS;
+    }
+    status = run_request(s, req, req_len, in_len, &props);
+    if (status < 0) {
+        vring_split_complete(r, 0);
+        return VRING_OK;
+    }
+    if (props && status == VIOMMU_S_OK) {
+        st = vring_chain_write(r, 0, props,
+                               MIN(in_len - sizeof(tail),
+                                   viommu_core_config(s->core)->probe_size));
+    }
+    tail[0] = status;
+    if (st == VRING_OK) {
+        st = vring_chain_write(r, in_len - sizeof(tail), tail, sizeof(tail));
+    }
+    vring_split_complete(r, in_len);
+    return st;
+}
+
+/* The split ring, served by our own ring code (hw/viommu/vring-split.c) */
+static void serve_split_ring(VirtIOIOMMU *s, VirtQueue *vq)
+{
+    VirtIODevice *vdev = VIRTIO_DEVICE(s);
+    int n = virtio_get_queue_index(vq);
+    VringSplit *r = s->req_ring;
+    uint16_t first = virtio_queue_get_last_avail_idx(vdev, n);
+    VringStatus st;
+
+    /* every request completes here, so used idx == last avail idx */
+    vring_split_start(r, &ring_mem_ops, s,
+                      virtio_queue_get_desc_addr(vdev, n),
+                      virtio_queue_get_avail_addr(vdev, n),
+                      virtio_queue_get_used_addr(vdev, n),
+                      virtio_queue_get_num(vdev, n),
+                      virtio_vdev_has_feature(vdev, VIRTIO_RING_F_EVENT_IDX),
+                      first);
+    do {
+        while ((st = vring_split_pop(r)) == VRING_OK) {
+            st = serve_chain(s, r);
+            if (st != VRING_OK) {
+                break;
+            }
+        }
+        if (st == VRING_EMPTY) {
+            st = vring_split_publish(r);
+        }
+    } while (st == VRING_OK);
+    if (st != VRING_EMPTY) {
+        vring_split_publish(r);
+        virtio_error(vdev, "virtio-iommu: request queue: %s",
+                     vring_status_str(st));
+    }
+    ring_win_close_all(s);
+    virtio_queue_set_last_avail_idx(vdev, n, r->last_avail);
+    virtio_queue_update_used_idx(vdev, n);
+    if (r->used_idx != first) {
+        virtio_notify(vdev, vq);
+    }
+}
+
+/* The packed ring (device property packed=on), through virtio.c */
+static void serve_virtqueue(VirtIOIOMMU *s, VirtQueue *vq)
+{
+    VirtQueueElement *elem;
+    bool any = false;
+
+    while ((elem = virtqueue_pop(vq, sizeof(*elem)))) {
+        uint8_t req[VIOMMU_REQ_MAX_SIZE];
+        uint8_t tail[VIOMMU_REQ_TAIL_SIZE] = { 0 };
+        size_t in_len = iov_size(elem->in_sg, elem->in_num);
+        size_t req_len = iov_to_buf(elem->out_sg, elem->out_num, 0, req,
+                                    sizeof(req));
+        g_autofree uint8_t *props = NULL;
+        int status = run_request(s, req, req_len, in_len, &props);
+
+        if (status >= 0) {
+            if (props && status == VIOMMU_S_OK) {
+                iov_from_buf(elem->in_sg, elem->in_num, 0, props,
+                             viommu_core_config(s->core)->probe_size);
+            }
+            tail[0] = status;
+            iov_from_buf(elem->in_sg, elem->in_num, in_len - sizeof(tail),
+                         tail, sizeof(tail));
+        }
+        virtqueue_push(vq, elem, status < 0 ? 0 : in_len);
+        g_free(elem);
+        any = true;
+    }
+    if (any) {
+        virtio_notify(VIRTIO_DEVICE(s), vq);
+    }
 }
 
 static void virtio_iommu_handle_req(VirtIODevice *vdev, VirtQueue *vq)
 {
     VirtIOIOMMU *s = VIRTIO_IOMMU(vdev);
-    VirtQueueElement *elem;
-    bool any = false;
+    int n = virtio_get_queue_index(vq);
 
-    while ((elem = virtqueue_pop(vq, sizeof(*elem)))) {
-        handle_one_request(s, vq, elem);
-        g_free(elem);
-        any = true;
+    if (virtio_device_disabled(vdev) || !virtio_queue_get_desc_addr(vdev, n)) {
+        return;
     }
-    if (any) {
-        virtio_notify(vdev, vq);
+    if (virtio_vdev_has_feature(vdev, VIRTIO_F_RING_PACKED) ||
+        virtio_queue_get_num(vdev, n) > VRING_MAX_QUEUE) {
+        serve_virtqueue(s, vq);
+    } else {
+        serve_split_ring(s, vq);
     }
 }
 
@@ -827,6 +1022,7 @@ static void virtio_iommu_realize(DeviceState *dev, Error **errp)
     QLIST_INIT(&s->endpoints);
     virtio_init(vdev, VIRTIO_ID_IOMMU, sizeof(struct virtio_iommu_config));
     s->req_vq = virtio_add_queue(vdev, REQ_QUEUE_SIZE, virtio_iommu_handle_req);
+    s->req_ring = g_new(VringSplit, 1);
     s->event_vq = virtio_add_queue(vdev, EVENT_QUEUE_SIZE,
                                    virtio_iommu_handle_event);
     s->fault_bh = qemu_bh_new_guarded(deliver_faults, s,
@@ -848,6 +1044,7 @@ static void virtio_iommu_unrealize(DeviceState *dev)
     qemu_unregister_reset(virtio_iommu_system_reset, s);
     qemu_bh_delete(s->fault_bh);
     virtio_delete_queue(s->req_vq);
+    g_free(s->req_ring);
     virtio_delete_queue(s->event_vq);
     virtio_cleanup(vdev);
     viommu_core_free(s->core);

@@ -25,6 +25,8 @@ DESC, AVAIL, USED = 0x100000, 0x110000, 0x120000
 REQS = 0x200000            # request slots, 64 bytes each
 SLOT = 64
 PROBE_BUF = 0x280000       # device-writable part of a PROBE request
+INDIRECT = 0x140000        # one 2-entry indirect table per request slot
+F_INDIRECT_DESC, F_EVENT_IDX = 28, 29
 EDU_BUF = 0x800000         # guest RAM the edu device reads by DMA
 BAR_BASE = 0xe0000000
 
@@ -39,7 +41,8 @@ class Qtest:
         srv.listen(1)
         self.proc = subprocess.Popen(
             [binary, '-L', fw, '-M', 'pc', '-accel', 'qtest', '-m', '512',
-             '-nodefaults', '-display', 'none', '-qtest', 'unix:' + path] +
+             '-nodefaults', '-display', 'none', '-qtest', 'unix:' + path,
+             '-qtest-log', 'none'] +
             list(devices) + extra,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         srv.settimeout(30)
@@ -57,13 +60,23 @@ class Qtest:
         return self
 
     def cmd(self, line):
-        self.sock.sendall(line.encode() + b'\n')
-        while True:
-            reply = self.rf.readline().decode(errors='replace').split()
+        return self.cmds([line])[0]
+
+    def cmds(self, lines):
+        """Sends @lines at once (qtest runs them in order); their replies."""
+        self.sock.sendall(''.join(line + '\n' for line in lines).encode())
+        replies = []
+        while len(replies) < len(lines):
+            raw = self.rf.readline()
+            if not raw:
+                raise RuntimeError('QEMU closed the qtest connection')
+            reply = raw.decode(errors='replace').split()
             if reply and reply[0] == 'OK':
-                return reply[1:]
-            if reply and reply[0] == 'FAIL':
-                raise RuntimeError(line + ': ' + ' '.join(reply))
+                replies.append(reply[1:])
+            elif reply and reply[0] == 'FAIL':
+                raise RuntimeError(lines[len(replies)] + ': ' +
+                                   ' '.join(reply))
+        return replies
 
     def out(self, size, port, val):
         self.cmd('out%s 0x%x 0x%x' % (size, port, val))
@@ -174,7 +187,10 @@ class VirtioIommu:
         lo = q.rd('l', c + 0x04)
         q.wr('l', c + 0x00, 1)
         hi = q.rd('l', c + 0x04)
-        want_lo = lo & (1 << 0 | 1 << 1 | 1 << 2 | 1 << 4 | 1 << 6)
+        # the device's features, and the ring features Linux takes (2.7)
+        want_lo = lo & (1 << 0 | 1 << 1 | 1 << 2 | 1 << 4 | 1 << 6 |
+                        1 << F_INDIRECT_DESC | 1 << F_EVENT_IDX)
+        self.indirect = bool(want_lo & 1 << F_INDIRECT_DESC)
         q.wr('l', c + 0x08, 0)
         q.wr('l', c + 0x0c, want_lo)
         q.wr('l', c + 0x08, 1)
@@ -193,14 +209,24 @@ class VirtioIommu:
         q.wr('b', c + 0x14, 1 | 2 | 4 | 8)
 
     def setup_slots(self, reqs):
-        """Descriptors and avail ring for len(reqs) requests in slots."""
-        descs, ring = b'', b''
+        """Descriptors and avail ring for len(reqs) requests in slots: as
+        Linux does, one indirect descriptor per request when negotiated
+        (up to QSIZE requests), else a chain of two (up to QSIZE / 2)."""
+        descs, tables, ring = b'', b'', b''
         for i, (out_len, _) in enumerate(reqs):
             out = REQS + i * SLOT
-            descs += struct.pack('<QIHH', out, out_len, 1, 2 * i + 1)
-            descs += struct.pack('<QIHH', out + 48, 4, 2, 0)
-            ring += struct.pack('<H', 2 * i)
+            pair = (struct.pack('<QIHH', out, out_len, 1, 1) +
+                    struct.pack('<QIHH', out + 48, 4, 2, 0))
+            if self.indirect:
+                descs += struct.pack('<QIHH', INDIRECT + 32 * i, 32, 4, 0)
+                tables += pair
+                ring += struct.pack('<H', i)
+            else:
+                descs += pair[:14] + struct.pack('<H', 2 * i + 1) + pair[16:]
+                ring += struct.pack('<H', 2 * i)
         self.q.mem(DESC, descs)
+        if tables:
+            self.q.mem(INDIRECT, tables)
         self.q.mem(AVAIL + 4, ring * (QSIZE // len(reqs)))
         self.write_slots([r for _, r in reqs])
 
@@ -209,13 +235,18 @@ class VirtioIommu:
         self.q.mem(REQS, blob)
 
     def kick(self, n):
+        """Makes @n more requests available, notifies and waits for them.
+        The three steps go in one message: a notification is served before
+        qtest answers it, so used idx is read after the requests ran."""
         self.avail_idx = (self.avail_idx + n) & 0xffff
-        self.q.wr('w', AVAIL + 2, self.avail_idx)
-        self.q.wr('w', self.notify, 0)
         self.used_idx = (self.used_idx + n) & 0xffff
+        used = self.q.cmds(['writew 0x%x 0x%x' % (AVAIL + 2, self.avail_idx),
+                            'writew 0x%x 0x0' % self.notify,
+                            'readw 0x%x' % (USED + 2)])[2]
         for _ in range(1000):
-            if self.q.rd('w', USED + 2) == self.used_idx:
+            if int(used[0], 16) == self.used_idx:
                 return
+            used = self.q.cmd('readw 0x%x' % (USED + 2))
         raise RuntimeError('device did not complete the requests')
 
     def status(self, i):
@@ -283,7 +314,7 @@ def do_attach(v, ep):
 def bench_map_unmap(binary, fw, rounds):
     q, v, edu_fn, _ = start(binary, fw)
     do_attach(v, edu_fn)
-    half = QSIZE // 4                 # 64 MAP + 64 UNMAP per kick
+    half = QSIZE // (2 if v.indirect else 4)    # MAPs, then as many UNMAPs
     reqs = [(36, map_req(1, i << 12, (i << 12) | 0xfff, EDU_BUF + (i << 12)))
             for i in range(half)]
     reqs += [(28, unmap_req(1, i << 12, (i << 12) | 0xfff)) for i in range(half)]
@@ -333,7 +364,7 @@ def bench_dma(binary, fw, count):
 def bench_memory(binary, fw, n):
     q, v, edu_fn, _ = start(binary, fw)
     do_attach(v, edu_fn)
-    per_kick = QSIZE // 2
+    per_kick = QSIZE if v.indirect else QSIZE // 2
     v.setup_slots([(36, map_req(1, 0, 0xfff, 0))] * per_kick)
     iova = 0x10000000
     done = 0

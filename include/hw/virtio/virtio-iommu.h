@@ -13,6 +13,7 @@
 
 #include "hw/pci/pci.h"
 #include "hw/viommu/virtio-iommu-core.h"
+#include "hw/viommu/vring-split.h"
 #include "hw/virtio/virtio.h"
 #include "qapi/qapi-types-virtio.h"
 #include "qemu/thread.h"
@@ -56,10 +57,19 @@ typedef struct VirtIOIOMMUEndpoint {
 
 #define VIRTIO_IOMMU_FAULT_RING 64
 
+#define VIRTIO_IOMMU_RING_WINDOWS 4
+
 struct VirtIOIOMMU {
     VirtIODevice parent_obj;
     VirtQueue *req_vq;
     VirtQueue *event_vq;
+    VringSplit *req_ring;       /* serves req_vq unless the ring is packed */
+    /* Guest RAM windows req_ring reaches directly, for one batch */
+    struct {
+        hwaddr start, len;
+        MemoryRegionCache cache;
+    } ring_win[VIRTIO_IOMMU_RING_WINDOWS];
+    unsigned nr_ring_win;
 
     /* properties */
     PCIBus *primary_bus;
