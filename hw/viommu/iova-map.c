@@ -181,19 +181,6 @@ static uint32_t rebalance(IovaMap *map, uint32_t i)
     return i;
 }
 
-static uint32_t insert_at(IovaMap *map, uint32_t root, uint32_t fresh)
-{
-    if (root == NIL) {
-        return fresh;
-    }
-    if (node(map, fresh)->m.virt_start < node(map, root)->m.virt_start) {
-        node(map, root)->left = insert_at(map, node(map, root)->left, fresh);
-    } else {
-        node(map, root)->right = insert_at(map, node(map, root)->right, fresh);
-    }
-    return rebalance(map, root);
-}
-
 /* Greatest node with virt_start <= key, or NIL. */
 static uint32_t floor_node(const IovaMap *map, uint64_t key)
 {
@@ -245,27 +232,73 @@ bool iova_map_overlaps(const IovaMap *map, uint64_t start, uint64_t end)
     return i != NIL && node(map, i)->m.virt_end >= start;
 }
 
+/*
+ * Descends from the root towards where @m goes, recording the path in
+ * @path/@went_left. The mappings before and after @m.virt_start both lie
+ * on that path, so meeting neither means no overlap. Returns the depth, or
+ * -1 on overlap.
+ */
+static int find_slot(const IovaMap *map, const IovaMapping *m,
+                     uint32_t *path, bool *went_left)
+{
+    uint32_t i = map->root;
+    int depth = 0;
+
+    while (i != NIL) {
+        const Node *n = node(map, i);
+
+        went_left[depth] = m->virt_start < n->m.virt_start;
+        if (went_left[depth] ? m->virt_end >= n->m.virt_start
+                             : n->m.virt_end >= m->virt_start) {
+            return -1;
+        }
+        path[depth++] = i;
+        i = went_left[depth - 1] ? n->left : n->right;
+    }
+    return depth;
+}
+
 IovaMapResult iova_map_insert(IovaMap *map, const IovaMapping *m)
 {
-    uint32_t fresh;
+    uint32_t path[MAX_HEIGHT], child;
+    bool went_left[MAX_HEIGHT];
+    int depth;
 
-    if (m->virt_end < m->virt_start ||
-        iova_map_overlaps(map, m->virt_start, m->virt_end)) {
+    if (m->virt_end < m->virt_start) {
+        return IOVA_MAP_OVERLAP;
+    }
+    depth = find_slot(map, m, path, went_left);
+    if (depth < 0) {
         return IOVA_MAP_OVERLAP;
     }
     if (map->count >= map->max_count) {
         return IOVA_MAP_NOMEM;
     }
-    fresh = alloc_node(map);
-    if (fresh == NIL) {
+    child = alloc_node(map);
+    if (child == NIL) {
         return IOVA_MAP_NOMEM;
     }
-    node(map, fresh)->m = *m;
-    node(map, fresh)->left = NIL;
-    node(map, fresh)->right = NIL;
-    map->height[fresh] = 1;
-    map->root = insert_at(map, map->root, fresh);
+    node(map, child)->m = *m;
+    node(map, child)->left = NIL;
+    node(map, child)->right = NIL;
+    map->height[child] = 1;
     map->count++;
+    /* Back up the path; once a subtree keeps its root and height, stop */
+    while (depth-- > 0) {
+        uint32_t parent = path[depth];
+        uint8_t old_height = map->height[parent];
+
+        if (went_left[depth]) {
+            node(map, parent)->left = child;
+        } else {
+            node(map, parent)->right = child;
+        }
+        child = rebalance(map, parent);
+        if (child == parent && map->height[parent] == old_height) {
+            return IOVA_MAP_OK;
+        }
+    }
+    map->root = child;
     return IOVA_MAP_OK;
 }
 
@@ -314,9 +347,20 @@ IovaMapResult iova_map_remove_range(IovaMap *map, uint64_t start, uint64_t end,
                                     IovaMapVisitFn fn, void *opaque)
 {
     const IovaMapping *first = iova_map_lookup(map, start);
-    const IovaMapping *last = iova_map_lookup(map, end);
+    const IovaMapping *last;
     uint32_t i;
 
+    /* The usual case: exactly one mapping, removed whole */
+    if (first && first->virt_start == start && first->virt_end == end) {
+        IovaMapping gone = *first;
+
+        if (fn) {
+            fn(&gone, opaque);
+        }
+        map->root = remove_at(map, map->root, start);
+        return IOVA_MAP_OK;
+    }
+    last = iova_map_lookup(map, end);
     if ((first && first->virt_start < start) ||
         (last && last->virt_end > end)) {
         return IOVA_MAP_SPLIT;
@@ -380,4 +424,39 @@ void iova_map_clear(IovaMap *map, IovaMapVisitFn fn, void *opaque)
     map->count = 0;
     map->free_list = NIL;
     map->next_fresh = 1;
+}
+
+/* Height of the subtree at @i if it is a valid AVL tree in order, or -1 */
+static int check_subtree(const IovaMap *map, uint32_t i, uint64_t lo,
+                         uint64_t hi, size_t *nodes)
+{
+    const Node *n;
+    int l, r;
+
+    if (i == NIL) {
+        return 0;
+    }
+    n = node(map, i);
+    if (n->m.virt_start < lo || n->m.virt_end > hi ||
+        n->m.virt_end < n->m.virt_start) {
+        return -1;
+    }
+    l = n->m.virt_start == 0 ? (n->left == NIL ? 0 : -1) :
+        check_subtree(map, n->left, lo, n->m.virt_start - 1, nodes);
+    r = n->m.virt_end == UINT64_MAX ? (n->right == NIL ? 0 : -1) :
+        check_subtree(map, n->right, n->m.virt_end + 1, hi, nodes);
+    if (l < 0 || r < 0 || l - r > 1 || r - l > 1 ||
+        map->height[i] != 1 + (l > r ? l : r)) {
+        return -1;
+    }
+    ++*nodes;
+    return map->height[i];
+}
+
+bool iova_map_check(const IovaMap *map)
+{
+    size_t nodes = 0;
+
+    return check_subtree(map, map->root, 0, UINT64_MAX, &nodes) >= 0 &&
+           nodes == map->count;
 }

@@ -433,14 +433,19 @@ static int do_map(ViommuCore *c, const uint8_t *req)
         return VIOMMU_S_RANGE;
     }
     /* 5.13.6.8.1: "SHOULD reject a MAP request that overlaps a RESV_MEM" */
-    if (domain_resv_meets(c, d, m.virt_start, m.virt_end) ||
-        iova_map_overlaps(d->map, m.virt_start, m.virt_end)) {
+    if (domain_resv_meets(c, d, m.virt_start, m.virt_end)) {
         return VIOMMU_S_INVAL;
     }
     if (c->cfg.max_mappings && c->nr_mappings >= c->cfg.max_mappings) {
-        return VIOMMU_S_NOMEM;
+        return iova_map_overlaps(d->map, m.virt_start, m.virt_end) ?
+               VIOMMU_S_INVAL : VIOMMU_S_NOMEM;
     }
-    if (iova_map_insert(d->map, &m) != IOVA_MAP_OK) {
+    switch (iova_map_insert(d->map, &m)) {
+    case IOVA_MAP_OK:
+        break;
+    case IOVA_MAP_OVERLAP:
+        return VIOMMU_S_INVAL;
+    default:
         return VIOMMU_S_NOMEM;
     }
     c->nr_mappings++;

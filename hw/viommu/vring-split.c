@@ -79,6 +79,12 @@ static bool mem_write(VringSplit *r, uint64_t addr, const void *buf,
     return r->ops->write(r->opaque, addr, buf, len);
 }
 
+/* 2.7: queue sizes are powers of 2; a driver's odd size stays safe */
+static inline uint16_t ring_slot(const VringSplit *r, uint16_t idx)
+{
+    return r->num & (r->num - 1) ? idx % r->num : idx & (r->num - 1);
+}
+
 void vring_split_start(VringSplit *r, const VringMemOps *ops, void *opaque,
                        uint64_t desc, uint64_t avail, uint64_t used,
                        uint16_t num, bool event_idx, uint16_t last_avail)
@@ -118,7 +124,7 @@ static VringStatus read_avail(VringSplit *r)
     }
     /* the entries were written before idx: read them after it */
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
-    slot = r->last_avail % r->num;
+    slot = ring_slot(r, r->last_avail);
     first_part = ahead < r->num - slot ? ahead : r->num - slot;
     if (!mem_read(r, r->avail + RING_ENTRIES_OFFSET + 2u * slot,
                   &r->heads[slot], 2u * first_part) ||
@@ -240,7 +246,7 @@ static VringStatus walk_chain(VringSplit *r, uint16_t head)
 static VringStatus flush_used(VringSplit *r)
 {
     uint16_t n = r->nr_done;
-    uint16_t slot = r->used_idx % r->num;
+    uint16_t slot = ring_slot(r, r->used_idx);
     uint16_t first_part = n < r->num - slot ? n : r->num - slot;
     uint8_t raw[2];
 
@@ -282,7 +288,7 @@ VringStatus vring_split_pop(VringSplit *r)
             return st;
         }
     }
-    head = get_le16((const uint8_t *)&r->heads[r->last_avail % r->num]);
+    head = get_le16((const uint8_t *)&r->heads[ring_slot(r, r->last_avail)]);
     r->last_avail++;
     if (head >= r->num) {
         return VRING_ERR_HEAD;

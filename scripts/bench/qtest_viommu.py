@@ -97,6 +97,12 @@ class Qtest:
     def read(self, addr, size):
         return base64.b64decode(self.cmd('b64read 0x%x 0x%x' % (addr, size))[0])
 
+    def cpu_seconds(self):
+        """CPU time QEMU has used so far, user and system."""
+        with open('/proc/%d/stat' % self.proc.pid) as f:
+            fields = f.read().rsplit(')', 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
     def rss(self):
         with open('/proc/%d/status' % self.proc.pid) as f:
             for line in f:
@@ -234,15 +240,19 @@ class VirtioIommu:
         blob = b''.join(p.ljust(SLOT, b'\0') for p in payloads)
         self.q.mem(REQS, blob)
 
-    def kick(self, n):
-        """Makes @n more requests available, notifies and waits for them.
-        The three steps go in one message: a notification is served before
-        qtest answers it, so used idx is read after the requests ran."""
-        self.avail_idx = (self.avail_idx + n) & 0xffff
-        self.used_idx = (self.used_idx + n) & 0xffff
-        used = self.q.cmds(['writew 0x%x 0x%x' % (AVAIL + 2, self.avail_idx),
-                            'writew 0x%x 0x0' % self.notify,
-                            'readw 0x%x' % (USED + 2)])[2]
+    def kick(self, n, times=1):
+        """Makes @n more requests available, notifies and waits for them;
+        @times over, reusing the same descriptors. All of it goes in one
+        message: a notification is served before qtest answers it, so each
+        batch is complete before the next one is made available, and used
+        idx is read after the last."""
+        lines = []
+        for _ in range(times):
+            self.avail_idx = (self.avail_idx + n) & 0xffff
+            lines += ['writew 0x%x 0x%x' % (AVAIL + 2, self.avail_idx),
+                      'writew 0x%x 0x0' % self.notify]
+        self.used_idx = (self.used_idx + n * times) & 0xffff
+        used = self.q.cmds(lines + ['readw 0x%x' % (USED + 2)])[-1]
         for _ in range(1000):
             if int(used[0], 16) == self.used_idx:
                 return
@@ -311,7 +321,9 @@ def do_attach(v, ep):
         raise RuntimeError('ATTACH failed: %d' % v.status(0))
 
 
-def bench_map_unmap(binary, fw, rounds):
+def bench_map_unmap(binary, fw, rounds, cpu=False):
+    """MAP+UNMAP requests per second, or with @cpu QEMU's CPU time (user
+    and system) per request in nanoseconds."""
     q, v, edu_fn, _ = start(binary, fw)
     do_attach(v, edu_fn)
     half = QSIZE // (2 if v.indirect else 4)    # MAPs, then as many UNMAPs
@@ -322,12 +334,16 @@ def bench_map_unmap(binary, fw, rounds):
     v.kick(len(reqs))
     if any(v.status(i) for i in range(len(reqs))):
         raise RuntimeError('MAP/UNMAP failed')
-    t0 = time.perf_counter()
-    for _ in range(rounds):
-        v.kick(len(reqs))
-    dt = time.perf_counter() - t0
+    per_message = 8                 # kicks per qtest message
+    cpu0, t0 = q.cpu_seconds(), time.perf_counter()
+    for _ in range(rounds // per_message):
+        v.kick(len(reqs), per_message)
+    dt, used = time.perf_counter() - t0, q.cpu_seconds() - cpu0
+    if any(v.status(i) for i in range(len(reqs))):
+        raise RuntimeError('MAP/UNMAP failed')
     q.close()
-    return rounds * len(reqs) / dt
+    n = rounds // per_message * per_message * len(reqs)
+    return used * 1e9 / n if cpu else n / dt
 
 
 def bench_dma(binary, fw, count):
@@ -340,13 +356,16 @@ def bench_dma(binary, fw, count):
     v.kick(1)
     if v.status(0):
         raise RuntimeError('MAP failed')
+    # one transfer: source IOVA, edu's buffer, length, start (RAM to
+    # device), and the 100 ms of virtual time edu takes; sent as one message
+    transfer = ['writeq 0x%x 0x100000' % (edu + 0x80),
+                'writeq 0x%x 0x40000' % (edu + 0x88),
+                'writeq 0x%x 0x1000' % (edu + 0x90),
+                'writeq 0x%x 0x1' % (edu + 0x98),
+                'clock_step 100000000']
     t0 = time.perf_counter()
     for i in range(count):
-        q.wr('q', edu + 0x80, 0x100000)          # src: IOVA
-        q.wr('q', edu + 0x88, 0x40000)           # dst: edu buffer
-        q.wr('q', edu + 0x90, 4096)
-        q.wr('q', edu + 0x98, 1)                 # start, RAM to device
-        q.cmd('clock_step 100000000')
+        q.cmds(transfer)
     dt = time.perf_counter() - t0
     # read the buffer back to the same IOVA page: data must be intact
     q.wr('q', edu + 0x80, 0x40000)
@@ -392,6 +411,8 @@ def main():
     n = int(sys.argv[4]) if len(sys.argv) > 4 else 0
     if test == 'map-unmap':
         print('%.0f' % bench_map_unmap(binary, fw, n or 2000))
+    elif test == 'map-unmap-cpu':
+        print('%.0f' % bench_map_unmap(binary, fw, n or 8000, cpu=True))
     elif test == 'dma':
         print('%.0f' % bench_dma(binary, fw, n or 5000))
     elif test == 'memory':

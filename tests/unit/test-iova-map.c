@@ -181,15 +181,56 @@ static void test_random_against_model(void)
                 }
             }
         }
+        if (step % 997 == 0) {
+            CHECK(iova_map_check(map));
+        }
         if (unit_failures_in_test) {
             break;
         }
     }
+    CHECK(iova_map_check(map));
     for (int p = 0; p < PAGES; p++) {
         const IovaMapping *m = iova_map_lookup(map, ((uint64_t)p << 12) | 0x80);
         CHECK(owner[p] < 0 ? m == NULL :
               m && m->phys_start == (uint64_t)owner[p] << 20);
     }
+    iova_map_free(map);
+}
+
+/* MAPs then UNMAPs of exactly what was mapped, as drivers do */
+static void test_exact_unmaps_keep_balance(void)
+{
+    enum { N = 4096 };
+    IovaMap *map = iova_map_new(0);
+    unsigned seed = 777, order[N];
+
+    for (unsigned i = 0; i < N; i++) {
+        IovaMapping m = mk((uint64_t)i << 12, ((uint64_t)i << 12) | 0xfff, i);
+
+        order[i] = i;
+        CHECK_EQ(iova_map_insert(map, &m), IOVA_MAP_OK);
+    }
+    CHECK(iova_map_check(map));
+    for (unsigned i = N - 1; i > 0; i--) {
+        unsigned j, t;
+
+        seed = seed * 1103515245 + 12345;
+        j = (seed >> 8) % (i + 1);
+        t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
+    for (unsigned i = 0; i < N; i++) {
+        uint64_t s = (uint64_t)order[i] << 12;
+
+        CHECK_EQ(iova_map_remove_range(map, s, s | 0xfff, NULL, NULL),
+                 IOVA_MAP_OK);
+        CHECK(iova_map_lookup(map, s) == NULL);
+        if (i % 256 == 0) {
+            CHECK(iova_map_check(map));
+        }
+    }
+    CHECK_EQ(iova_map_count(map), 0);
     iova_map_free(map);
 }
 
@@ -216,6 +257,7 @@ int main(void)
     RUN(test_full_range_edges);
     RUN(test_capacity_bound);
     RUN(test_random_against_model);
+    RUN(test_exact_unmaps_keep_balance);
     RUN(test_foreach_in_order);
     return unit_report("test-iova-map");
 }

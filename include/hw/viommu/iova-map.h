@@ -42,6 +42,9 @@ size_t iova_map_footprint(const IovaMap *map);
 
 IovaMapResult iova_map_insert(IovaMap *map, const IovaMapping *m);
 
+/* For tests: the tree is ordered, balanced and holds count mappings */
+bool iova_map_check(const IovaMap *map);
+
 /* The mapping that contains @addr, or NULL. */
 const IovaMapping *iova_map_lookup(const IovaMap *map, uint64_t addr);
 
