@@ -46,6 +46,8 @@ guest_reads() {   # seconds for N 4 KiB direct reads, strict mode, in a guest
 
 echo "== MAP+UNMAP requests through the virtqueue (qtest, no guest CPU)" >&2
 measure map_unmap_per_s python3 "$drv" {} "$fw" map-unmap 3000
+echo "== QEMU CPU time per MAP or UNMAP request (ns)" >&2
+measure map_unmap_cpu_ns python3 "$drv" {} "$fw" map-unmap-cpu 8000
 echo "== edu DMA transfers translated by the vIOMMU (qtest)" >&2
 measure dma_per_s python3 "$drv" {} "$fw" dma 3000
 echo "== resident memory per mapping" >&2
@@ -81,6 +83,7 @@ if [ -n "${samples[guest_4k_read_s.debian]:-}" ]; then
     echo "guest_4k_read_s(debian-stock) ours=$o debian=$d ratio=$(awk -v o="$o" -v d="$d" 'BEGIN {printf "%.2f", d / o}')"
 fi
 report map_unmap_per_s 1
+report map_unmap_cpu_ns 0
 report dma_per_s 1
 report bytes_per_mapping_1e5 0
 report bytes_per_mapping_1e6 0
