@@ -100,6 +100,7 @@ void vring_split_start(VringSplit *r, const VringMemOps *ops, void *opaque,
     r->avail_idx = last_avail;
     r->used_idx = last_avail;
     r->nr_done = 0;
+    r->nr_published = 0;
 }
 
 /*
@@ -108,13 +109,11 @@ void vring_split_start(VringSplit *r, const VringMemOps *ops, void *opaque,
  */
 static VringStatus read_avail(VringSplit *r)
 {
-    uint8_t raw[2];
     uint16_t idx, ahead, slot, first_part;
 
-    if (!mem_read(r, r->avail + RING_IDX_OFFSET, raw, sizeof(raw))) {
+    if (!r->ops->load16(r->opaque, r->avail + RING_IDX_OFFSET, &idx)) {
         return VRING_ERR_ACCESS;
     }
-    idx = get_le16(raw);
     ahead = idx - r->last_avail;
     if (ahead > r->num) {
         return VRING_ERR_AVAIL_IDX;
@@ -248,7 +247,6 @@ static VringStatus flush_used(VringSplit *r)
     uint16_t n = r->nr_done;
     uint16_t slot = ring_slot(r, r->used_idx);
     uint16_t first_part = n < r->num - slot ? n : r->num - slot;
-    uint8_t raw[2];
 
     if (!n) {
         return VRING_OK;
@@ -264,10 +262,10 @@ static VringStatus flush_used(VringSplit *r)
     }
     __atomic_thread_fence(__ATOMIC_RELEASE);
     r->used_idx += n;
+    r->nr_published += n;
     r->nr_done = 0;
-    put_le16(raw, r->used_idx);
-    return mem_write(r, r->used + RING_IDX_OFFSET, raw, sizeof(raw)) ?
-           VRING_OK : VRING_ERR_ACCESS;
+    return r->ops->store16(r->opaque, r->used + RING_IDX_OFFSET,
+                           r->used_idx) ? VRING_OK : VRING_ERR_ACCESS;
 }
 
 VringStatus vring_split_pop(VringSplit *r)
@@ -351,7 +349,6 @@ void vring_split_complete(VringSplit *r, uint32_t len)
 VringStatus vring_split_publish(VringSplit *r)
 {
     VringStatus st = flush_used(r);
-    uint8_t raw[2];
 
     if (st != VRING_OK) {
         return st;
@@ -360,13 +357,11 @@ VringStatus vring_split_publish(VringSplit *r)
         return VRING_OK;
     }
     /* 2.7.10: avail_event, after the used ring, asks for the next kick */
-    if (r->event_idx) {
-        put_le16(raw, r->last_avail);
-        if (!mem_write(r, r->used + RING_ENTRIES_OFFSET +
-                       (uint64_t)r->num * VRING_USED_ELEM_SIZE,
-                       raw, sizeof(raw))) {
-            return VRING_ERR_ACCESS;
-        }
+    if (r->event_idx &&
+        !r->ops->store16(r->opaque, r->used + RING_ENTRIES_OFFSET +
+                         (uint64_t)r->num * VRING_USED_ELEM_SIZE,
+                         r->last_avail)) {
+        return VRING_ERR_ACCESS;
     }
     /* ... and is seen before avail idx is read again, or a kick is lost */
     __atomic_thread_fence(__ATOMIC_SEQ_CST);

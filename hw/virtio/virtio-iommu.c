@@ -248,67 +248,20 @@ static int run_request(VirtIOIOMMU *s, const uint8_t *req, size_t req_len,
 /*
  * Guest memory for the request ring. A batch touches the rings and the
  * requests, which drivers keep in few places: up to
- * VIRTIO_IOMMU_RING_WINDOWS windows of RAM are mapped once per batch and
- * reached with memcpy; anything else goes through address_space_rw().
- * The windows are dropped at the end of the batch, under the BQL, so no
- * memory map change can come in between.
+ * VIRTIO_IOMMU_RING_WINDOWS windows of RAM are mapped per batch and reached
+ * directly (writes marked dirty as address_space_write() would). The
+ * windows are dropped at the end of the batch, under the BQL, so no memory
+ * map change can come in between, except through the batch's own accesses
+ * to something other than RAM: after such an access all windows go.
  */
 #define RING_WINDOW_SIZE (2 * MiB)
 
-static bool ring_win_covers(VirtIOIOMMU *s, unsigned i, hwaddr addr,
-                            size_t len)
+typedef struct RingWindow RingWindow;
+
+static bool ring_win_covers(const RingWindow *w, hwaddr addr, size_t len)
 {
-    return addr >= s->ring_win[i].start &&
-           addr - s->ring_win[i].start < s->ring_win[i].len &&
-           len <= s->ring_win[i].len - (addr - s->ring_win[i].start);
-}
-
-/* Maps the window around @addr; false if there is no room or no RAM */
-static bool ring_win_open(VirtIOIOMMU *s, hwaddr addr, size_t len)
-{
-    AddressSpace *as = VIRTIO_DEVICE(s)->dma_as;
-    unsigned i = s->nr_ring_win;
-    hwaddr start = QEMU_ALIGN_DOWN(addr, RING_WINDOW_SIZE);
-    int64_t got;
-
-    if (i == VIRTIO_IOMMU_RING_WINDOWS) {
-        return false;
-    }
-    got = address_space_cache_init(&s->ring_win[i].cache, as, start,
-                                   RING_WINDOW_SIZE, true);
-    if (got <= 0 || !s->ring_win[i].cache.ptr ||
-        addr - start + len > got) {
-        /* the window starts outside RAM: map from @addr on */
-        address_space_cache_destroy(&s->ring_win[i].cache);
-        start = addr;
-        got = address_space_cache_init(&s->ring_win[i].cache, as, start,
-                                       RING_WINDOW_SIZE -
-                                       addr % RING_WINDOW_SIZE, true);
-        if (got < (int64_t)len || !s->ring_win[i].cache.ptr) {
-            address_space_cache_destroy(&s->ring_win[i].cache);
-            return false;
-        }
-    }
-    s->ring_win[i].start = start;
-    s->ring_win[i].len = got;
-    s->nr_ring_win++;
-    return true;
-}
-
-static int ring_win_find(VirtIOIOMMU *s, hwaddr addr, size_t len)
-{
-    unsigned i;
-
-    for (i = 0; i < s->nr_ring_win; i++) {
-        if (ring_win_covers(s, i, addr, len)) {
-            return i;
-        }
-    }
-    if (ring_win_open(s, addr, len) &&
-        ring_win_covers(s, s->nr_ring_win - 1, addr, len)) {
-        return s->nr_ring_win - 1;
-    }
-    return -1;
+    return addr >= w->start && addr - w->start < w->len &&
+           len <= w->len - (addr - w->start);
 }
 
 static void ring_win_close_all(VirtIOIOMMU *s)
@@ -316,40 +269,133 @@ static void ring_win_close_all(VirtIOIOMMU *s)
     while (s->nr_ring_win) {
         address_space_cache_destroy(&s->ring_win[--s->nr_ring_win].cache);
     }
+    s->ring_win_next = 0;
+}
+
+/* Maps RAM from @start, @size at most, into @w; false if it is not RAM */
+static bool ring_win_map(VirtIOIOMMU *s, RingWindow *w, hwaddr start,
+                         hwaddr size, hwaddr addr, size_t len)
+{
+    int64_t got = address_space_cache_init(&w->cache,
+                                           VIRTIO_DEVICE(s)->dma_as, start,
+                                           size, true);
+
+    w->start = start;
+    w->len = got > 0 ? got : 0;
+    if (!w->cache.ptr || !ring_win_covers(w, addr, len)) {
+        address_space_cache_destroy(&w->cache);
+        return false;
+    }
+    return true;
+}
+
+/* The window holding [addr, addr + len), mapped now if need be, or NULL */
+static RingWindow *ring_win_find(VirtIOIOMMU *s, hwaddr addr, size_t len)
+{
+    hwaddr aligned = QEMU_ALIGN_DOWN(addr, RING_WINDOW_SIZE);
+    RingWindow *w;
+    unsigned i;
+
+    for (i = 0; i < s->nr_ring_win; i++) {
+        if (ring_win_covers(&s->ring_win[i], addr, len)) {
+            return &s->ring_win[i];
+        }
+    }
+    if (s->nr_ring_win == VIRTIO_IOMMU_RING_WINDOWS) {
+        /* all in use: drop one, round robin; [0, nr) stays filled */
+        unsigned victim = s->ring_win_next;
+
+        s->ring_win_next = (victim + 1) % VIRTIO_IOMMU_RING_WINDOWS;
+        address_space_cache_destroy(&s->ring_win[victim].cache);
+        s->ring_win[victim] = s->ring_win[--s->nr_ring_win];
+    }
+    w = &s->ring_win[s->nr_ring_win];
+    /* the whole aligned window, or from @addr if it starts outside RAM */
+    if (ring_win_map(s, w, aligned, RING_WINDOW_SIZE, addr, len) ||
+        ring_win_map(s, w, addr, aligned + RING_WINDOW_SIZE - addr, addr,
+                     len)) {
+        s->nr_ring_win++;
+        return w;
+    }
+    return NULL;
 }
 
 static bool ring_read(void *opaque, uint64_t addr, void *buf, size_t len)
 {
     VirtIOIOMMU *s = opaque;
-    int i = ring_win_find(s, addr, len);
+    RingWindow *w = ring_win_find(s, addr, len);
+    MemTxResult res;
 
-    if (i >= 0) {
-        return address_space_read_cached(&s->ring_win[i].cache,
-                                         addr - s->ring_win[i].start,
-                                         buf, len) == MEMTX_OK;
+    if (w) {
+        return address_space_read_cached(&w->cache, addr - w->start, buf,
+                                         len) == MEMTX_OK;
     }
-    return address_space_read(VIRTIO_DEVICE(s)->dma_as, addr,
-                              MEMTXATTRS_UNSPECIFIED, buf, len) == MEMTX_OK;
+    res = address_space_read(VIRTIO_DEVICE(s)->dma_as, addr,
+                             MEMTXATTRS_UNSPECIFIED, buf, len);
+    ring_win_close_all(s);
+    return res == MEMTX_OK;
 }
 
 static bool ring_write(void *opaque, uint64_t addr, const void *buf,
                        size_t len)
 {
     VirtIOIOMMU *s = opaque;
-    int i = ring_win_find(s, addr, len);
+    RingWindow *w = ring_win_find(s, addr, len);
+    MemTxResult res;
 
-    if (i >= 0) {
-        return address_space_write_cached(&s->ring_win[i].cache,
-                                          addr - s->ring_win[i].start,
-                                          buf, len) == MEMTX_OK;
+    if (w) {
+        res = address_space_write_cached(&w->cache, addr - w->start, buf,
+                                         len);
+        address_space_cache_invalidate(&w->cache, addr - w->start, len);
+        return res == MEMTX_OK;
     }
-    return address_space_write(VIRTIO_DEVICE(s)->dma_as, addr,
-                               MEMTXATTRS_UNSPECIFIED, buf, len) == MEMTX_OK;
+    res = address_space_write(VIRTIO_DEVICE(s)->dma_as, addr,
+                              MEMTXATTRS_UNSPECIFIED, buf, len);
+    ring_win_close_all(s);
+    return res == MEMTX_OK;
+}
+
+/* Ring indices: one 16-bit access each, never torn (2.7.6, 2.7.8) */
+static bool ring_load16(void *opaque, uint64_t addr, uint16_t *val)
+{
+    VirtIOIOMMU *s = opaque;
+    RingWindow *w = ring_win_find(s, addr, 2);
+    MemTxResult res = MEMTX_OK;
+
+    if (w) {
+        *val = address_space_lduw_le_cached(&w->cache, addr - w->start,
+                                            MEMTXATTRS_UNSPECIFIED, &res);
+        return res == MEMTX_OK;
+    }
+    *val = address_space_lduw_le(VIRTIO_DEVICE(s)->dma_as, addr,
+                                 MEMTXATTRS_UNSPECIFIED, &res);
+    ring_win_close_all(s);
+    return res == MEMTX_OK;
+}
+
+static bool ring_store16(void *opaque, uint64_t addr, uint16_t val)
+{
+    VirtIOIOMMU *s = opaque;
+    RingWindow *w = ring_win_find(s, addr, 2);
+    MemTxResult res = MEMTX_OK;
+
+    if (w) {
+        address_space_stw_le_cached(&w->cache, addr - w->start, val,
+                                    MEMTXATTRS_UNSPECIFIED, &res);
+        address_space_cache_invalidate(&w->cache, addr - w->start, 2);
+        return res == MEMTX_OK;
+    }
+    address_space_stw_le(VIRTIO_DEVICE(s)->dma_as, addr, val,
+                         MEMTXATTRS_UNSPECIFIED, &res);
+    ring_win_close_all(s);
+    return res == MEMTX_OK;
 }
 
 static const VringMemOps ring_mem_ops = {
     .read = ring_read,
     .write = ring_write,
+    .load16 = ring_load16,
+    .store16 = ring_store16,
 };
 
 /* Serves the chain just popped: the request, then its tail (5.13.6) */
@@ -384,16 +430,56 @@ static VringStatus serve_chain(VirtIOIOMMU *s, VringSplit *r)
     return st;
 }
 
-/* The split ring, served by our own ring code (hw/viommu/vring-split.c) */
+/* Has the queue been reset, or the device broken, since the batch began? */
+static bool ring_batch_stale(VirtIOIOMMU *s, int n, const VringSplit *r,
+                             unsigned reset_count, uint16_t first)
+{
+    VirtIODevice *vdev = VIRTIO_DEVICE(s);
+
+    return s->reset_count != reset_count || virtio_device_disabled(vdev) ||
+           virtio_queue_get_desc_addr(vdev, n) != r->desc ||
+           virtio_queue_get_last_avail_idx(vdev, n) != first;
+}
+
+/* Pops, serves and publishes until the ring is empty, broken or stale */
+static VringStatus serve_batch(VirtIOIOMMU *s, int n, VringSplit *r,
+                               uint16_t first)
+{
+    unsigned reset_count = s->reset_count;
+    VringStatus st;
+
+    do {
+        while ((st = vring_split_pop(r)) == VRING_OK) {
+            st = serve_chain(s, r);
+            if (ring_batch_stale(s, n, r, reset_count, first)) {
+                return VRING_EMPTY;
+            }
+            if (st != VRING_OK) {
+                return st;
+            }
+        }
+        if (st == VRING_EMPTY) {
+            st = vring_split_publish(r);
+        }
+    } while (st == VRING_OK);
+    return st;
+}
+
+/*
+ * The split ring, served by our own ring code (hw/viommu/vring-split.c).
+ * Every request completes before this returns, so used idx equals
+ * last_avail_idx at the start, and virtio.c's VirtQueue is brought up to
+ * date at the end (as vhost does when it stops).
+ */
 static void serve_split_ring(VirtIOIOMMU *s, VirtQueue *vq)
 {
     VirtIODevice *vdev = VIRTIO_DEVICE(s);
     int n = virtio_get_queue_index(vq);
     VringSplit *r = s->req_ring;
     uint16_t first = virtio_queue_get_last_avail_idx(vdev, n);
+    unsigned reset_count = s->reset_count;
     VringStatus st;
 
-    /* every request completes here, so used idx == last avail idx */
     vring_split_start(r, &ring_mem_ops, s,
                       virtio_queue_get_desc_addr(vdev, n),
                       virtio_queue_get_avail_addr(vdev, n),
@@ -401,17 +487,12 @@ static void serve_split_ring(VirtIOIOMMU *s, VirtQueue *vq)
                       virtio_queue_get_num(vdev, n),
                       virtio_vdev_has_feature(vdev, VIRTIO_RING_F_EVENT_IDX),
                       first);
-    do {
-        while ((st = vring_split_pop(r)) == VRING_OK) {
-            st = serve_chain(s, r);
-            if (st != VRING_OK) {
-                break;
-            }
-        }
-        if (st == VRING_EMPTY) {
-            st = vring_split_publish(r);
-        }
-    } while (st == VRING_OK);
+    st = serve_batch(s, n, r, first);
+    if (ring_batch_stale(s, n, r, reset_count, first)) {
+        /* a reset in the middle: the queue is virtio.c's again, untouched */
+        ring_win_close_all(s);
+        return;
+    }
     if (st != VRING_EMPTY) {
         vring_split_publish(r);
         virtio_error(vdev, "virtio-iommu: request queue: %s",
@@ -420,7 +501,11 @@ static void serve_split_ring(VirtIOIOMMU *s, VirtQueue *vq)
     ring_win_close_all(s);
     virtio_queue_set_last_avail_idx(vdev, n, r->last_avail);
     virtio_queue_update_used_idx(vdev, n);
-    if (r->used_idx != first) {
+    if (r->nr_published >= 0x8000) {
+        /* used idx may have lapped the last signalled one (2.7.7.2) */
+        virtio_queue_invalidate_signalled_used(vdev, n);
+    }
+    if (r->nr_published) {
         virtio_notify(vdev, vq);
     }
 }
@@ -469,8 +554,11 @@ static void virtio_iommu_handle_req(VirtIODevice *vdev, VirtQueue *vq)
     if (virtio_vdev_has_feature(vdev, VIRTIO_F_RING_PACKED) ||
         virtio_queue_get_num(vdev, n) > VRING_MAX_QUEUE) {
         serve_virtqueue(s, vq);
-    } else {
+    } else if (!s->serving_ring) {
+        /* re-entered from the batch's own DMA: that batch sees the kick */
+        s->serving_ring = true;
         serve_split_ring(s, vq);
+        s->serving_ring = false;
     }
 }
 
@@ -911,6 +999,7 @@ static void virtio_iommu_reset(VirtIODevice *vdev)
 {
     VirtIOIOMMU *s = VIRTIO_IOMMU(vdev);
 
+    s->reset_count++;         /* a batch in progress drops its work */
     /* 5.13.5: "When the device is reset, endpoints are not attached" */
     qemu_mutex_lock(&s->lock);
     viommu_core_reset(s->core);

@@ -50,7 +50,26 @@ static bool mem_write(void *opaque, uint64_t addr, const void *buf,
     return true;
 }
 
-static const VringMemOps ops = { mem_read, mem_write };
+static bool mem_load16(void *opaque, uint64_t addr, uint16_t *val)
+{
+    uint8_t raw[2];
+
+    if (!mem_read(opaque, addr, raw, 2)) {
+        return false;
+    }
+    *val = raw[0] | raw[1] << 8;
+    return true;
+}
+
+static bool mem_store16(void *opaque, uint64_t addr, uint16_t val)
+{
+    uint8_t raw[2] = { val, val >> 8 };
+
+    return mem_write(opaque, addr, raw, 2);
+}
+
+static const VringMemOps ops = { mem_read, mem_write, mem_load16,
+                                 mem_store16 };
 static VringSplit ring;
 
 static void check_chain(const VringChain *c, uint16_t num)
@@ -119,7 +138,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } while (st == VRING_OK && chains < MAX_CHAINS);
     /* every completion is published, and exactly once */
     vring_split_publish(&ring);
-    if (ring.nr_done || (uint16_t)(ring.used_idx - first) > chains) {
+    if (ring.nr_done || ring.nr_published > chains ||
+        (uint16_t)(ring.used_idx - first) != (uint16_t)ring.nr_published) {
         abort();
     }
     (void)vring_status_str(st);

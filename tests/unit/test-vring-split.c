@@ -41,7 +41,26 @@ static bool mem_write(void *opaque, uint64_t addr, const void *buf,
     return true;
 }
 
-static const VringMemOps ops = { mem_read, mem_write };
+static bool mem_load16(void *opaque, uint64_t addr, uint16_t *val)
+{
+    uint8_t raw[2];
+
+    if (!mem_read(opaque, addr, raw, 2)) {
+        return false;
+    }
+    *val = raw[0] | raw[1] << 8;
+    return true;
+}
+
+static bool mem_store16(void *opaque, uint64_t addr, uint16_t val)
+{
+    uint8_t raw[2] = { val, val >> 8 };
+
+    return mem_write(opaque, addr, raw, 2);
+}
+
+static const VringMemOps ops = { mem_read, mem_write, mem_load16,
+                                 mem_store16 };
 static VringSplit ring;
 
 static void put16(uint64_t a, uint16_t v)

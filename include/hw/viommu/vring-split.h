@@ -30,6 +30,13 @@ typedef struct VringMemOps {
     bool (*read)(void *opaque, uint64_t addr, void *buf, size_t len);
     /* Copy into guest memory at @addr; false if it cannot be written */
     bool (*write)(void *opaque, uint64_t addr, const void *buf, size_t len);
+    /*
+     * A little-endian ring index at @addr, loaded or stored in one access:
+     * the driver writes avail idx, and reads used idx and avail_event,
+     * while the device works.
+     */
+    bool (*load16)(void *opaque, uint64_t addr, uint16_t *val);
+    bool (*store16)(void *opaque, uint64_t addr, uint16_t val);
 } VringMemOps;
 
 typedef enum VringStatus {
@@ -72,6 +79,7 @@ typedef struct VringSplit {
     uint16_t avail_idx;             /* avail idx as last read */
     uint16_t used_idx;              /* used idx as last published */
     uint16_t nr_done;               /* completions not yet published */
+    uint32_t nr_published;          /* completions published this batch */
     VringChain chain;               /* the chain vring_split_pop returned */
     uint16_t heads[VRING_MAX_QUEUE];        /* avail entries read ahead */
     /* completions to publish, encoded as they go to the used ring */

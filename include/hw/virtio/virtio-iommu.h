@@ -59,17 +59,21 @@ typedef struct VirtIOIOMMUEndpoint {
 
 #define VIRTIO_IOMMU_RING_WINDOWS 4
 
+struct RingWindow {
+    hwaddr start, len;
+    MemoryRegionCache cache;
+};
+
 struct VirtIOIOMMU {
     VirtIODevice parent_obj;
     VirtQueue *req_vq;
     VirtQueue *event_vq;
     VringSplit *req_ring;       /* serves req_vq unless the ring is packed */
     /* Guest RAM windows req_ring reaches directly, for one batch */
-    struct {
-        hwaddr start, len;
-        MemoryRegionCache cache;
-    } ring_win[VIRTIO_IOMMU_RING_WINDOWS];
-    unsigned nr_ring_win;
+    struct RingWindow ring_win[VIRTIO_IOMMU_RING_WINDOWS];
+    unsigned nr_ring_win, ring_win_next;
+    bool serving_ring;          /* a batch is running: no re-entry */
+    unsigned reset_count;       /* device resets so far */
 
     /* properties */
     PCIBus *primary_bus;
