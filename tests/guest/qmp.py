@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""Minimal QMP client: qmp.py SOCKET COMMAND... ; prints each reply as JSON."""
+"""Minimal QMP client: qmp.py SOCKET COMMAND... ; prints each reply as JSON.
+A COMMAND may carry its arguments as JSON after a space:
+  qmp.py SOCK 'migrate {"uri": "unix:/tmp/m"}' query-migrate"""
 import json
 import socket
 import sys
@@ -12,7 +14,11 @@ def main():
     stream = sock.makefile('rw')
     json.loads(stream.readline())                       # greeting
     for cmd in ['qmp_capabilities'] + sys.argv[2:]:
-        stream.write(json.dumps({'execute': cmd}) + '\n')
+        name, _, args = cmd.partition(' ')
+        msg = {'execute': name}
+        if args:
+            msg['arguments'] = json.loads(args)
+        stream.write(json.dumps(msg) + '\n')
         stream.flush()
         while True:
             reply = json.loads(stream.readline() or '{}')
