@@ -255,6 +255,8 @@ static int run_request(VirtIOIOMMU *s, const uint8_t *req, size_t req_len,
  * to something other than RAM: after such an access all windows go.
  */
 #define RING_WINDOW_SIZE (2 * MiB)
+/* Batches run again for kicks made by a batch's own DMA, at most */
+#define RING_MAX_RERUNS 4
 
 typedef struct RingWindow RingWindow;
 
@@ -398,9 +400,42 @@ static const VringMemOps ring_mem_ops = {
     .store16 = ring_store16,
 };
 
-/* Serves the chain just popped: the request, then its tail (5.13.6) */
-static VringStatus serve_chain(VirtIOIOMMU *s, VringSplit *r)
+/* One batch on the split request ring, as it began */
+typedef struct RingBatch {
+    VirtIOIOMMU *s;
+    VringSplit *r;
+    int n;                      /* queue index */
+    uint16_t first;             /* last_avail_idx (and used idx) at start */
+    unsigned reset_count;
+} RingBatch;
+
+/* Was the queue reset under the batch (device reset or queue reset)? */
+static bool batch_reset(const RingBatch *b)
 {
+    VirtIODevice *vdev = VIRTIO_DEVICE(b->s);
+
+    return b->s->reset_count != b->reset_count ||
+           !virtio_queue_get_desc_addr(vdev, b->n) ||
+           virtio_queue_get_last_avail_idx(vdev, b->n) != b->first;
+}
+
+/*
+ * Must the batch stop? The batch's own DMA reaches whatever the guest
+ * points it at, its own device's registers included: a reset, bus master
+ * off or a moved ring ends the batch before anything more runs.
+ */
+static bool batch_stopped(const RingBatch *b)
+{
+    VirtIODevice *vdev = VIRTIO_DEVICE(b->s);
+
+    return batch_reset(b) || virtio_device_disabled(vdev) ||
+           virtio_queue_get_desc_addr(vdev, b->n) != b->r->desc;
+}
+
+/* Serves the chain just popped: the request, then its tail (5.13.6) */
+static VringStatus serve_chain(const RingBatch *b)
+{
+    VringSplit *r = b->r;
     uint8_t req[VIOMMU_REQ_MAX_SIZE];
     uint8_t tail[VIOMMU_REQ_TAIL_SIZE] = { 0 };
     uint64_t in_len = r->chain.in_len;
@@ -409,10 +444,10 @@ static VringStatus serve_chain(VirtIOIOMMU *s, VringSplit *r)
     VringStatus st = VRING_OK;
     int status;
 
-    if (req_len < 0) {
-        return VRING_ERR_ACCESS;
+    if (req_len < 0 || batch_stopped(b)) {
+        return req_len < 0 ? VRING_ERR_ACCESS : VRING_OK;
     }
-    status = run_request(s, req, req_len, in_len, &props);
+    status = run_request(b->s, req, req_len, in_len, &props);
     if (status < 0) {
         vring_split_complete(r, 0);
         return VRING_OK;
@@ -420,49 +455,39 @@ static VringStatus serve_chain(VirtIOIOMMU *s, VringSplit *r)
     if (props && status == VIOMMU_S_OK) {
         st = vring_chain_write(r, 0, props,
                                MIN(in_len - sizeof(tail),
-                                   viommu_core_config(s->core)->probe_size));
+                                   viommu_core_config(b->s->core)->probe_size));
     }
     tail[0] = status;
-    if (st == VRING_OK) {
+    if (st == VRING_OK && !batch_stopped(b)) {
         st = vring_chain_write(r, in_len - sizeof(tail), tail, sizeof(tail));
     }
     vring_split_complete(r, in_len);
     return st;
 }
 
-/* Has the queue been reset, or the device broken, since the batch began? */
-static bool ring_batch_stale(VirtIOIOMMU *s, int n, const VringSplit *r,
-                             unsigned reset_count, uint16_t first)
+/* Pops, serves and publishes until the ring is empty or broken */
+static VringStatus serve_batch(const RingBatch *b)
 {
-    VirtIODevice *vdev = VIRTIO_DEVICE(s);
-
-    return s->reset_count != reset_count || virtio_device_disabled(vdev) ||
-           virtio_queue_get_desc_addr(vdev, n) != r->desc ||
-           virtio_queue_get_last_avail_idx(vdev, n) != first;
-}
-
-/* Pops, serves and publishes until the ring is empty, broken or stale */
-static VringStatus serve_batch(VirtIOIOMMU *s, int n, VringSplit *r,
-                               uint16_t first)
-{
-    unsigned reset_count = s->reset_count;
     VringStatus st;
 
-    do {
-        while ((st = vring_split_pop(r)) == VRING_OK) {
-            st = serve_chain(s, r);
-            if (ring_batch_stale(s, n, r, reset_count, first)) {
-                return VRING_EMPTY;
+    for (;;) {
+        st = vring_split_pop(b->r);
+        if (st == VRING_EMPTY && !batch_stopped(b)) {
+            /* publish; VRING_OK means the driver added more meanwhile */
+            st = vring_split_publish(b->r);
+            if (st == VRING_OK && !batch_stopped(b)) {
+                continue;
             }
-            if (st != VRING_OK) {
-                return st;
-            }
+            return st;
         }
-        if (st == VRING_EMPTY) {
-            st = vring_split_publish(r);
+        if (st != VRING_OK || batch_stopped(b)) {
+            return st;
         }
-    } while (st == VRING_OK);
-    return st;
+        st = serve_chain(b);
+        if (st != VRING_OK || batch_stopped(b)) {
+            return st;
+        }
+    }
 }
 
 /*
@@ -474,38 +499,39 @@ static VringStatus serve_batch(VirtIOIOMMU *s, int n, VringSplit *r,
 static void serve_split_ring(VirtIOIOMMU *s, VirtQueue *vq)
 {
     VirtIODevice *vdev = VIRTIO_DEVICE(s);
-    int n = virtio_get_queue_index(vq);
-    VringSplit *r = s->req_ring;
-    uint16_t first = virtio_queue_get_last_avail_idx(vdev, n);
-    unsigned reset_count = s->reset_count;
+    RingBatch b = {
+        .s = s, .r = s->req_ring, .n = virtio_get_queue_index(vq),
+        .reset_count = s->reset_count,
+    };
     VringStatus st;
 
-    vring_split_start(r, &ring_mem_ops, s,
-                      virtio_queue_get_desc_addr(vdev, n),
-                      virtio_queue_get_avail_addr(vdev, n),
-                      virtio_queue_get_used_addr(vdev, n),
-                      virtio_queue_get_num(vdev, n),
+    b.first = virtio_queue_get_last_avail_idx(vdev, b.n);
+    vring_split_start(b.r, &ring_mem_ops, s,
+                      virtio_queue_get_desc_addr(vdev, b.n),
+                      virtio_queue_get_avail_addr(vdev, b.n),
+                      virtio_queue_get_used_addr(vdev, b.n),
+                      virtio_queue_get_num(vdev, b.n),
                       virtio_vdev_has_feature(vdev, VIRTIO_RING_F_EVENT_IDX),
-                      first);
-    st = serve_batch(s, n, r, first);
-    if (ring_batch_stale(s, n, r, reset_count, first)) {
-        /* a reset in the middle: the queue is virtio.c's again, untouched */
-        ring_win_close_all(s);
-        return;
-    }
-    if (st != VRING_EMPTY) {
-        vring_split_publish(r);
-        virtio_error(vdev, "virtio-iommu: request queue: %s",
-                     vring_status_str(st));
+                      b.first);
+    st = serve_batch(&b);
+    if (st != VRING_EMPTY && st != VRING_OK && !batch_stopped(&b)) {
+        vring_split_publish(b.r);
+        if (!batch_stopped(&b)) {
+            virtio_error(vdev, "virtio-iommu: request queue: %s",
+                         vring_status_str(st));
+        }
     }
     ring_win_close_all(s);
-    virtio_queue_set_last_avail_idx(vdev, n, r->last_avail);
-    virtio_queue_update_used_idx(vdev, n);
-    if (r->nr_published >= 0x8000) {
-        /* used idx may have lapped the last signalled one (2.7.7.2) */
-        virtio_queue_invalidate_signalled_used(vdev, n);
+    if (batch_reset(&b)) {
+        return;     /* the queue starts afresh: nothing to bring back */
     }
-    if (r->nr_published) {
+    virtio_queue_set_last_avail_idx(vdev, b.n, b.r->last_avail);
+    virtio_queue_update_used_idx(vdev, b.n);
+    if (b.r->nr_published >= 0x8000) {
+        /* used idx may have lapped the last signalled one (2.7.7.2) */
+        virtio_queue_invalidate_signalled_used(vdev, b.n);
+    }
+    if (b.r->nr_published) {
         virtio_notify(vdev, vq);
     }
 }
@@ -554,10 +580,19 @@ static void virtio_iommu_handle_req(VirtIODevice *vdev, VirtQueue *vq)
     if (virtio_vdev_has_feature(vdev, VIRTIO_F_RING_PACKED) ||
         virtio_queue_get_num(vdev, n) > VRING_MAX_QUEUE) {
         serve_virtqueue(s, vq);
-    } else if (!s->serving_ring) {
-        /* re-entered from the batch's own DMA: that batch sees the kick */
+    } else if (s->serving_ring) {
+        /* a kick from the batch's own DMA: served once the batch ends */
+        s->ring_kicked = true;
+    } else {
+        unsigned runs = 0;
+
         s->serving_ring = true;
-        serve_split_ring(s, vq);
+        do {
+            s->ring_kicked = false;
+            serve_split_ring(s, vq);
+        } while (s->ring_kicked && ++runs < RING_MAX_RERUNS &&
+                 !virtio_device_disabled(vdev) &&
+                 virtio_queue_get_desc_addr(vdev, n));
         s->serving_ring = false;
     }
 }

@@ -73,6 +73,7 @@ struct VirtIOIOMMU {
     struct RingWindow ring_win[VIRTIO_IOMMU_RING_WINDOWS];
     unsigned nr_ring_win, ring_win_next;
     bool serving_ring;          /* a batch is running: no re-entry */
+    bool ring_kicked;           /* ... and its own DMA kicked the queue */
     unsigned reset_count;       /* device resets so far */
 
     /* properties */
