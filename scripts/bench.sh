@@ -45,9 +45,9 @@ guest_reads() {   # seconds for N 4 KiB direct reads, strict mode, in a guest
 }
 
 echo "== MAP+UNMAP requests through the virtqueue (qtest, no guest CPU)" >&2
-measure map_unmap_per_s python3 "$drv" {} "$fw" map-unmap 3000
+measure map_unmap_per_s python3 "$drv" {} "$fw" map-unmap 16000
 echo "== QEMU CPU time per MAP or UNMAP request (ns)" >&2
-measure map_unmap_cpu_ns python3 "$drv" {} "$fw" map-unmap-cpu 8000
+measure map_unmap_cpu_ns python3 "$drv" {} "$fw" map-unmap-cpu 16000
 echo "== edu DMA transfers translated by the vIOMMU (qtest)" >&2
 measure dma_per_s python3 "$drv" {} "$fw" dma 3000
 echo "== resident memory per mapping" >&2

@@ -322,6 +322,17 @@ static RingWindow *ring_win_find(VirtIOIOMMU *s, hwaddr addr, size_t len)
     return NULL;
 }
 
+/*
+ * After an access to something other than RAM, which may have changed the
+ * memory map or this device's own state (the guest chooses where its
+ * buffers point): drop the windows, and have the batch look again.
+ */
+static void ring_io_done(VirtIOIOMMU *s)
+{
+    ring_win_close_all(s);
+    s->ring_io_seen = true;
+}
+
 static bool ring_read(void *opaque, uint64_t addr, void *buf, size_t len)
 {
     VirtIOIOMMU *s = opaque;
@@ -334,7 +345,7 @@ static bool ring_read(void *opaque, uint64_t addr, void *buf, size_t len)
     }
     res = address_space_read(VIRTIO_DEVICE(s)->dma_as, addr,
                              MEMTXATTRS_UNSPECIFIED, buf, len);
-    ring_win_close_all(s);
+    ring_io_done(s);
     return res == MEMTX_OK;
 }
 
@@ -353,7 +364,7 @@ static bool ring_write(void *opaque, uint64_t addr, const void *buf,
     }
     res = address_space_write(VIRTIO_DEVICE(s)->dma_as, addr,
                               MEMTXATTRS_UNSPECIFIED, buf, len);
-    ring_win_close_all(s);
+    ring_io_done(s);
     return res == MEMTX_OK;
 }
 
@@ -371,7 +382,7 @@ static bool ring_load16(void *opaque, uint64_t addr, uint16_t *val)
     }
     *val = address_space_lduw_le(VIRTIO_DEVICE(s)->dma_as, addr,
                                  MEMTXATTRS_UNSPECIFIED, &res);
-    ring_win_close_all(s);
+    ring_io_done(s);
     return res == MEMTX_OK;
 }
 
@@ -389,7 +400,7 @@ static bool ring_store16(void *opaque, uint64_t addr, uint16_t val)
     }
     address_space_stw_le(VIRTIO_DEVICE(s)->dma_as, addr, val,
                          MEMTXATTRS_UNSPECIFIED, &res);
-    ring_win_close_all(s);
+    ring_io_done(s);
     return res == MEMTX_OK;
 }
 
@@ -403,6 +414,7 @@ static const VringMemOps ring_mem_ops = {
 /* One batch on the split request ring, as it began */
 typedef struct RingBatch {
     VirtIOIOMMU *s;
+    VirtIODevice *vdev;
     VringSplit *r;
     int n;                      /* queue index */
     uint16_t first;             /* last_avail_idx (and used idx) at start */
@@ -412,24 +424,23 @@ typedef struct RingBatch {
 /* Was the queue reset under the batch (device reset or queue reset)? */
 static bool batch_reset(const RingBatch *b)
 {
-    VirtIODevice *vdev = VIRTIO_DEVICE(b->s);
-
     return b->s->reset_count != b->reset_count ||
-           !virtio_queue_get_desc_addr(vdev, b->n) ||
-           virtio_queue_get_last_avail_idx(vdev, b->n) != b->first;
+           !virtio_queue_get_desc_addr(b->vdev, b->n) ||
+           virtio_queue_get_last_avail_idx(b->vdev, b->n) != b->first;
 }
 
 /*
  * Must the batch stop? The batch's own DMA reaches whatever the guest
  * points it at, its own device's registers included: a reset, bus master
- * off or a moved ring ends the batch before anything more runs.
+ * off or a moved ring ends the batch before anything more runs. Only an
+ * access to something other than RAM can do that (nothing else runs: the
+ * BQL is held), so the queue is looked at again only after one.
  */
 static bool batch_stopped(const RingBatch *b)
 {
-    VirtIODevice *vdev = VIRTIO_DEVICE(b->s);
-
-    return batch_reset(b) || virtio_device_disabled(vdev) ||
-           virtio_queue_get_desc_addr(vdev, b->n) != b->r->desc;
+    return b->s->ring_io_seen &&
+           (batch_reset(b) || virtio_device_disabled(b->vdev) ||
+            virtio_queue_get_desc_addr(b->vdev, b->n) != b->r->desc);
 }
 
 /* Serves the chain just popped: the request, then its tail (5.13.6) */
@@ -500,10 +511,12 @@ static void serve_split_ring(VirtIOIOMMU *s, VirtQueue *vq)
 {
     VirtIODevice *vdev = VIRTIO_DEVICE(s);
     RingBatch b = {
-        .s = s, .r = s->req_ring, .n = virtio_get_queue_index(vq),
-        .reset_count = s->reset_count,
+        .s = s, .vdev = vdev, .r = s->req_ring,
+        .n = virtio_get_queue_index(vq), .reset_count = s->reset_count,
     };
     VringStatus st;
+
+    s->ring_io_seen = false;
 
     b.first = virtio_queue_get_last_avail_idx(vdev, b.n);
     vring_split_start(b.r, &ring_mem_ops, s,
@@ -522,7 +535,7 @@ static void serve_split_ring(VirtIOIOMMU *s, VirtQueue *vq)
         }
     }
     ring_win_close_all(s);
-    if (batch_reset(&b)) {
+    if (s->ring_io_seen && batch_reset(&b)) {
         return;     /* the queue starts afresh: nothing to bring back */
     }
     virtio_queue_set_last_avail_idx(vdev, b.n, b.r->last_avail);

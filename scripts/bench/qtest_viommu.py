@@ -334,7 +334,7 @@ def bench_map_unmap(binary, fw, rounds, cpu=False):
     v.kick(len(reqs))
     if any(v.status(i) for i in range(len(reqs))):
         raise RuntimeError('MAP/UNMAP failed')
-    per_message = 8                 # kicks per qtest message
+    per_message = 32                # kicks per qtest message
     cpu0, t0 = q.cpu_seconds(), time.perf_counter()
     for _ in range(rounds // per_message):
         v.kick(len(reqs), per_message)

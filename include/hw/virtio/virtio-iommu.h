@@ -74,6 +74,7 @@ struct VirtIOIOMMU {
     unsigned nr_ring_win, ring_win_next;
     bool serving_ring;          /* a batch is running: no re-entry */
     bool ring_kicked;           /* ... and its own DMA kicked the queue */
+    bool ring_io_seen;          /* ... and reached something besides RAM */
     unsigned reset_count;       /* device resets so far */
 
     /* properties */
