@@ -5,6 +5,7 @@
 #    other table of those machines, byte for byte against upstream's
 #    expected tables; virt boots Debian's AAVMF)
 #  - ours: host IOMMU constraints of assigned devices (host_constraints.py)
+#    and a hostile driver against the request ring (hostile_ring.py)
 # under TCG: a wrapper drops "-accel kvm" so that a /dev/kvm does not matter.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -73,6 +74,10 @@ run acpi_virt_viot bash -c "cd '$obj' && QTEST_QEMU_BINARY='$bt_bin' \
 # Host IOMMU constraints of assigned devices (HostIOMMUDevice), through
 # x-host-iommu-stub: page sizes no x86 host here has, hot-plug refusal
 run host_constraints python3 "$top/tests/qtest/host_constraints.py" \
+    "$obj/qemu-system-x86_64" "$fw"
+
+# A hostile driver against the request ring (our own split ring code)
+run hostile_ring python3 "$top/tests/qtest/hostile_ring.py" \
     "$obj/qemu-system-x86_64" "$fw"
 
 echo "qtests: $passed passed, $failed failed"
