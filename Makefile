@@ -41,11 +41,11 @@ CORE_HDRS := $(wildcard include/hw/viommu/*.h)
 SAN_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Wno-unused-parameter -Werror \
 	-fsanitize=address,undefined -fno-sanitize-recover=all -Iinclude -Itests/unit
 
-$(UNIT)/%: tests/unit/%.c $(CORE_SRCS) $(CORE_HDRS) tests/unit/unit.h
+$(UNIT)/%: tests/unit/%.c $(CORE_SRCS) $(CORE_HDRS) tests/unit/unit.h tests/unit/vring-fake-mem.h
 	@mkdir -p $(UNIT)
 	$(CC) $(SAN_CFLAGS) $< $(CORE_SRCS) -o $@
 
-$(UNIT)/fuzz-%: tests/fuzz/fuzz-%.c $(CORE_SRCS) $(CORE_HDRS)
+$(UNIT)/fuzz-%: tests/fuzz/fuzz-%.c $(CORE_SRCS) $(CORE_HDRS) tests/unit/vring-fake-mem.h
 	@mkdir -p $(UNIT)
 	$(CC) $(SAN_CFLAGS) $< $(CORE_SRCS) -o $@
 

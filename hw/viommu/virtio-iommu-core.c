@@ -8,6 +8,7 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "hw/viommu/virtio-iommu-core.h"
+#include "hw/viommu/le.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -41,35 +42,6 @@ struct ViommuCore {
     size_t nr_host_constrained;     /* endpoints with host_resv */
     size_t nr_mappings;
 };
-
-/* Little-endian field access; requests are little-endian (5.13.6). */
-static uint32_t ld32(const uint8_t *p)
-{
-    return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t ld64(const uint8_t *p)
-{
-    return ld32(p) | (uint64_t)ld32(p + 4) << 32;
-}
-
-static void st16(uint8_t *p, uint16_t v)
-{
-    p[0] = v;
-    p[1] = v >> 8;
-}
-
-static void st32(uint8_t *p, uint32_t v)
-{
-    st16(p, v);
-    st16(p + 2, v >> 16);
-}
-
-static void st64(uint8_t *p, uint64_t v)
-{
-    st32(p, v);
-    st32(p + 4, v >> 32);
-}
 
 static bool all_zero(const uint8_t *p, size_t n)
 {
@@ -310,7 +282,7 @@ static bool domain_maps_into(const Domain *d, const Endpoint *e)
 
 static int do_attach(ViommuCore *c, const uint8_t *req)
 {
-    uint32_t domain = ld32(req + 4), ep = ld32(req + 8), flags = ld32(req + 12);
+    uint32_t domain = le_ld32(req + 4), ep = le_ld32(req + 8), flags = le_ld32(req + 12);
     uint32_t known = acked(c, VIOMMU_F_BYPASS_CONFIG) ?
                      VIOMMU_ATTACH_F_BYPASS : 0;
     bool bypass = flags & VIOMMU_ATTACH_F_BYPASS;
@@ -354,7 +326,7 @@ static int do_attach(ViommuCore *c, const uint8_t *req)
 
 static int do_detach(ViommuCore *c, const uint8_t *req)
 {
-    uint32_t domain = ld32(req + 4), ep = ld32(req + 8);
+    uint32_t domain = le_ld32(req + 4), ep = le_ld32(req + 8);
     Endpoint *e = get_ep(c, ep);
 
     if (!e) {
@@ -404,10 +376,10 @@ static bool map_aligned(const ViommuCore *c, const IovaMapping *m)
 static int do_map(ViommuCore *c, const uint8_t *req)
 {
     IovaMapping m = {
-        .virt_start = ld64(req + 8),
-        .virt_end = ld64(req + 16),
-        .phys_start = ld64(req + 24),
-        .flags = ld32(req + 32),
+        .virt_start = le_ld64(req + 8),
+        .virt_end = le_ld64(req + 16),
+        .phys_start = le_ld64(req + 24),
+        .flags = le_ld32(req + 32),
     };
     uint32_t known = VIOMMU_MAP_F_READ | VIOMMU_MAP_F_WRITE |
                      (acked(c, VIOMMU_F_MMIO) ? VIOMMU_MAP_F_MMIO : 0);
@@ -420,7 +392,7 @@ static int do_map(ViommuCore *c, const uint8_t *req)
     if (m.flags & ~known) {
         return VIOMMU_S_INVAL;
     }
-    d = find_domain(c, ld32(req + 4));
+    d = find_domain(c, le_ld32(req + 4));
     if (!d) {
         return VIOMMU_S_NOENT;
     }
@@ -455,7 +427,7 @@ static int do_map(ViommuCore *c, const uint8_t *req)
 
 static int do_unmap(ViommuCore *c, const uint8_t *req)
 {
-    uint64_t start = ld64(req + 8), end = ld64(req + 16);
+    uint64_t start = le_ld64(req + 8), end = le_ld64(req + 16);
     size_t before;
     UnmapCtx u = { c, NULL };
 
@@ -465,7 +437,7 @@ static int do_unmap(ViommuCore *c, const uint8_t *req)
     if (!all_zero(req + 24, 4)) {
         return VIOMMU_S_INVAL;
     }
-    u.d = find_domain(c, ld32(req + 4));
+    u.d = find_domain(c, le_ld32(req + 4));
     if (!u.d) {
         return VIOMMU_S_NOENT;
     }
@@ -486,18 +458,18 @@ static int do_unmap(ViommuCore *c, const uint8_t *req)
 
 static void put_resv_mem(uint8_t *p, const ViommuResvRegion *r)
 {
-    st16(p, VIOMMU_PROBE_T_RESV_MEM);
-    st16(p + 2, VIOMMU_PROBE_RESV_MEM_SIZE - 4);
+    le_st16(p, VIOMMU_PROBE_T_RESV_MEM);
+    le_st16(p + 2, VIOMMU_PROBE_RESV_MEM_SIZE - 4);
     p[4] = r->subtype;
-    st64(p + 8, r->start);
-    st64(p + 16, r->end);
+    le_st64(p + 8, r->start);
+    le_st64(p + 16, r->end);
 }
 
 static int do_probe(ViommuCore *c, const uint8_t *req, uint8_t *props,
                     size_t props_len)
 {
     size_t size = c->cfg.probe_size;
-    Endpoint *e = get_ep_constrained(c, ld32(req + 4));
+    Endpoint *e = get_ep_constrained(c, le_ld32(req + 4));
 
     if (!e) {
         return VIOMMU_S_NOENT;
@@ -882,9 +854,9 @@ void viommu_encode_fault(uint8_t *out, uint8_t reason, uint32_t flags,
 {
     memset(out, 0, VIOMMU_FAULT_SIZE);
     out[0] = reason;
-    st32(out + 4, flags);
-    st32(out + 8, ep);
-    st64(out + 16, address);
+    le_st32(out + 4, flags);
+    le_st32(out + 8, ep);
+    le_st64(out + 16, address);
 }
 
 void viommu_split_pow2(uint64_t start, uint64_t end, uint64_t delta,
@@ -942,7 +914,7 @@ static void w32(Writer *w, uint32_t v)
     uint8_t *p = w_room(w, 4);
 
     if (p) {
-        st32(p, v);
+        le_st32(p, v);
     }
 }
 
@@ -951,10 +923,10 @@ static int w_mapping(const IovaMapping *m, void *opaque)
     uint8_t *p = w_room(opaque, MAP_RECORD);
 
     if (p) {
-        st64(p, m->virt_start);
-        st64(p + 8, m->virt_end);
-        st64(p + 16, m->phys_start);
-        st32(p + 24, m->flags);
+        le_st64(p, m->virt_start);
+        le_st64(p + 8, m->virt_end);
+        le_st64(p + 16, m->phys_start);
+        le_st32(p + 24, m->flags);
     }
     return 0;
 }
@@ -1002,7 +974,7 @@ static bool r32(Reader *r, uint32_t *v)
     if (r->left < 4) {
         return false;
     }
-    *v = ld32(r->p);
+    *v = le_ld32(r->p);
     r->p += 4;
     r->left -= 4;
     return true;
@@ -1023,7 +995,7 @@ static bool load_domain(ViommuCore *c, Reader *r)
     }
     for (uint32_t i = 0; i < count; i++) {
         IovaMapping m = {
-            ld64(r->p), ld64(r->p + 8), ld64(r->p + 16), ld32(r->p + 24)
+            le_ld64(r->p), le_ld64(r->p + 8), le_ld64(r->p + 16), le_ld32(r->p + 24)
         };
         if (iova_map_insert(d->map, &m) != IOVA_MAP_OK) {
             return false;

@@ -8,6 +8,7 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "hw/viommu/vring-split.h"
+#include "hw/viommu/le.h"
 
 #include <string.h>
 
@@ -40,33 +41,6 @@ typedef struct DescTable {
     uint32_t blk_count;
     uint8_t blk[DESC_BLOCK * DESC_SIZE];
 } DescTable;
-
-static uint16_t get_le16(const uint8_t *p)
-{
-    return p[0] | p[1] << 8;
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-    return get_le16(p) | (uint32_t)get_le16(p + 2) << 16;
-}
-
-static uint64_t get_le64(const uint8_t *p)
-{
-    return get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
-}
-
-static void put_le16(uint8_t *p, uint16_t v)
-{
-    p[0] = v;
-    p[1] = v >> 8;
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-    put_le16(p, v);
-    put_le16(p + 2, v >> 16);
-}
 
 static bool mem_read(VringSplit *r, uint64_t addr, void *buf, size_t len)
 {
@@ -158,10 +132,10 @@ static VringStatus table_get(VringSplit *r, DescTable *t, uint32_t i,
         t->blk_count = n;
     }
     p = t->blk + (i - t->blk_first) * DESC_SIZE;
-    d->addr = get_le64(p);
-    d->len = get_le32(p + 8);
-    d->flags = get_le16(p + 12);
-    d->next = get_le16(p + 14);
+    d->addr = le_ld64(p);
+    d->len = le_ld32(p + 8);
+    d->flags = le_ld16(p + 12);
+    d->next = le_ld16(p + 14);
     return VRING_OK;
 }
 
@@ -286,7 +260,7 @@ VringStatus vring_split_pop(VringSplit *r)
             return st;
         }
     }
-    head = get_le16((const uint8_t *)&r->heads[ring_slot(r, r->last_avail)]);
+    head = le_ld16((const uint8_t *)&r->heads[ring_slot(r, r->last_avail)]);
     r->last_avail++;
     if (head >= r->num) {
         return VRING_ERR_HEAD;
@@ -342,8 +316,8 @@ void vring_split_complete(VringSplit *r, uint32_t len)
 {
     uint8_t *e = r->done + (size_t)r->nr_done++ * VRING_USED_ELEM_SIZE;
 
-    put_le32(e, r->chain.head);
-    put_le32(e + 4, len);
+    le_st32(e, r->chain.head);
+    le_st32(e + 4, len);
 }
 
 VringStatus vring_split_publish(VringSplit *r)

@@ -7,69 +7,24 @@
  * target serves it as the virtio-iommu glue does (read the request, write
  * a tail, complete, publish) and checks the ring's own invariants. With
  * libFuzzer:
- *   clang -fsanitize=fuzzer,address,undefined -DVIOMMU_LIBFUZZER ...
+ *   clang -fsanitize=fuzzer,address,undefined -DVIOMMU_LIBFUZZER \
+ *       -Iinclude -Itests/unit tests/fuzz/fuzz-vring-split.c \
+ *       hw/viommu/vring-split.c
  * Without it, main() replays pseudo-random images under ASan and UBSan.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
-#include "hw/viommu/vring-split.h"
+#define FAKE_MEM_SIZE 4096
+#include "vring-fake-mem.h"
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
-#define MEM_SIZE 4096
 #define DESC 0x000          /* up to 32 descriptors */
 #define AVAIL 0x200
 #define USED 0x300
 #define MAX_CHAINS 4096     /* per input: publish must end the batch */
 
-static uint8_t mem[MEM_SIZE];
-
-static bool in_mem(uint64_t addr, size_t len)
-{
-    return addr <= MEM_SIZE && len <= MEM_SIZE - addr;
-}
-
-static bool mem_read(void *opaque, uint64_t addr, void *buf, size_t len)
-{
-    if (!in_mem(addr, len)) {
-        return false;
-    }
-    memcpy(buf, mem + addr, len);
-    return true;
-}
-
-static bool mem_write(void *opaque, uint64_t addr, const void *buf,
-                      size_t len)
-{
-    if (!in_mem(addr, len)) {
-        return false;
-    }
-    memcpy(mem + addr, buf, len);
-    return true;
-}
-
-static bool mem_load16(void *opaque, uint64_t addr, uint16_t *val)
-{
-    uint8_t raw[2];
-
-    if (!mem_read(opaque, addr, raw, 2)) {
-        return false;
-    }
-    *val = raw[0] | raw[1] << 8;
-    return true;
-}
-
-static bool mem_store16(void *opaque, uint64_t addr, uint16_t val)
-{
-    uint8_t raw[2] = { val, val >> 8 };
-
-    return mem_write(opaque, addr, raw, 2);
-}
-
-static const VringMemOps ops = { mem_read, mem_write, mem_load16,
-                                 mem_store16 };
 static VringSplit ring;
 
 static void check_chain(const VringChain *c, uint16_t num)
@@ -121,7 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     num = 1 + data[0] % 32;
     first = data[2] | data[3] << 8;
     memset(mem, 0, sizeof(mem));
-    memcpy(mem, data + 4, size - 4 < MEM_SIZE ? size - 4 : MEM_SIZE);
+    memcpy(mem, data + 4, size - 4 < FAKE_MEM_SIZE ? size - 4 : FAKE_MEM_SIZE);
     vring_split_start(&ring, &ops, NULL, DESC, AVAIL, USED, num,
                       data[1] & 1, first);
     do {
@@ -189,7 +144,7 @@ static size_t make_input(uint8_t *buf, size_t cap, uint64_t *seed)
         d[14] = nxt;
     }
     /* indirect tables, and buffers, in the rest */
-    for (i = 0x800; i < MEM_SIZE; i += 16) {
+    for (i = 0x800; i < FAKE_MEM_SIZE; i += 16) {
         uint8_t *d = m + i;
         uint64_t addr = 0x400 + next(seed) % 0xc00;
 
@@ -203,14 +158,14 @@ static size_t make_input(uint8_t *buf, size_t cap, uint64_t *seed)
     }
     m[AVAIL + 2] = (uint16_t)(first + ahead);
     m[AVAIL + 3] = (uint16_t)(first + ahead) >> 8;
-    return 4 + MEM_SIZE < cap ? 4 + MEM_SIZE : cap;
+    return 4 + FAKE_MEM_SIZE < cap ? 4 + FAKE_MEM_SIZE : cap;
 }
 
 int main(int argc, char **argv)
 {
     int runs = argc > 1 ? atoi(argv[1]) : 20000;
     uint64_t seed = 7;
-    static uint8_t buf[4 + MEM_SIZE];
+    static uint8_t buf[4 + FAKE_MEM_SIZE];
 
     for (int i = 0; i < runs; i++) {
         LLVMFuzzerTestOneInput(buf, make_input(buf, sizeof(buf), &seed));

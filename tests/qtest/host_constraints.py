@@ -26,17 +26,10 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '../../scripts/bench'))
 import qtest_viommu as qv  # noqa: E402
+from checks import check, summary  # noqa: E402
 
 STUB = 'x-host-iommu-stub'
-passed = failed = 0
 
-
-def check(name, ok, detail=''):
-    global passed, failed
-    print('%s %s%s' % ('ok  ' if ok else 'FAIL', name,
-                       (': ' + detail) if detail else ''), flush=True)
-    passed += bool(ok)
-    failed += not ok
 
 
 class Qmp:
@@ -168,8 +161,7 @@ def main():
     behind_bridge(binary, fw)
     fixed_granule(binary, fw)
     hot_plug(binary, fw)
-    print('host constraints: %d passed, %d failed' % (passed, failed))
-    return 1 if failed else 0
+    return summary('host constraints')
 
 
 if __name__ == '__main__':

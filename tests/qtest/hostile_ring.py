@@ -16,21 +16,14 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '../../scripts/bench'))
 import qtest_viommu as qv  # noqa: E402
+from checks import check, summary  # noqa: E402
 
 F_NEXT, F_WRITE, F_INDIRECT = 1, 2, 4
 NEEDS_RESET = 0x40
 STATUS = 0x14               # device_status in the common configuration
 TABLE = 0x150000            # an indirect table of this test's own
 UNASSIGNED = 0x40000000     # above the 512 MiB of RAM: nothing there
-passed = failed = 0
 
-
-def check(name, ok, detail=''):
-    global passed, failed
-    print('%s %s%s' % ('ok  ' if ok else 'FAIL', name,
-                       (': ' + detail) if detail else ''), flush=True)
-    passed += bool(ok)
-    failed += not ok
 
 
 def desc(addr, length, flags=0, nxt=0):
@@ -137,8 +130,7 @@ def main():
                 status_in_unassigned)
     broken_case(binary, fw, 'status buffer on the device\'s own registers',
                 status_on_own_registers)
-    print('hostile_ring: %d passed, %d failed' % (passed, failed))
-    sys.exit(1 if failed else 0)
+    sys.exit(summary('hostile_ring'))
 
 
 if __name__ == '__main__':

@@ -4,12 +4,10 @@
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
-#include "hw/viommu/vring-split.h"
+#define FAKE_MEM_SIZE 0x10000
+#include "vring-fake-mem.h"
 #include "unit.h"
 
-#include <string.h>
-
-#define MEM_SIZE 0x10000
 #define DESC 0x1000
 #define AVAIL 0x2000
 #define USED 0x3000
@@ -18,71 +16,26 @@
 
 enum { F_NEXT = 1, F_WRITE = 2, F_INDIRECT = 4 };
 
-static uint8_t mem[MEM_SIZE];
-static unsigned nr_writes;
-
-static bool mem_read(void *opaque, uint64_t addr, void *buf, size_t len)
-{
-    if (addr > MEM_SIZE || len > MEM_SIZE - addr) {
-        return false;
-    }
-    memcpy(buf, mem + addr, len);
-    return true;
-}
-
-static bool mem_write(void *opaque, uint64_t addr, const void *buf,
-                      size_t len)
-{
-    if (addr > MEM_SIZE || len > MEM_SIZE - addr) {
-        return false;
-    }
-    memcpy(mem + addr, buf, len);
-    nr_writes++;
-    return true;
-}
-
-static bool mem_load16(void *opaque, uint64_t addr, uint16_t *val)
-{
-    uint8_t raw[2];
-
-    if (!mem_read(opaque, addr, raw, 2)) {
-        return false;
-    }
-    *val = raw[0] | raw[1] << 8;
-    return true;
-}
-
-static bool mem_store16(void *opaque, uint64_t addr, uint16_t val)
-{
-    uint8_t raw[2] = { val, val >> 8 };
-
-    return mem_write(opaque, addr, raw, 2);
-}
-
-static const VringMemOps ops = { mem_read, mem_write, mem_load16,
-                                 mem_store16 };
 static VringSplit ring;
 
 static void put16(uint64_t a, uint16_t v)
 {
-    mem[a] = v;
-    mem[a + 1] = v >> 8;
+    le_st16(mem + a, v);
 }
 
 static void put32(uint64_t a, uint32_t v)
 {
-    put16(a, v);
-    put16(a + 2, v >> 16);
+    le_st32(mem + a, v);
 }
 
 static uint16_t get16(uint64_t a)
 {
-    return mem[a] | mem[a + 1] << 8;
+    return le_ld16(mem + a);
 }
 
 static uint32_t get32(uint64_t a)
 {
-    return get16(a) | (uint32_t)get16(a + 2) << 16;
+    return le_ld32(mem + a);
 }
 
 static void put_desc(uint64_t table, unsigned i, uint64_t addr, uint32_t len,
@@ -90,8 +43,7 @@ static void put_desc(uint64_t table, unsigned i, uint64_t addr, uint32_t len,
 {
     uint64_t d = table + 16 * i;
 
-    put32(d, addr);
-    put32(d + 4, addr >> 32);
+    le_st64(mem + d, addr);
     put32(d + 8, len);
     put16(d + 12, flags);
     put16(d + 14, next);
