@@ -2,8 +2,10 @@
 #   make          build qemu-system-x86_64 and qemu-system-aarch64 (build/ours/obj)
 #   make demo     boot a small Linux guest behind our virtio-iommu
 #   make check    unit tests, fuzz replay, upstream qtests, guest tests,
-#                 the nested VFIO relay test
+#                 the nested VFIO relay test, libvirt running our binary
 #   make bench    ours against pristine upstream 10.0.2 (not part of check)
+#   make install  both binaries and their firmware under PREFIX (/usr/local),
+#                 laid out as Debian's QEMU packages are; make uninstall
 # Each installs what is missing (apt) and builds what is needed.
 
 TOP := $(CURDIR)
@@ -12,12 +14,14 @@ FIRMWARE := $(TOP)/build/ours/firmware
 UNIT := $(TOP)/build/unit
 QEMU_TARGETS := qemu-system-x86_64 qemu-system-aarch64
 NPROC := $(shell nproc)
+PREFIX ?= /usr/local
 
 export CCACHE_BASEDIR := $(TOP)
 export CCACHE_NOHASHDIR := 1
 export CCACHE_MAXSIZE ?= 5G
 
-.PHONY: all configure qemu check unit qtest guest vfio-relay demo bench clean distclean
+.PHONY: all configure qemu check unit qtest guest vfio-relay libvirt demo bench \
+	install uninstall clean distclean
 
 all: qemu
 
@@ -31,7 +35,7 @@ configure:
 # prepare-tree links any new file of ours into the tree (cheap when nothing changed)
 qemu: $(TOP)/build/.configured
 	@scripts/prepare-tree.sh >/dev/null
-	ninja -C $(OBJ) -j$(NPROC) $(QEMU_TARGETS)
+	ninja -C $(OBJ) -j$(NPROC) $(QEMU_TARGETS) trace/trace-events-all
 	@scripts/firmware.sh $(TOP)/build/ours/src/qemu $(OBJ) $(FIRMWARE)
 
 # ---- tests ----
@@ -70,7 +74,12 @@ vfio-relay: qemu
 	tests/guest/run-vfio-relay.sh virtio
 	tests/guest/run-vfio-relay.sh intel
 
-check: unit qtest guest vfio-relay
+# libvirt's own daemons (Debian's) run our binary, built and installed
+libvirt: qemu
+	scripts/deps.sh guest libvirt
+	python3 tests/libvirt/test_libvirt.py
+
+check: unit qtest guest vfio-relay libvirt
 	@echo "make check: all suites passed"
 
 demo: qemu
@@ -80,6 +89,12 @@ demo: qemu
 bench:
 	./configure --upstream
 	scripts/bench.sh
+
+install: qemu
+	scripts/install.sh install $(OBJ) $(FIRMWARE) $(PREFIX)
+
+uninstall:
+	scripts/install.sh uninstall $(OBJ) $(FIRMWARE) $(PREFIX)
 
 clean:
 	rm -rf $(UNIT)

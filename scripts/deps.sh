@@ -1,6 +1,6 @@
 #!/bin/bash
 # Installs what qemu-viommu needs on Debian 12 (bookworm), as root, with apt.
-# Usage: scripts/deps.sh build|guest|bench ...   (idempotent; quiet when done)
+# Usage: scripts/deps.sh build|guest|guest-arm64|libvirt|bench ...   (idempotent; quiet when done)
 set -euo pipefail
 
 # Firmware is a build dependency: prepare-tree.sh links it into the build
@@ -12,6 +12,8 @@ need_build="build-essential ninja-build ccache pkg-config bzip2 xz-utils curl
 need_build_bpo="meson python3-pycotap"
 need_guest="busybox-static cpio kmod mtools dosfstools"
 need_bench_bpo="qemu-system-x86"
+# libvirt 9.0's daemons and virsh (no QEMU package: libvirt runs ours)
+need_libvirt="libvirt-daemon-system libvirt-clients"
 
 as_root() {
     if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
@@ -121,9 +123,11 @@ for what in "$@"; do
         ensure_backports
         fetch_kernel arm64
         fetch_busybox arm64 ;;
+    libvirt)
+        apt_install "" $need_libvirt ;;
     bench)
         ensure_backports
         apt_install bookworm-backports $need_bench_bpo ;;
-    *) echo "deps: unknown set '$what' (build, guest, guest-arm64, bench)" >&2; exit 2 ;;
+    *) echo "deps: unknown set '$what' (build, guest, guest-arm64, libvirt, bench)" >&2; exit 2 ;;
     esac
 done

@@ -1,8 +1,13 @@
 #!/bin/bash
-# Gathers the firmware our QEMU runs with into one directory (passed as -L):
-# Debian's SeaBIOS and iPXE ROMs, and QEMU's x86 option ROMs (linuxboot,
-# multiboot, kvmvapic, pvh) built from the pinned source, since the +ds
-# tarball ships no binaries. Usage: scripts/firmware.sh SRC OBJ OUTDIR
+# Gathers the firmware our QEMU runs with: Debian's SeaBIOS and iPXE ROMs, and
+# QEMU's x86 option ROMs (linuxboot, multiboot, kvmvapic, pvh) built from the
+# pinned source, since the +ds tarball ships no binaries. They go to two places:
+#   OUTDIR                      for -L OUTDIR
+#   OBJ/qemu-bundle/<datadir>/  the data directory QEMU itself searches when it
+#                               runs from its build tree (QEMU's bundle, laid out
+#                               by meson's install-tree links), so the binaries
+#                               need no -L, as an installed QEMU needs none.
+# Usage: scripts/firmware.sh SRC OBJ OUTDIR
 set -euo pipefail
 src=$1 obj=$2 out=$3
 rom=$obj/pc-bios/optionrom
@@ -25,11 +30,22 @@ EOC
 fi
 make -s -C "$rom" all >/dev/null 2>&1 || make -C "$rom" all
 
-mkdir -p "$out"
+# QEMU's data directory as configured (prefix/datadir/qemu_suffix)
+datadir=$(python3 - "$obj/meson-info/intro-buildoptions.json" <<'EOP'
+import json, sys
+opts = {o['name']: o['value'] for o in json.load(open(sys.argv[1]))}
+print('%s/%s/%s' % (opts['prefix'], opts['datadir'], opts['qemu_suffix']))
+EOP
+)
+bundle=$obj/qemu-bundle$datadir
+
+mkdir -p "$out" "$bundle"
 for f in /usr/share/seabios/*.bin /usr/lib/ipxe/qemu/*.rom "$rom"/*.bin; do
-    [ -e "$f" ] && ln -sf "$f" "$out/$(basename "$f")"
+    [ -e "$f" ] || continue
+    ln -sfn "$f" "$out/$(basename "$f")"
+    ln -sfn "$f" "$bundle/$(basename "$f")"
 done
-# keymaps and descriptors as the source tree has them
+# keymaps and descriptors as the source tree has them (the bundle has its own keymaps)
 for d in keymaps descriptors; do
     [ -e "$out/$d" ] || ln -s "$src/pc-bios/$d" "$out/$d"
 done

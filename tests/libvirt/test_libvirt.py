@@ -1,0 +1,347 @@
+#!/usr/bin/env python3
+"""libvirt runs our QEMU: Debian's libvirt 9.0 daemons, a transient domain of
+type 'qemu' (TCG) with a vIOMMU, the guest kernel and initramfs of the guest
+tests (tests/guest/init), a virtio disk and a virtio NIC with
+<driver iommu='on'/>. Each case asserts what the guest reports (its IOMMU's
+ACPI table parsed, the devices in IOMMU groups of type DMA, 4 MiB written and
+read back intact, also on the host's disk image, a DHCP lease, no fault on
+either side) and that the command line libvirt generated carries the IOMMU
+options.
+
+  virtio  <iommu model='virtio'/>, with <emulator> the binary of the build
+          tree, run as libvirt runs it (no -L: it finds its own firmware)
+  intel   <iommu model='intel'> with intremap, caching_mode and iotlb, and
+          <ioapic driver='qemu'/>, with <emulator> the binary that
+          `make install` put under a scratch PREFIX
+
+The daemons (libvirtd, virtlogd) are started here when none answers, and
+stopped afterwards; no domain is left behind either way.
+Usage: tests/libvirt/test_libvirt.py [-v] [LibvirtTest.test_virtio ...]
+"""
+
+import hashlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+OBJ = os.path.join(TOP, 'build', 'ours', 'obj')
+FIRMWARE = os.path.join(TOP, 'build', 'ours', 'firmware')
+WORK = os.path.join(TOP, 'build', 'libvirt')
+CACHE = os.environ.get('QEMU_VIOMMU_CACHE',
+                       os.path.expanduser('~/.cache/qemu-viommu'))
+URI = 'qemu:///system'
+GUEST_TIMEOUT = int(os.environ.get('GUEST_TIMEOUT', '400'))
+DISK_BYTES = 4 * 1024 * 1024
+BLK = '0x1af4:0x1042'     # virtio-blk, modern PCI function
+NET = '0x1af4:0x1041'     # virtio-net, modern PCI function
+
+
+def virsh(*args, check=True, timeout=120):
+    """Runs virsh against the system URI; returns its stdout."""
+    proc = subprocess.run(['virsh', '-c', URI, *args], capture_output=True,
+                          text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise RuntimeError('virsh %s: %s' % (' '.join(args),
+                                             proc.stderr.strip()))
+    return proc.stdout
+
+
+def libvirt_answers():
+    try:
+        virsh('list', '--all', '--name', timeout=15)
+        return True
+    except (RuntimeError, subprocess.TimeoutExpired):
+        return False
+
+
+class Daemons:
+    """libvirtd and virtlogd from Debian's packages, started only if no
+    libvirt answers already; stop() ends only what start() began."""
+
+    PIDFILES = {'virtlogd': '/run/virtlogd.pid', 'libvirtd': '/run/libvirtd.pid'}
+
+    def __init__(self):
+        self.started = []
+
+    def start(self):
+        if libvirt_answers():
+            print('libvirt: using the daemon already running')
+            return
+        env = dict(os.environ, LIBVIRT_LOG_OUTPUTS='3:file:%s/libvirtd.log' % WORK)
+        for daemon in ('virtlogd', 'libvirtd'):
+            subprocess.run([daemon, '--daemon'], check=True, env=env)
+            self.started.append(daemon)
+        deadline = time.time() + 60
+        while not libvirt_answers():
+            if time.time() > deadline:
+                raise RuntimeError('libvirtd did not answer within 60 s '
+                                   '(log: %s/libvirtd.log)' % WORK)
+            time.sleep(1)
+        print('libvirt: started %s' % ', '.join(self.started))
+
+    def stop(self):
+        for daemon in reversed(self.started):
+            try:
+                with open(self.PIDFILES[daemon]) as f:
+                    pid = int(f.read().split()[0])
+                os.kill(pid, signal.SIGTERM)
+            except (OSError, ValueError, IndexError):
+                continue
+            for _ in range(100):
+                try:
+                    os.kill(pid, 0)
+                except OSError:
+                    break
+                time.sleep(0.1)
+        self.started = []
+
+
+def qemu_user():
+    """The user libvirt runs QEMU as (qemu.conf 'user', Debian's default)."""
+    try:
+        with open('/etc/libvirt/qemu.conf') as f:
+            m = re.search(r'^\s*user\s*=\s*"([^"]+)"', f.read(), re.M)
+            if m:
+                return m.group(1).lstrip('+')
+    except OSError:
+        pass
+    return 'libvirt-qemu'
+
+
+def can_run(user, path):
+    """Whether USER can reach and execute PATH."""
+    return subprocess.run(['runuser', '-u', user, '--', 'test', '-x', path]
+                          ).returncode == 0
+
+
+def guest_initramfs():
+    """The guest tests' initramfs for amd64, built if missing or stale."""
+    out = subprocess.run(
+        ['bash', '-c', '. "$1/tests/guest/lib.sh" && guest_initramfs amd64',
+         'sh', TOP], check=True, capture_output=True, text=True).stdout
+    return out.strip().splitlines()[-1]
+
+
+def domain_xml(name, emulator, stage, iommu, features, cmdline):
+    return """<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>
+  <name>{name}</name>
+  <memory unit='MiB'>512</memory>
+  <vcpu>2</vcpu>
+  <os>
+    <type arch='x86_64' machine='q35'>hvm</type>
+    <kernel>{stage}/vmlinuz</kernel>
+    <initrd>{stage}/initrd.img</initrd>
+    <cmdline>console=ttyS0 panic=-1 quiet loglevel=4 viommu.disk=1 viommu.net=1 {cmdline}</cmdline>
+  </os>
+  <features><acpi/><apic/>{features}</features>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>destroy</on_reboot>
+  <on_crash>destroy</on_crash>
+  <devices>
+    <emulator>{emulator}</emulator>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='raw' iommu='on' ats='on'/>
+      <source file='{stage}/{name}.img'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+    <interface type='user'>
+      <model type='virtio'/>
+      <driver iommu='on'/>
+    </interface>
+    <serial type='file'>
+      <source path='{stage}/{name}.console'/>
+      <target port='0'/>
+    </serial>
+    {iommu}
+    <memballoon model='none'/>
+  </devices>
+  <qemu:commandline>
+    <qemu:arg value='-d'/>
+    <qemu:arg value='guest_errors'/>
+  </qemu:commandline>
+</domain>
+""".format(name=name, emulator=emulator, stage=stage, iommu=iommu,
+           features=features, cmdline=cmdline)
+
+
+class LibvirtTest(unittest.TestCase):
+    """A transient libvirt domain per case; see the module's description."""
+
+    daemons = None
+    stage = None
+
+    @classmethod
+    def setUpClass(cls):
+        os.makedirs(WORK, exist_ok=True)
+        cls.addClassCleanup(cls.cleanup)
+        kernel = os.path.join(CACHE, 'linux-amd64', 'vmlinuz')
+        if not os.path.exists(kernel):
+            raise RuntimeError('no guest kernel at %s (scripts/deps.sh guest)' % kernel)
+        # Where libvirt's QEMU user can read (a clone under /root is not).
+        cls.stage = tempfile.mkdtemp(prefix='qemu-viommu-libvirt.', dir='/var/tmp')
+        os.chmod(cls.stage, 0o755)
+        shutil.copy(kernel, os.path.join(cls.stage, 'vmlinuz'))
+        shutil.copy(guest_initramfs(), os.path.join(cls.stage, 'initrd.img'))
+        # `make install` into a scratch PREFIX: what the intel case runs
+        cls.prefix = os.path.join(cls.stage, 'prefix')
+        subprocess.run([os.path.join(TOP, 'scripts', 'install.sh'), 'install',
+                        OBJ, FIRMWARE, cls.prefix], check=True)
+        cls.daemons = Daemons()
+        cls.daemons.start()
+
+    @classmethod
+    def cleanup(cls):
+        if cls.daemons:
+            cls.daemons.stop()
+        if cls.stage:
+            shutil.rmtree(cls.stage, ignore_errors=True)
+
+    def build_tree_emulator(self):
+        emulator = os.path.join(OBJ, 'qemu-system-x86_64')
+        if can_run(qemu_user(), emulator):
+            return emulator
+        print('note: %s cannot run %s (a parent directory is closed to it); '
+              'the installed copy stands in' % (qemu_user(), emulator))
+        return os.path.join(self.prefix, 'bin', 'qemu-system-x86_64')
+
+    def run_domain(self, name, emulator, iommu, features='', cmdline=''):
+        """Runs the domain until the guest powers off; returns its results
+        (the guest's RESULT lines), the host's disk image digest and the
+        libvirt log of the domain (command line and QEMU's stderr)."""
+        img = os.path.join(self.stage, name + '.img')
+        console = os.path.join(self.stage, name + '.console')
+        with open(img, 'wb') as f:
+            f.truncate(16 * 1024 * 1024)
+        open(console, 'w').close()
+        xml = domain_xml(name, emulator, self.stage, iommu, features, cmdline)
+        xml_path = os.path.join(WORK, name + '.xml')
+        with open(xml_path, 'w') as f:
+            f.write(xml)
+        if name in virsh('list', '--all', '--name'):
+            virsh('destroy', name, check=False)
+        t0 = time.time()
+        try:
+            virsh('create', xml_path)
+            while name in virsh('list', '--name').split():
+                if time.time() - t0 > GUEST_TIMEOUT:
+                    self.fail('%s: guest still running after %d s' % (name, GUEST_TIMEOUT))
+                time.sleep(2)
+        finally:
+            virsh('destroy', name, check=False)
+            self.keep_logs(name)
+        print('  %s: guest ran %.0f s' % (name, time.time() - t0))
+        with open(console, errors='replace') as f:
+            text = f.read()
+        results = {}
+        for m in re.finditer(r'RESULT ([^=\s]+)=(.*?)\r?$', text, re.M):
+            results.setdefault(m.group(1), m.group(2))
+        with open(img, 'rb') as f:
+            host_md5 = hashlib.md5(f.read(DISK_BYTES)).hexdigest()
+        with open(os.path.join(WORK, name + '.log'), errors='replace') as f:
+            log = f.read()
+        return results, host_md5, log
+
+    def keep_logs(self, name):
+        for src in ('/var/log/libvirt/qemu/%s.log' % name,
+                    os.path.join(self.stage, name + '.console')):
+            if os.path.exists(src):
+                dst = os.path.join(WORK, name + ('.log' if src.endswith('.log')
+                                                 else '.console'))
+                shutil.copy(src, dst)
+
+    def command_line(self, log):
+        """The QEMU command line of the last start in a libvirt domain log."""
+        start = log.rfind('starting up')
+        text = log[start:].replace('\\\n', ' ')
+        line = next((l for l in text.splitlines() if 'qemu-system-x86_64' in l), '')
+        self.assertTrue(line, 'no QEMU command line in the libvirt log')
+        # from the emulator on (libvirt's environment comes first)
+        return line[line.find(' /') + 1:].strip()
+
+    def assert_guest(self, name, results, host_md5, log, table):
+        def r(key):
+            return results.get(key, '')
+        self.assertEqual(r('done'), '1', '%s: the guest did not finish' % name)
+        self.assertEqual(r(table), 'present', '%s: ACPI table' % name)
+        self.assertEqual(r('iommus'), '1', '%s: IOMMU devices' % name)
+        self.assertEqual(r('group.' + BLK).split(':')[-1], 'DMA',
+                         '%s: virtio-blk group type' % name)
+        self.assertEqual(r('group.' + NET).split(':')[-1], 'DMA',
+                         '%s: virtio-net group type' % name)
+        self.assertEqual(r('disk.write'), 'ok', '%s: disk write' % name)
+        self.assertRegex(r('disk.md5.written'), '^[0-9a-f]{32}$')
+        self.assertEqual(r('disk.md5.read'), r('disk.md5.written'),
+                         '%s: data read back in the guest' % name)
+        self.assertEqual(host_md5, r('disk.md5.written'),
+                         '%s: data on the host disk image' % name)
+        self.assertEqual(r('net.lease'), '10.0.2.15', '%s: DHCP lease' % name)
+        self.assertEqual(r('guest.faults'), '0', '%s: guest-reported faults' % name)
+        self.assertNotIn('DMA fault', log, '%s: device-reported faults' % name)
+
+    def test_install_keeps_package_files(self):
+        """make install refuses, and writes nothing, when a file it would
+        install belongs to a Debian package (dpkg-query stands in here for
+        a Debian qemu-system-x86 that owns PREFIX/bin/qemu-system-x86_64)."""
+        prefix = os.path.join(self.stage, 'packaged')
+        owned = os.path.join(prefix, 'bin', 'qemu-system-x86_64')
+        fake = os.path.join(self.stage, 'fake-dpkg')
+        os.makedirs(fake)
+        with open(os.path.join(fake, 'dpkg-query'), 'w') as f:
+            f.write('#!/bin/sh\n[ "$2" = "%s" ] && echo "qemu-system-x86: $2" '
+                    '&& exit 0\nexit 1\n' % owned)
+        os.chmod(os.path.join(fake, 'dpkg-query'), 0o755)
+        env = dict(os.environ, PATH=fake + ':' + os.environ['PATH'])
+        proc = subprocess.run([os.path.join(TOP, 'scripts', 'install.sh'), 'install',
+                               OBJ, FIRMWARE, prefix], env=env,
+                              capture_output=True, text=True)
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn('%s (package qemu-system-x86)' % owned, proc.stderr)
+        self.assertIn('nothing installed', proc.stderr)
+        self.assertFalse(os.path.exists(prefix), 'install wrote under PREFIX')
+
+    def test_virtio(self):
+        name = 'viommu-libvirt-virtio'
+        emulator = self.build_tree_emulator()
+        results, host_md5, log = self.run_domain(
+            name, emulator, "<iommu model='virtio'/>", cmdline='iommu.strict=1')
+        cmd = self.command_line(log)
+        print('  libvirt ran: %s' % cmd)
+        self.assertIn(emulator, cmd)
+        self.assertNotRegex(cmd, r'\s-L\s', 'libvirt passes no -L')
+        self.assertIn('"driver":"virtio-iommu', cmd)
+        self.assertRegex(cmd, r'"driver":"virtio-blk-pci","iommu_platform":true,"ats":true')
+        self.assertRegex(cmd, r'"driver":"virtio-net-pci","iommu_platform":true')
+        self.assert_guest(name, results, host_md5, log, 'viot')
+
+    def test_intel(self):
+        name = 'viommu-libvirt-intel'
+        emulator = os.path.join(self.prefix, 'bin', 'qemu-system-x86_64')
+        results, host_md5, log = self.run_domain(
+            name, emulator,
+            "<iommu model='intel'><driver intremap='on' caching_mode='on' "
+            "iotlb='on'/></iommu>",
+            features="<ioapic driver='qemu'/>",
+            cmdline='intel_iommu=on iommu.strict=1')
+        cmd = self.command_line(log)
+        print('  libvirt ran: %s' % cmd)
+        self.assertIn(emulator, cmd)
+        self.assertIn('kernel_irqchip=split', cmd)
+        self.assertRegex(cmd, r'"driver":"intel-iommu"[^}]*"intremap":"on"')
+        self.assertRegex(cmd, r'"driver":"intel-iommu"[^}]*"caching-mode":true')
+        self.assertRegex(cmd, r'"driver":"intel-iommu"[^}]*"device-iotlb":true')
+        self.assertRegex(cmd, r'"driver":"virtio-blk-pci","iommu_platform":true,"ats":true')
+        self.assertRegex(cmd, r'"driver":"virtio-net-pci","iommu_platform":true')
+        self.assert_guest(name, results, host_md5, log, 'dmar')
+        self.assertIn(results.get('intremap'), ('xapic', 'x2apic'),
+                      '%s: the guest enabled interrupt remapping' % name)
+
+
+if __name__ == '__main__':
+    unittest.main(verbosity=2)
