@@ -20,8 +20,8 @@ export CCACHE_BASEDIR := $(TOP)
 export CCACHE_NOHASHDIR := 1
 export CCACHE_MAXSIZE ?= 5G
 
-.PHONY: all configure qemu check unit qtest guest vfio-relay libvirt demo bench \
-	install uninstall clean distclean
+.PHONY: all configure qemu check unit qtest guest-kit guest vfio-relay functional \
+	libvirt demo bench install uninstall clean distclean
 
 all: qemu
 
@@ -64,19 +64,37 @@ unit: $(UNIT_TESTS) $(UNIT)/fuzz-virtio-iommu-core $(UNIT)/fuzz-vring-split
 qtest: qemu
 	tests/qtest/run-qtests.sh
 
-guest: qemu
+# Guest tests are QEMU functional tests (tests/functional, qemu_test), run by
+# meson from QEMU's build tree with TAP output; the guest kit is made first.
+SRC := $(TOP)/build/ours/src/qemu
+FUNC_GUEST := func-x86_64-x86_64_viommu_guest func-aarch64-aarch64_viommu_guest \
+	func-x86_64-x86_64_viommu_migration func-x86_64-x86_64_viommu_firmware
+FUNC_RELAY := func-x86_64-x86_64_viommu_vfio_relay
+MESON_TEST := meson test -C $(OBJ) --setup thorough --no-rebuild \
+	--num-processes 1 --verbose --print-errorlogs
+
+guest-kit: qemu
 	scripts/deps.sh guest guest-arm64
-	tests/guest/run-guest-tests.sh
+	scripts/guest-kit.sh $(OBJ)
+
+guest: guest-kit
+	$(MESON_TEST) $(FUNC_GUEST)
 
 # a device passed through twice: L0 (ours) -> L1 VFIO -> L2 (ours, qtest)
-vfio-relay: qemu
-	scripts/deps.sh guest
-	tests/guest/run-vfio-relay.sh virtio
-	tests/guest/run-vfio-relay.sh intel
+vfio-relay: guest-kit
+	$(MESON_TEST) $(FUNC_RELAY)
+
+# one functional test, a class or a case: make functional T=test_x86_64_viommu_guest.ViommuX86Guest.test_q35_strict
+functional: guest-kit
+	@[ -n "$(T)" ] || { echo "usage: make functional T=MODULE[.CLASS[.TEST]]"; exit 2; }
+	@case "$(T)" in test_aarch64_*) arch=aarch64 ;; *) arch=x86_64 ;; esac; \
+	cd $(SRC)/tests/functional && \
+	QEMU_TEST_QEMU_BINARY=$(OBJ)/qemu-system-$$arch QEMU_BUILD_ROOT=$(OBJ) \
+	PYTHONPATH=$(SRC)/python:$(SRC)/tests/functional $(OBJ)/pyvenv/bin/python3 -m unittest -v $(T)
 
 # libvirt's own daemons (Debian's) run our binary, built and installed
-libvirt: qemu
-	scripts/deps.sh guest libvirt
+libvirt: guest-kit
+	scripts/deps.sh libvirt
 	python3 tests/libvirt/test_libvirt.py
 
 check: unit qtest guest vfio-relay libvirt
@@ -84,9 +102,10 @@ check: unit qtest guest vfio-relay libvirt
 
 demo: qemu
 	scripts/deps.sh guest
+	scripts/guest-kit.sh $(OBJ)
 	scripts/demo.sh
 
-bench:
+bench: guest-kit
 	./configure --upstream
 	scripts/bench.sh
 

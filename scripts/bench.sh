@@ -36,7 +36,7 @@ guest_reads() {   # seconds for N 4 KiB direct reads, strict mode, in a guest
     local bin=$1 name
     name=bench-$(basename "$(dirname "$(dirname "$bin")")")-$RANDOM
     (
-        . "$top/tests/guest/lib.sh"
+        . "$top/scripts/guest-boot.sh"
         GUEST_QEMU=$bin GUEST_NET=0 GUEST_DISK_SIZE=96M guest_boot "$name" amd64 -M q35 \
             -device virtio-iommu-pci -- iommu.strict=1 viommu.bench=20000
         guest_result "$name" bench.seconds

@@ -3,7 +3,7 @@
 # virtio-iommu, with a virtio-blk disk and a virtio-net NIC that translate
 # through it, and shows what the guest's own driver reports.
 set -euo pipefail
-. "$(dirname "$0")/../tests/guest/lib.sh"
+. "$(dirname "$0")/guest-boot.sh"
 
 name=demo
 echo "== booting: qemu-system-x86_64 -M q35 -device virtio-iommu-pci" \

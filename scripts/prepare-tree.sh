@@ -42,10 +42,12 @@ mk_bz2() {
     fi
 }
 
-# Our files: everything under hw/ and include/ of this repository.
+# Our files: everything under hw/ and include/ of this repository, and our
+# functional tests with their shared module (tests/functional/).
 our_files() {
     (cd "$top" && find hw include -type f \( -name '*.c' -o -name '*.h' \
-        -o -name 'meson.build' -o -name 'trace-events' -o -name 'Kconfig' \) | sort)
+        -o -name 'meson.build' -o -name 'trace-events' -o -name 'Kconfig' \) &&
+     find tests/functional -type f \( -name '*.py' -o -name 'meson.build' \)) | sort
 }
 
 refresh_ours() {
@@ -71,6 +73,18 @@ refresh_ours() {
 apply_hooks() {
     # 1. hw/meson.build: build our QEMU-independent core (hw/viommu/).
     hook_line "$ours/hw/meson.build" "subdir('viommu')  # qemu-viommu hook 1"
+    # 2. tests/functional/meson.build: add our functional tests to QEMU's
+    #    lists (tests/functional/viommu/meson.build), before its test loop.
+    hook_line_before "$ours/tests/functional/meson.build" "precache_all = []" \
+        "subdir('viommu')  # qemu-viommu hook 2"
+}
+
+hook_line_before() {
+    local file=$1 anchor=$2 line=$3
+    grep -qxF "$line" "$file" && return 0
+    grep -qxF "$anchor" "$file" || { echo "prepare-tree: no '$anchor' in $file" >&2; exit 1; }
+    awk -v a="$anchor" -v l="$line" '$0 == a { print l } { print }' "$file" > "$file.tmp"
+    mv "$file.tmp" "$file"
 }
 
 hook_line() {

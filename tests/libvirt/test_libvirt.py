@@ -34,8 +34,6 @@ TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))
 OBJ = os.path.join(TOP, 'build', 'ours', 'obj')
 FIRMWARE = os.path.join(TOP, 'build', 'ours', 'firmware')
 WORK = os.path.join(TOP, 'build', 'libvirt')
-CACHE = os.environ.get('QEMU_VIOMMU_CACHE',
-                       os.path.expanduser('~/.cache/qemu-viommu'))
 URI = 'qemu:///system'
 GUEST_TIMEOUT = int(os.environ.get('GUEST_TIMEOUT', '400'))
 DISK_BYTES = 4 * 1024 * 1024
@@ -122,11 +120,11 @@ def can_run(user, path):
 
 
 def guest_initramfs():
-    """The guest tests' initramfs for amd64, built if missing or stale."""
-    out = subprocess.run(
-        ['bash', '-c', '. "$1/tests/guest/lib.sh" && guest_initramfs amd64',
-         'sh', TOP], check=True, capture_output=True, text=True).stdout
-    return out.strip().splitlines()[-1]
+    """The guest tests' initramfs for amd64 (make's guest kit)."""
+    path = os.path.join(OBJ, 'viommu-guest-kit', 'amd64', 'initramfs.cpio.gz')
+    if not os.path.exists(path):
+        raise RuntimeError('no guest kit at %s (scripts/guest-kit.sh)' % path)
+    return path
 
 
 def domain_xml(name, emulator, stage, iommu, features, cmdline):
@@ -181,9 +179,9 @@ class LibvirtTest(unittest.TestCase):
     def setUpClass(cls):
         os.makedirs(WORK, exist_ok=True)
         cls.addClassCleanup(cls.cleanup)
-        kernel = os.path.join(CACHE, 'linux-amd64', 'vmlinuz')
+        kernel = os.path.join(OBJ, 'viommu-guest-kit', 'amd64', 'vmlinuz')
         if not os.path.exists(kernel):
-            raise RuntimeError('no guest kernel at %s (scripts/deps.sh guest)' % kernel)
+            raise RuntimeError('no guest kernel at %s (scripts/guest-kit.sh)' % kernel)
         # Where libvirt's QEMU user can read (a clone under /root is not).
         cls.stage = tempfile.mkdtemp(prefix='qemu-viommu-libvirt.', dir='/var/tmp')
         os.chmod(cls.stage, 0o755)

@@ -3,7 +3,7 @@
 
 QEMU's HostIOMMUDevice tells a vIOMMU the page sizes and IOVA ranges of the
 host IOMMU behind a VFIO device. The real thing is tested end to end by
-tests/guest/run-vfio-relay.sh, but no x86 host here has an IOMMU whose
+tests/functional/test_x86_64_viommu_vfio_relay.py, but no x86 host here has an IOMMU whose
 smallest page is larger than 4 KiB; x-host-iommu-stub (hw/misc) stands for
 such a device. Checked here, through the virtio-iommu's own interfaces:
   - granule=host grows to the host's page when the device is cold-plugged,

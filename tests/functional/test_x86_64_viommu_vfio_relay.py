@@ -1,21 +1,32 @@
 #!/usr/bin/env python3
-"""VFIO relay test driver (issue: a device passed through twice).
+#
+# qemu-viommu: a device passed through twice (seeds/001, scenario 1), under TCG:
+#   L0  our qemu-system-x86_64, q35, an edu device behind our virtio-iommu
+#       (or upstream's intel-iommu with caching-mode=on and interrupt remapping)
+#   L1  Debian 6.12 from the guest kit: edu bound to vfio-pci, and our QEMU
+#       run as L2 in qtest mode with -device vfio-pci,host=<edu> -device
+#       virtio-iommu-pci (tests/guest/l2.sh)
+#   this test drives L2 over L1's second serial port: MAP/UNMAP in L2 ->
+#       IOMMU notifiers -> VFIO (L1) -> L1's IOMMU driver -> L0's IOMMU,
+#       which translates edu's DMA.
+# Steps: DMA in boot-bypass, the granule and PROBE's host regions, DMA
+# through a mapped IOVA, a MAP beyond the host's aperture refused, the DMA
+# after UNMAP refused by L0 (a fault in L0 or in L1's kernel), replay of
+# mappings made before attach, a move between domains, a 3-page range, a
+# device reset (back to bypass), and the count of VFIO map/unmap calls.
+#
+# SPDX-License-Identifier: GPL-2.0-or-later
 
-Speaks qtest to L2, our QEMU running in L1 with L1's edu device assigned
-through vfio-pci behind L2's virtio-iommu. L2's qtest chardev is L1's second
-serial port, which L0 exposes at SOCKET. Every MAP/UNMAP sent to L2's
-virtio-iommu must reach L1's VFIO container and, through L1's virtio-iommu
-driver, L0's virtio-iommu, which translates edu's DMA.
-
-Usage: vfio_relay.py SOCKET
-Prints "STEP name ok|FAIL detail" lines and exits non-zero on a failure.
-"""
 import os
 import socket
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), '../../scripts/bench'))
+from qemu_test import QemuSystemTest
+from viommu_kit import GuestRun, ViommuGuestTest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.realpath(__file__)),
+                                '..', '..', 'scripts', 'bench'))
 import qtest_viommu as qv  # noqa: E402
 
 PATTERN_A = bytes((i * 7 + 1) & 0xff for i in range(4096))
@@ -23,16 +34,6 @@ PATTERN_B = bytes((i * 13 + 5) & 0xff for i in range(4096))
 RAM_SRC = 0x800000          # L2 guest-physical source of DMA reads
 RAM_DST = 0x900000          # L2 guest-physical target of DMA writes
 EDU_BUF = 0x40000           # edu's internal buffer, in its DMA space
-
-failures = 0
-
-
-def step(name, ok, detail=''):
-    global failures
-    print('STEP %s %s%s' % (name, 'ok' if ok else 'FAIL',
-                            (' ' + detail) if detail else ''), flush=True)
-    failures += not ok
-
 
 # Bytes sent before L2 opens L1's serial port are lost, or cut at the
 # front. Trailing spaces keep a cut line from ever being empty (qtest
@@ -102,8 +103,10 @@ def request(v, payload, out_len):
     return v.status(0)
 
 
-def main():
-    q = wait_ready(sys.argv[1])
+def drive(path, step):
+    """Runs every step against L2's qtest at PATH; STEP(name, ok, detail)
+    records each outcome."""
+    q = wait_ready(path)
     viommu_fn = qv.find(q, 0x1af4, 0x1057)
     edu_fn = qv.find(q, 0x1234, 0x11e8)
     bars, nxt = qv.map_bars(q, viommu_fn, qv.BAR_BASE)
@@ -208,9 +211,70 @@ def main():
     edu.dma(EDU_BUF, RAM_DST, True)
     step('reset-back-to-bypass', read_ram(q, RAM_DST) == PATTERN_A)
 
-    step('done', not failures)
-    return 1 if failures else 0
+
+class ViommuVfioRelay(ViommuGuestTest):
+
+    timeout = 1200
+
+    def relay(self, l0_machine, l0_iommu, l1_append, fault_in_l0_log):
+        self.require_accelerator('tcg')
+        sock = os.path.join(self.socket_dir().name, 'l2-qtest')
+        vm = self.get_vm(name='l0')
+        vm.set_machine(l0_machine)
+        qemu_log = self.log_file('l0.qemu.log')
+        vm.add_args('-accel', 'tcg', '-m', '2G', '-smp', '2', '-nodefaults',
+                    '-no-reboot', '-d', 'guest_errors', '-D', qemu_log,
+                    '-kernel', self.kit_file('amd64', 'vmlinuz'),
+                    '-initrd', self.kit_file('amd64', 'initramfs-l1.cpio.gz'),
+                    '-device', l0_iommu, '-device', 'edu',
+                    '-serial', 'unix:%s,server=on,wait=off' % sock,
+                    '-append', 'console=ttyS0 panic=-1 quiet loglevel=4 %s '
+                    'viommu.vfio=1 viommu.l2=1' % l1_append)
+        vm.set_console()
+        l1 = GuestRun(vm, None, qemu_log)
+        vm.launch()
+        drain = self.drain_console(l1)
+        steps = []
+
+        def step(name, ok, detail=''):
+            self.log.info('STEP %s %s %s', name, 'ok' if ok else 'FAIL', detail)
+            steps.append((name, ok, detail))
+
+        try:
+            drive(sock, step)
+        finally:
+            time.sleep(5)       # let L2's last trace lines cross L1's console
+            vm.shutdown()
+            drain.join(30)
+        failed = ['%s (%s)' % (n, d) for n, ok, d in steps if not ok]
+        self.assertEqual(failed, [], 'failed steps')
+        self.assertIn('reset-back-to-bypass', [n for n, ok, d in steps],
+                      'every step ran')
+        maps = sum('vfio_iommu_map_notify iommu MAP @' in l for l in l1.lines)
+        unmaps = sum('vfio_iommu_map_notify iommu UNMAP @' in l for l in l1.lines)
+        # 5 guest MAPs: 1 MiB (one VFIO map: no split), one page, two pages
+        # made before attach (replayed), and 3 pages (8 KiB + 4 KiB blocks).
+        # Unmaps: the 1 MiB one, the page left behind when edu moved
+        # domains, the 3 pages, and the two pages still mapped at reset.
+        self.log.info('%d VFIO maps, %d VFIO unmaps', maps, unmaps)
+        self.assertEqual((maps, unmaps), (6, 6), 'VFIO maps and unmaps in L2')
+        if fault_in_l0_log:
+            faults = l1.device_faults()
+        else:
+            faults = sum('DMAR: [DMA' in l for l in l1.lines)
+        self.assertGreater(faults, 0, 'the DMA after UNMAP faulted in L0')
+
+    def test_virtio(self):
+        # no interrupt remapping behind a virtio-iommu on x86: type1 needs
+        # allow_unsafe_interrupts (tests/guest/init sets it)
+        self.relay('q35', 'virtio-iommu-pci',
+                   'iommu.strict=1 viommu.unsafe_irqs=1', True)
+
+    def test_intel(self):
+        self.relay('q35,kernel-irqchip=split',
+                   'intel-iommu,caching-mode=on,intremap=on',
+                   'intel_iommu=on iommu.strict=1', False)
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    QemuSystemTest.main()
