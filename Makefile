@@ -110,10 +110,10 @@ bench: guest-kit
 	scripts/bench.sh
 
 install: qemu
-	scripts/install.sh install $(OBJ) $(FIRMWARE) $(PREFIX)
+	scripts/install.sh install $(OBJ) $(FIRMWARE) "$(PREFIX)"
 
 uninstall:
-	scripts/install.sh uninstall $(OBJ) $(FIRMWARE) $(PREFIX)
+	scripts/install.sh uninstall $(OBJ) $(FIRMWARE) "$(PREFIX)"
 
 clean:
 	rm -rf $(UNIT)

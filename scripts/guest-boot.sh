@@ -10,6 +10,8 @@ GUEST_KIT=$GUEST_OBJ/viommu-guest-kit
 GUEST_WORK=$GUEST_TOP/build/guest
 GUEST_TIMEOUT=${GUEST_TIMEOUT:-300}
 mkdir -p "$GUEST_WORK"
+[ -e "$GUEST_KIT/amd64/initramfs.cpio.gz" ] ||
+    { echo "guest-boot: no guest kit in $GUEST_KIT (scripts/guest-kit.sh)" >&2; exit 1; }
 
 # guest_boot NAME ARCH MACHINE-ARGS... -- APPEND
 #   Boots, writes $GUEST_WORK/NAME.console and NAME.qemu.log, and a fresh

@@ -15,6 +15,8 @@
 # path written (staged installs; the package check then looks at PREFIX).
 # Usage: scripts/install.sh install|uninstall OBJ FIRMWARE-DIR PREFIX
 set -euo pipefail
+umask 022
+[ $# = 4 ] || { echo "usage: scripts/install.sh install|uninstall OBJ FIRMWARE-DIR PREFIX" >&2; exit 2; }
 action=$1 obj=$2 firmware=$3 prefix=${4%/}
 destdir=${DESTDIR:-}
 datadir=share/qemu
@@ -89,9 +91,13 @@ do_install() {
     mkdir -p "$stagedir/root/$(dirname "$manifest")"
     { find . ! -type d | sed 's,^\./,,' | sort; echo "$manifest"; } > "$stagedir/list"
     cp "$stagedir/list" "$stagedir/root/$manifest"
-    mkdir -p "$destdir$prefix"
-    # files replace files; directories merge
-    cp -a --remove-destination . "$destdir$prefix"/
+    # directories that exist keep their owner and mode; files replace files
+    while IFS= read -r rel; do
+        [ -d "$destdir$prefix/$rel" ] || install -d -m 0755 "$destdir$prefix/$rel"
+    done < <(find . -type d | sed 's,^\./\?,,' | sort)
+    while IFS= read -r rel; do
+        cp -P --preserve=mode,timestamps --remove-destination "$rel" "$destdir$prefix/$rel"
+    done < "$stagedir/list"
     echo "install: $(grep -c . "$stagedir/list") files under $destdir$prefix" \
          "(binaries in $prefix/bin, data in $prefix/$datadir)"
 }

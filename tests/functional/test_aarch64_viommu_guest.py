@@ -17,8 +17,6 @@ AAVMF_VARS = '/usr/share/AAVMF/AAVMF_VARS.fd'
 
 class ViommuArmGuest(ViommuGuestTest):
 
-    timeout = 900
-
     def test_virt_strict(self):
         self.require_accelerator('tcg')
         vars_copy = self.scratch_file('vars.fd')

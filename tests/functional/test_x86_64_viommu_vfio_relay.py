@@ -243,7 +243,10 @@ class ViommuVfioRelay(ViommuGuestTest):
         try:
             drive(sock, step)
         finally:
-            time.sleep(5)       # let L2's last trace lines cross L1's console
+            # let L2's last trace lines cross L1's console: quiet for 5 s
+            deadline = time.time() + 60
+            while time.time() - l1.last_output < 5 and time.time() < deadline:
+                time.sleep(1)
             vm.shutdown()
             drain.join(30)
         failed = ['%s (%s)' % (n, d) for n, ok, d in steps if not ok]

@@ -74,6 +74,8 @@ class Daemons:
             return
         env = dict(os.environ, LIBVIRT_LOG_OUTPUTS='3:file:%s/libvirtd.log' % WORK)
         for daemon in ('virtlogd', 'libvirtd'):
+            if self.running(daemon):
+                continue        # left by an earlier run: use it, leave it
             subprocess.run([daemon, '--daemon'], check=True, env=env)
             self.started.append(daemon)
         deadline = time.time() + 60
@@ -83,6 +85,14 @@ class Daemons:
                                    '(log: %s/libvirtd.log)' % WORK)
             time.sleep(1)
         print('libvirt: started %s' % ', '.join(self.started))
+
+    def running(self, daemon):
+        try:
+            with open(self.PIDFILES[daemon]) as f:
+                os.kill(int(f.read().split()[0]), 0)
+            return True
+        except (OSError, ValueError, IndexError):
+            return False
 
     def stop(self):
         for daemon in reversed(self.started):
@@ -224,6 +234,9 @@ class LibvirtTest(unittest.TestCase):
             f.write(xml)
         if name in virsh('list', '--all', '--name'):
             virsh('destroy', name, check=False)
+        for stale in (name + '.log', name + '.console'):
+            if os.path.exists(os.path.join(WORK, stale)):
+                os.unlink(os.path.join(WORK, stale))
         t0 = time.time()
         try:
             virsh('create', xml_path)
@@ -244,7 +257,8 @@ class LibvirtTest(unittest.TestCase):
             host_md5 = hashlib.md5(f.read(DISK_BYTES)).hexdigest()
         with open(os.path.join(WORK, name + '.log'), errors='replace') as f:
             log = f.read()
-        return results, host_md5, log
+        # libvirt appends to a domain's log: only this run's part
+        return results, host_md5, log[max(log.rfind('starting up'), 0):]
 
     def keep_logs(self, name):
         for src in ('/var/log/libvirt/qemu/%s.log' % name,
@@ -256,8 +270,7 @@ class LibvirtTest(unittest.TestCase):
 
     def command_line(self, log):
         """The QEMU command line of the last start in a libvirt domain log."""
-        start = log.rfind('starting up')
-        text = log[start:].replace('\\\n', ' ')
+        text = log.replace('\\\n', ' ')
         line = next((l for l in text.splitlines() if 'qemu-system-x86_64' in l), '')
         self.assertTrue(line, 'no QEMU command line in the libvirt log')
         # from the emulator on (libvirt's environment comes first)
