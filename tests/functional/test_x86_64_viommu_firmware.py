@@ -27,12 +27,8 @@ class ViommuFirmware(ViommuGuestTest):
         self.require_accelerator('tcg')
         vars_copy = self.scratch_file('vars.fd')
         shutil.copy(OVMF_VARS, vars_copy)
-        vm = self.get_vm(name='ovmf')
-        vm.set_machine('q35')
-        qemu_log = self.log_file('ovmf.qemu.log')
-        vm.add_args('-accel', 'tcg', '-m', '512', '-nodefaults', '-no-reboot',
-                    '-d', 'guest_errors', '-D', qemu_log,
-                    '-drive', 'if=pflash,format=raw,readonly=on,file=' + OVMF_CODE,
+        vm, qemu_log = self.tcg_vm('ovmf', 'q35', cpus='1')
+        vm.add_args('-drive', 'if=pflash,format=raw,readonly=on,file=' + OVMF_CODE,
                     '-drive', 'if=pflash,format=raw,file=' + vars_copy,
                     '-device', 'virtio-iommu-pci' + iommu_opts,
                     '-drive', 'if=none,id=efi0,format=raw,snapshot=on,file=' +

@@ -219,12 +219,8 @@ class ViommuVfioRelay(ViommuGuestTest):
     def relay(self, l0_machine, l0_iommu, l1_append, fault_in_l0_log):
         self.require_accelerator('tcg')
         sock = os.path.join(self.socket_dir().name, 'l2-qtest')
-        vm = self.get_vm(name='l0')
-        vm.set_machine(l0_machine)
-        qemu_log = self.log_file('l0.qemu.log')
-        vm.add_args('-accel', 'tcg', '-m', '2G', '-smp', '2', '-nodefaults',
-                    '-no-reboot', '-d', 'guest_errors', '-D', qemu_log,
-                    '-kernel', self.kit_file('amd64', 'vmlinuz'),
+        vm, qemu_log = self.tcg_vm('l0', l0_machine, memory='2G')
+        vm.add_args('-kernel', self.kit_file('amd64', 'vmlinuz'),
                     '-initrd', self.kit_file('amd64', 'initramfs-l1.cpio.gz'),
                     '-device', l0_iommu, '-device', 'edu',
                     '-serial', 'unix:%s,server=on,wait=off' % sock,

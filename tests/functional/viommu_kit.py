@@ -61,6 +61,17 @@ class ViommuGuestTest(QemuSystemTest):
                       '(scripts/guest-kit.sh)' % path)
         return path
 
+    def tcg_vm(self, name, machine, memory='512', cpus='2'):
+        """A VM of MACHINE under TCG with MEMORY (MiB), CPUS vCPUs, no default
+        devices, no reboot, guest errors logged to NAME.qemu.log; returns it
+        (not launched) and that log's path."""
+        vm = self.get_vm(name=name)
+        vm.set_machine(machine)
+        qemu_log = self.log_file(name + '.qemu.log')
+        vm.add_args('-accel', 'tcg', '-m', memory, '-smp', cpus, '-nodefaults',
+                    '-no-reboot', '-d', 'guest_errors', '-D', qemu_log)
+        return vm, qemu_log
+
     def new_guest(self, name, arch, machine, args, append, disk=True,
                   net=True, disk_size=16 << 20, blk_opts='', initrd=None,
                   image=None):
@@ -70,14 +81,10 @@ class ViommuGuestTest(QemuSystemTest):
         virtio-blk and with virtio-net, both behind the IOMMU, unless told
         otherwise. ARGS come after those; APPEND is added to the kernel
         command line. Returns a GuestRun (not launched)."""
-        vm = self.get_vm(name=name)
-        vm.set_machine(machine)
+        vm, qemu_log = self.tcg_vm(name, machine)
         console = 'ttyS0' if arch == 'amd64' else 'ttyAMA0'
         append = 'console=%s panic=-1 quiet loglevel=4 %s' % (console, append)
-        qemu_log = self.log_file(name + '.qemu.log')
-        vm.add_args('-accel', 'tcg', '-m', '512', '-smp', '2', '-nodefaults',
-                    '-no-reboot', '-d', 'guest_errors', '-D', qemu_log,
-                    '-kernel', self.kit_file(arch, 'vmlinuz'),
+        vm.add_args('-kernel', self.kit_file(arch, 'vmlinuz'),
                     '-initrd', initrd or self.kit_file(arch, 'initramfs.cpio.gz'))
         if disk and image is None:
             image = self.scratch_file(name + '.img')
