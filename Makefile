@@ -40,7 +40,8 @@ qemu: $(TOP)/build/.configured
 
 # ---- tests ----
 
-CORE_SRCS := hw/viommu/iova-map.c hw/viommu/virtio-iommu-core.c hw/viommu/vring-split.c
+CORE_SRCS := hw/viommu/iova-map.c hw/viommu/virtio-iommu-core.c hw/viommu/vring-split.c \
+	hw/viommu/pt-walk.c
 CORE_HDRS := $(wildcard include/hw/viommu/*.h)
 SAN_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Wno-unused-parameter -Werror \
 	-fsanitize=address,undefined -fno-sanitize-recover=all -Iinclude -Itests/unit
@@ -54,12 +55,14 @@ $(UNIT)/fuzz-%: tests/fuzz/fuzz-%.c $(CORE_SRCS) $(CORE_HDRS) tests/unit/vring-f
 	$(CC) $(SAN_CFLAGS) $< $(CORE_SRCS) -o $@
 
 UNIT_TESTS := $(UNIT)/test-iova-map $(UNIT)/test-virtio-iommu-core \
-	$(UNIT)/test-vring-split
+	$(UNIT)/test-vring-split $(UNIT)/test-pt-walk
 
-unit: $(UNIT_TESTS) $(UNIT)/fuzz-virtio-iommu-core $(UNIT)/fuzz-vring-split
+unit: $(UNIT_TESTS) $(UNIT)/fuzz-virtio-iommu-core $(UNIT)/fuzz-vring-split \
+		$(UNIT)/fuzz-pt-walk
 	@set -e; for t in $(UNIT_TESTS); do $$t; done
 	$(UNIT)/fuzz-virtio-iommu-core 200000
 	$(UNIT)/fuzz-vring-split 100000
+	$(UNIT)/fuzz-pt-walk 100000
 
 qtest: qemu
 	tests/qtest/run-qtests.sh
