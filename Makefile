@@ -41,7 +41,7 @@ qemu: $(TOP)/build/.configured
 # ---- tests ----
 
 CORE_SRCS := hw/viommu/iova-map.c hw/viommu/virtio-iommu-core.c hw/viommu/vring-split.c \
-	hw/viommu/pt-walk.c hw/viommu/iotlb.c
+	hw/viommu/pow2-split.c hw/viommu/pt-walk.c hw/viommu/iotlb.c hw/viommu/shadow.c
 CORE_HDRS := $(wildcard include/hw/viommu/*.h)
 SAN_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Wno-unused-parameter -Werror \
 	-fsanitize=address,undefined -fno-sanitize-recover=all -Iinclude -Itests/unit
@@ -55,7 +55,8 @@ $(UNIT)/fuzz-%: tests/fuzz/fuzz-%.c $(CORE_SRCS) $(CORE_HDRS) tests/unit/vring-f
 	$(CC) $(SAN_CFLAGS) $< $(CORE_SRCS) -o $@
 
 UNIT_TESTS := $(UNIT)/test-iova-map $(UNIT)/test-virtio-iommu-core \
-	$(UNIT)/test-vring-split $(UNIT)/test-pt-walk $(UNIT)/test-iotlb
+	$(UNIT)/test-vring-split $(UNIT)/test-pt-walk $(UNIT)/test-iotlb \
+	$(UNIT)/test-shadow
 
 unit: $(UNIT_TESTS) $(UNIT)/fuzz-virtio-iommu-core $(UNIT)/fuzz-vring-split \
 		$(UNIT)/fuzz-pt-walk

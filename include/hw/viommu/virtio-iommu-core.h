@@ -15,6 +15,7 @@
 #define HW_VIOMMU_VIRTIO_IOMMU_CORE_H
 
 #include "hw/viommu/iova-map.h"
+#include "hw/viommu/pow2-split.h"
 
 /* 5.13.3 Feature bits */
 enum {
@@ -205,13 +206,5 @@ bool viommu_core_load(ViommuCore *c, const uint8_t *buf, size_t len);
 void viommu_encode_fault(uint8_t *out, uint8_t reason, uint32_t flags,
                          uint32_t ep, uint64_t address);
 
-/*
- * Splits [start, end] into naturally aligned power-of-two blocks, none
- * larger than the alignment of @delta (phys - virt, 0 for none), so that
- * each block is aligned on both sides. Blocks cover the range exactly.
- */
-typedef void (*ViommuBlockFn)(uint64_t start, uint64_t size_mask, void *opaque);
-void viommu_split_pow2(uint64_t start, uint64_t end, uint64_t delta,
-                       ViommuBlockFn fn, void *opaque);
 
 #endif
