@@ -1,0 +1,125 @@
+/*
+ * qemu-viommu: the DMA Remapping Reporting table (DMAR), VT-d 4.1 chapter 8.
+ *
+ * Every structure is little-endian and byte-packed; lengths are computed
+ * first so that the caller can size its buffer with a first call.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "hw/viommu/acpi-dmar.h"
+#include "hw/viommu/le.h"
+
+#include <string.h>
+
+#define BODY_HEADER     12      /* width, flags, 10 reserved (8.1) */
+#define DRHD_HEADER     16      /* 8.3 */
+#define RMRR_HEADER     24      /* 8.4 */
+#define ATSR_SIZE       8       /* 8.5, with no scopes */
+#define SCOPE_SIZE      8       /* 8.3.1: 6 bytes and one path entry */
+
+#define TYPE_DRHD       0
+#define TYPE_RMRR       1
+#define TYPE_ATSR       2
+
+typedef struct Out {
+    uint8_t *p;
+} Out;
+
+static void put8(Out *o, uint8_t v)
+{
+    *o->p++ = v;
+}
+
+static void put16(Out *o, uint16_t v)
+{
+    le_st16(o->p, v);
+    o->p += 2;
+}
+
+static void put64(Out *o, uint64_t v)
+{
+    le_st64(o->p, v);
+    o->p += 8;
+}
+
+static void put_zeros(Out *o, size_t n)
+{
+    memset(o->p, 0, n);
+    o->p += n;
+}
+
+static void put_scope(Out *o, const DmarScope *s)
+{
+    put8(o, s->type);
+    put8(o, SCOPE_SIZE);
+    put16(o, 0);                        /* reserved */
+    put8(o, s->enumeration_id);
+    put8(o, s->bus);
+    put8(o, s->devfn >> 3);             /* path: device, function */
+    put8(o, s->devfn & 7);
+}
+
+static size_t drhd_size(const DmarConfig *cfg)
+{
+    return DRHD_HEADER + (size_t)cfg->nr_scopes * SCOPE_SIZE;
+}
+
+static size_t rmrr_size(const DmarRmrr *r)
+{
+    return RMRR_HEADER + (size_t)r->nr_scopes * SCOPE_SIZE;
+}
+
+size_t dmar_encode(const DmarConfig *cfg, uint8_t *buf, size_t cap)
+{
+    size_t len = BODY_HEADER + drhd_size(cfg);
+    Out o = { buf };
+    unsigned i, j;
+
+    if (cfg->host_address_width < 1 || cfg->host_address_width > 64) {
+        return 0;
+    }
+    for (i = 0; i < cfg->nr_rmrrs; i++) {
+        len += rmrr_size(&cfg->rmrrs[i]);
+    }
+    len += cfg->atsr_all_ports ? ATSR_SIZE : 0;
+    if (len > cap) {
+        return len;
+    }
+
+    put8(&o, cfg->host_address_width - 1);
+    put8(&o, cfg->flags);
+    put_zeros(&o, 10);
+
+    put16(&o, TYPE_DRHD);
+    put16(&o, drhd_size(cfg));
+    put8(&o, cfg->include_pci_all ? 1 : 0);
+    put8(&o, 0);                        /* size: one 4 KiB register page */
+    put16(&o, cfg->segment);
+    put64(&o, cfg->drhd_base);
+    for (i = 0; i < cfg->nr_scopes; i++) {
+        put_scope(&o, &cfg->scopes[i]);
+    }
+
+    for (i = 0; i < cfg->nr_rmrrs; i++) {
+        const DmarRmrr *r = &cfg->rmrrs[i];
+
+        put16(&o, TYPE_RMRR);
+        put16(&o, rmrr_size(r));
+        put16(&o, 0);                   /* reserved */
+        put16(&o, cfg->segment);
+        put64(&o, r->base);
+        put64(&o, r->limit);
+        for (j = 0; j < r->nr_scopes; j++) {
+            put_scope(&o, &r->scopes[j]);
+        }
+    }
+
+    if (cfg->atsr_all_ports) {
+        put16(&o, TYPE_ATSR);
+        put16(&o, ATSR_SIZE);
+        put8(&o, 1);                    /* ALL_PORTS */
+        put8(&o, 0);
+        put16(&o, cfg->segment);
+    }
+    return len;
+}
