@@ -32,6 +32,22 @@ typedef enum VtdDmaFault {
     VTD_FR_CONTEXT_RESERVED = 0xb,
     VTD_FR_PAGING_RESERVED = 0xc,
     VTD_FR_TRANSLATION_BLOCKED = 0xd,   /* a translation request, T = 00 */
+    /* scalable mode (7.1.3, table 25) */
+    VTD_FR_SM_ROOT_READ = 0x38,
+    VTD_FR_SM_ROOT_NOT_PRESENT = 0x39,
+    VTD_FR_SM_ROOT_RESERVED = 0x3a,
+    VTD_FR_SM_CONTEXT_READ = 0x40,
+    VTD_FR_SM_CONTEXT_NOT_PRESENT = 0x41,
+    VTD_FR_SM_CONTEXT_RESERVED = 0x42,
+    VTD_FR_SM_CONTEXT_INVALID = 0x43,
+    VTD_FR_SM_PASID_TOO_LARGE = 0x46,   /* beyond the PASID directory */
+    VTD_FR_SM_PASID_DIR_READ = 0x50,
+    VTD_FR_SM_PASID_DIR_NOT_PRESENT = 0x51,
+    VTD_FR_SM_PASID_DIR_RESERVED = 0x52,
+    VTD_FR_SM_PASID_READ = 0x58,
+    VTD_FR_SM_PASID_NOT_PRESENT = 0x59,
+    VTD_FR_SM_PASID_RESERVED = 0x5a,
+    VTD_FR_SM_PASID_INVALID = 0x5b,     /* PGTT, AW or FLPM not offered */
 } VtdDmaFault;
 
 /* Context entry translation types (T, 9.3) */
@@ -41,13 +57,47 @@ typedef enum VtdTranslationType {
     VTD_TT_PASS_THROUGH = 2,
 } VtdTranslationType;
 
-/* What the model offers, for the checks of a context entry. */
+/* What the model offers, for the checks of context and PASID entries. */
 typedef struct VtdCaps {
     uint8_t sagaw;                      /* CAP.SAGAW: bit 1 39, 2 48, 3 57 */
     bool pass_through;                  /* ECAP.PT */
     bool device_iotlb;                  /* ECAP.DT */
+    bool first_stage;                   /* ECAP.FLTS */
+    bool second_stage;                  /* ECAP.SLTS */
+    bool fl5lp;                         /* CAP.FL5LP: 5-level first stage */
     uint64_t haw_mask;                  /* host address width, as a mask */
 } VtdCaps;
+
+/* PASID-granular translation types (PGTT, 9.6) */
+typedef enum VtdPgtt {
+    VTD_PGTT_FIRST_STAGE = 1,
+    VTD_PGTT_SECOND_STAGE = 2,
+    VTD_PGTT_NESTED = 3,
+    VTD_PGTT_PASS_THROUGH = 4,
+} VtdPgtt;
+
+/* A decoded scalable-mode context entry (9.4). */
+typedef struct VtdSmContext {
+    uint64_t pasid_dir;                 /* PASID directory, 4 KiB aligned */
+    uint32_t pasid_dir_entries;         /* 2^(PDTS + 7) */
+    uint32_t rid_pasid;                 /* PASID of requests without one */
+    bool dte;                           /* device-TLB (ATS) enabled */
+    bool pasid_enable;                  /* requests with PASID allowed */
+    bool fpd;
+} VtdSmContext;
+
+/* A decoded scalable-mode PASID table entry (9.6). */
+typedef struct VtdPasidEntry {
+    VtdPgtt pgtt;
+    uint16_t domain;                    /* DID */
+    uint64_t ssptptr;                   /* second stage table */
+    int ss_levels;                      /* 3, 4 or 5 (AW) */
+    uint64_t flptptr;                   /* first stage table */
+    int fs_levels;                      /* 4 or 5 (FLPM) */
+    bool sre;                           /* supervisor requests enabled */
+    bool pgsnp;                         /* page snoop */
+    bool fpd;
+} VtdPasidEntry;
 
 /* A decoded legacy context entry. */
 typedef struct VtdContext {
@@ -76,6 +126,30 @@ VtdDmaFault vtd_root_context_table(uint64_t lo, uint64_t hi, bool scalable,
  */
 VtdDmaFault vtd_context_decode(uint64_t lo, uint64_t hi, const VtdCaps *caps,
                                VtdContext *ctx, bool *fpd);
+
+/*
+ * Decodes a scalable-mode context entry, its four quadwords in @q.
+ * *@fpd is its FPD whatever the result.
+ */
+VtdDmaFault vtd_sm_context_decode(const uint64_t q[4], const VtdCaps *caps,
+                                  VtdSmContext *ctx, bool *fpd);
+
+/*
+ * The PASID table for @pasid from the scalable context @ctx: reads the
+ * PASID directory entry with @read (8 bytes at an address, false on
+ * failure) and returns VTD_FR_OK with *@table, the address of the 64-entry
+ * PASID table that holds @pasid (its entry is at + 64 * (pasid % 64)).
+ */
+VtdDmaFault vtd_pasid_table(const VtdSmContext *ctx, uint32_t pasid,
+                            const VtdCaps *caps, ViommuPtReadFn read,
+                            void *opaque, uint64_t *table, bool *fpd);
+
+/*
+ * Decodes a scalable-mode PASID table entry, its eight quadwords in @q.
+ * *@fpd is its FPD whatever the result.
+ */
+VtdDmaFault vtd_pasid_entry_decode(const uint64_t q[8], const VtdCaps *caps,
+                                   VtdPasidEntry *pe, bool *fpd);
 
 /* A second-stage walk fault as the legacy fault reason, for @write. */
 VtdDmaFault vtd_fault_from_walk(ViommuPtFault fault, bool write);
