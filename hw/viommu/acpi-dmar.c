@@ -75,10 +75,14 @@ size_t dmar_encode(const DmarConfig *cfg, uint8_t *buf, size_t cap)
     Out o = { buf };
     unsigned i, j;
 
-    if (cfg->host_address_width < 1 || cfg->host_address_width > 64) {
-        return 0;
+    if (cfg->host_address_width < 1 || cfg->host_address_width > 64 ||
+        drhd_size(cfg) > UINT16_MAX) {
+        return 0;                       /* lengths are 16-bit fields */
     }
     for (i = 0; i < cfg->nr_rmrrs; i++) {
+        if (rmrr_size(&cfg->rmrrs[i]) > UINT16_MAX) {
+            return 0;
+        }
         len += rmrr_size(&cfg->rmrrs[i]);
     }
     len += cfg->atsr_all_ports ? ATSR_SIZE : 0;

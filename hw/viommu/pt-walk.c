@@ -97,18 +97,26 @@ static void leaf_or_table(const ViommuPtConfig *cfg, uint64_t pte, int level,
 /*
  * VT-d second stage (VT-d 4.1, 9.8): R (bit 0) and W (bit 1), absent when
  * both are clear; PS (bit 7) makes a 2 MiB or 1 GiB leaf at levels 2 and 3
- * as SLLPS allows, and is ignored at level 1; SNP (bit 11) in leaves.
+ * as SLLPS allows (its address bits below the page are reserved), and is
+ * ignored at level 1; SNP (bit 11) in leaves.
  */
 static void vtd_sl_decode(const ViommuPtConfig *cfg, uint64_t pte, int level,
                           PtStep *step)
 {
     step->perm = (pte & 1 ? VIOMMU_PT_READ : 0) |
                  (pte & 2 ? VIOMMU_PT_WRITE : 0) | VIOMMU_PT_USER;
+    bool large = level > 1 && (pte & (1u << 7));
+
     if (!(pte & 3)) {
         step->kind = STEP_ABSENT;
         return;
     }
-    leaf_or_table(cfg, pte, level, level > 1 && (pte & (1u << 7)), step);
+    if (large && (pte & ADDR_FIELD & low_mask(level_shift(level)))) {
+        step->kind = STEP_FAULT;        /* address bits below a large page */
+        step->fault = VIOMMU_PT_RESERVED;
+        return;
+    }
+    leaf_or_table(cfg, pte, level, large, step);
     step->snoop = pte & (1u << 11);
 }
 

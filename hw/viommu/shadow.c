@@ -144,6 +144,11 @@ static void drop_mismatches(ViommuShadow *s, uint64_t start, uint64_t last,
         iova_map_remove_range(s->map, f.found.virt_start, f.found.virt_end,
                               NULL, NULL);
         emit(false, &f.found, fn, opaque);
+        /* what came before it matched and stays: go on after it */
+        if (f.found.virt_end >= last) {
+            return;
+        }
+        start = f.found.virt_end + 1;
     }
 }
 

@@ -27,16 +27,21 @@
 #define SVT_SID             1
 #define SVT_BUS_RANGE       2
 
-bool vtd_ir_request_index(uint64_t addr, uint32_t data, uint32_t *index)
+VtdIrFault vtd_ir_request_index(uint64_t addr, uint32_t data,
+                                uint32_t *index, bool *compat)
 {
     uint32_t handle;
 
-    if (!(addr & ADDR_REMAPPABLE)) {
-        return false;
+    *compat = !(addr & ADDR_REMAPPABLE);
+    if (addr >> 32) {
+        return VTD_IR_REQ_RESERVED;
+    }
+    if (*compat) {
+        return VTD_IR_OK;
     }
     handle = ((addr >> 5) & 0x7fff) | ((addr >> 2) & 1) << 15;
     *index = handle + (addr & ADDR_SHV ? (data & 0xffff) : 0);
-    return true;
+    return VTD_IR_OK;
 }
 
 bool vtd_ir_fault_qualified(VtdIrFault fault)

@@ -89,6 +89,11 @@ static void test_sizes_rmrr_flags(void)
     CHECK_EQ(buf[59], 0);                       /* function 0 */
     cfg.host_address_width = 0;
     CHECK_EQ(dmar_encode(&cfg, buf, sizeof(buf)), 0);
+    /* more scopes than a DRHD's 16-bit length holds */
+    cfg.host_address_width = 48;
+    cfg.nr_scopes = 8190;
+    cfg.scopes = &igd;
+    CHECK_EQ(dmar_encode(&cfg, NULL, 0), 0);
 }
 
 int main(void)

@@ -111,6 +111,11 @@ static void test_vtd_sl_large(void)
     /* without 1 GiB pages in the capability, PS at level 3 is reserved */
     cfg.leaf_levels = 1u << 2;
     CHECK_EQ(viommu_pt_walk(&cfg, 0x80000000ull, 0, &res), VIOMMU_PT_RESERVED);
+    /* address bits below a large page are reserved (VT-d 9.8) */
+    t = path(root, 4, 0x200000, 2, SL_RW);
+    set_entry(t, 1, 0x40001000ull | 1u << 7 | SL_RW);
+    CHECK_EQ(viommu_pt_walk(&cfg, 0x200000, 0, &res), VIOMMU_PT_RESERVED);
+    set_entry(t, 1, 0x40000000ull | 1u << 7 | SL_RW);
     /* PS at level 4 never makes a leaf */
     cfg.leaf_levels = ~0u;
     set_entry(root, 5, 0x1000 | 1u << 7 | SL_RW);

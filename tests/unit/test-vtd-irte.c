@@ -24,17 +24,25 @@ static uint64_t irte_hi(uint16_t sid, unsigned sq, unsigned svt)
 static void test_request_index(void)
 {
     uint32_t index = 0;
+    bool compat = true;
 
     /* handle 0x1234 in address bits 19:5, no subhandle */
-    CHECK(vtd_ir_request_index(0xfee00000u | 0x1234 << 5 | 1 << 4, 0x99,
-                               &index));
+    CHECK_EQ(vtd_ir_request_index(0xfee00000u | 0x1234 << 5 | 1 << 4, 0x99,
+                                  &index, &compat), VTD_IR_OK);
+    CHECK(!compat);
     CHECK_EQ(index, 0x1234);
     /* handle bit 15 is address bit 2; SHV adds data 15:0 */
-    CHECK(vtd_ir_request_index(0xfee00000u | 3 << 5 | 1 << 4 | 1 << 3 | 1 << 2,
-                               0xabcd0005, &index));
+    CHECK_EQ(vtd_ir_request_index(0xfee00000u | 3 << 5 | 1 << 4 | 1 << 3 |
+                                  1 << 2, 0xabcd0005, &index, &compat),
+             VTD_IR_OK);
     CHECK_EQ(index, 0x8000 + 3 + 5);
     /* compatibility format */
-    CHECK(!vtd_ir_request_index(0xfee01000u, 0x30, &index));
+    CHECK_EQ(vtd_ir_request_index(0xfee01000u, 0x30, &index, &compat),
+             VTD_IR_OK);
+    CHECK(compat);
+    /* address bits 63:32 are reserved */
+    CHECK_EQ(vtd_ir_request_index(1ull << 32 | 0xfee00010u, 0, &index,
+                                  &compat), VTD_IR_REQ_RESERVED);
 }
 
 static void test_decode_fields(void)

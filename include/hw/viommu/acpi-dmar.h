@@ -59,7 +59,7 @@ typedef struct DmarConfig {
  * Writes the DMAR body for @cfg into @buf (@cap bytes) and returns its
  * length in bytes; if @cap is too small, writes nothing and returns the
  * length needed. 0 if @cfg is invalid (a host address width outside
- * 1..64).
+ * 1..64, or a DRHD or RMRR with more scopes than its 16-bit length holds).
  */
 size_t dmar_encode(const DmarConfig *cfg, uint8_t *buf, size_t cap);
 

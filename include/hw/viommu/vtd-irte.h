@@ -41,12 +41,14 @@ typedef struct VtdIrq {
 } VtdIrq;
 
 /*
- * Decodes an interrupt request (an MSI write of @data to @addr). Returns
- * false for the compatibility format (address bit 4 clear), which the
- * model passes or blocks (VTD_IR_COMPAT_BLOCKED) as GSTS.CFIS says; true
- * with the IRTE index in *@index for the remappable format.
+ * Decodes an interrupt request (an MSI write of @data to @addr). The
+ * compatibility format (address bit 4 clear) sets *@compat, for the model
+ * to pass or block (VTD_IR_COMPAT_BLOCKED) as GSTS.CFIS says; the
+ * remappable format gives the IRTE index in *@index. An address with bits
+ * 63:32 set is VTD_IR_REQ_RESERVED.
  */
-bool vtd_ir_request_index(uint64_t addr, uint32_t data, uint32_t *index);
+VtdIrFault vtd_ir_request_index(uint64_t addr, uint32_t data,
+                                uint32_t *index, bool *compat);
 
 /*
  * Decodes the IRTE @lo (bits 63:0), @hi (bits 127:64) for a request from
