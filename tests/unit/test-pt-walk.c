@@ -217,6 +217,24 @@ static void test_x86_fl(void)
 #define AMD_RW      (AMD_IR | AMD_IW)
 #define AMD_NL(n)   ((uint64_t)(n) << 9)
 
+/*
+ * AMD mode 4 whose top entry 0 skips level 3, straight to a level-2
+ * table, whose entry 3 points at a level-1 table: returns the config and
+ * the two lower tables.
+ */
+static ViommuPtConfig amd_skip_tables(uint64_t *l2, uint64_t *l1)
+{
+    uint64_t root;
+
+    mem_reset();
+    root = new_table();
+    *l2 = new_table();
+    *l1 = new_table();
+    set_entry(root, 0, *l2 | AMD_NL(2) | AMD_PR | AMD_RW);
+    set_entry(*l2, 3, *l1 | AMD_NL(1) | AMD_PR | AMD_RW);
+    return config(&viommu_pt_amd_v1, 4, root);
+}
+
 static void test_amd_v1(void)
 {
     uint64_t root, l2, l1, iova;
@@ -224,14 +242,8 @@ static void test_amd_v1(void)
     ViommuPtResult res;
     unsigned i;
 
-    mem_reset();
-    root = new_table();
-    /* mode 4, and its top entry 0 skips level 3: straight to a level-2 table */
-    cfg = config(&viommu_pt_amd_v1, 4, root);
-    l2 = new_table();
-    l1 = new_table();
-    set_entry(root, 0, l2 | AMD_NL(2) | AMD_PR | AMD_RW);
-    set_entry(l2, 3, l1 | AMD_NL(1) | AMD_PR | AMD_RW);
+    cfg = amd_skip_tables(&l2, &l1);
+    root = cfg.root;
     set_entry(l1, 4, 0xb000 | AMD_PR | AMD_IR);
     iova = 3ull << 21 | 4ull << 12 | 0x56;
     reads = 0;
@@ -415,13 +427,7 @@ static void test_for_each_amd_and_aliasing(void)
     ViommuPtFault fault;
     unsigned i;
 
-    mem_reset();
-    root = new_table();
-    cfg = config(&viommu_pt_amd_v1, 4, root);
-    l2 = new_table();
-    l1 = new_table();
-    set_entry(root, 0, l2 | AMD_NL(2) | AMD_PR | AMD_RW);   /* skips level 3 */
-    set_entry(l2, 3, l1 | AMD_NL(1) | AMD_PR | AMD_RW);
+    cfg = amd_skip_tables(&l2, &l1);
     for (i = 8; i < 16; i++) {                      /* one 32 KiB page */
         set_entry(l1, i, 0x20000 | 3ull << 12 | AMD_NL(7) | AMD_PR | AMD_RW);
     }

@@ -153,6 +153,14 @@ static void check_view(const ViommuPtConfig *cfg, uint64_t start,
     CHECK_EQ(bad, 0);
 }
 
+/* Empty guest memory, an empty notifier view, and a 4-level table. */
+static ViommuPtConfig fresh_tables(void)
+{
+    mem_reset();
+    view_reset();
+    return sl_config(new_table());
+}
+
 static ViommuShadowStatus sync(ViommuShadow *s, const ViommuPtConfig *cfg,
                                uint64_t start, uint64_t last)
 {
@@ -164,13 +172,9 @@ static ViommuShadowStatus sync(ViommuShadow *s, const ViommuPtConfig *cfg,
 static void test_map_merge_and_nothing_twice(void)
 {
     ViommuShadow *s = viommu_shadow_new(1024);
-    ViommuPtConfig cfg;
-    uint64_t root, i;
+    ViommuPtConfig cfg = fresh_tables();
+    uint64_t root = cfg.root, i;
 
-    mem_reset();
-    view_reset();
-    root = new_table();
-    cfg = sl_config(root);
     /* 16 contiguous pages at 0x100000 -> 0x800000: one run, one block */
     for (i = 0; i < 16; i++) {
         map_page(root, 0x100000 + i * PAGE, 0x800000 + i * PAGE, SL_R | SL_W,
@@ -220,13 +224,9 @@ static void test_map_merge_and_nothing_twice(void)
 static void test_walk_fault_and_full(void)
 {
     ViommuShadow *s = viommu_shadow_new(2);
-    ViommuPtConfig cfg;
-    uint64_t root, i;
+    ViommuPtConfig cfg = fresh_tables();
+    uint64_t root = cfg.root, i;
 
-    mem_reset();
-    view_reset();
-    root = new_table();
-    cfg = sl_config(root);
     for (i = 0; i < 4; i++) {       /* 4 runs: not contiguous in output */
         map_page(root, i * 2 * PAGE + PAGE, 0x800000 + i * 4 * PAGE, SL_R,
                  false);
@@ -256,15 +256,11 @@ static uint64_t rnd(void)
 static void test_against_model(void)
 {
     ViommuShadow *s = viommu_shadow_new(1 << 16);
-    ViommuPtConfig cfg;
-    uint64_t root;
+    ViommuPtConfig cfg = fresh_tables();
+    uint64_t root = cfg.root;
     unsigned round, i;
     bool pending = false;           /* changes not yet synced in full */
 
-    mem_reset();
-    view_reset();
-    root = new_table();
-    cfg = sl_config(root);
     for (round = 0; round < 400; round++) {
         unsigned changes = rnd() % 8;
         uint64_t start, last;
