@@ -119,9 +119,8 @@ static bool same_page(const ViommuIotlbEntry *a, uint16_t domain,
            a->page_shift == shift;
 }
 
-const ViommuIotlbEntry *viommu_iotlb_lookup(ViommuIotlb *t, uint16_t sid,
-                                            uint16_t domain, uint32_t pasid,
-                                            uint64_t iova)
+bool viommu_iotlb_lookup(ViommuIotlb *t, uint16_t sid, uint16_t domain,
+                         uint32_t pasid, uint64_t iova, ViommuIotlbEntry *out)
 {
     uint64_t shifts = t->shifts;
 
@@ -137,12 +136,13 @@ const ViommuIotlbEntry *viommu_iotlb_lookup(ViommuIotlb *t, uint16_t sid,
                 same_page(&s[w].e, domain, pasid, page, shift)) {
                 s[w].stamp = ++t->clock;
                 t->stats.hits++;
-                return &s[w].e;
+                *out = s[w].e;
+                return true;
             }
         }
     }
     t->stats.misses++;
-    return NULL;
+    return false;
 }
 
 void viommu_iotlb_insert(ViommuIotlb *t, const ViommuIotlbEntry *e)

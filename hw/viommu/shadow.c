@@ -21,6 +21,8 @@
 
 struct ViommuShadow {
     IovaMap *map;
+    uint64_t holes[VIOMMU_SHADOW_MAX_HOLES][2];     /* sorted, inclusive */
+    unsigned nr_holes;
 };
 
 typedef struct Emitter {
@@ -93,6 +95,46 @@ void viommu_shadow_clear(ViommuShadow *s, ViommuShadowFn fn, void *opaque)
     UnmapCtx u = { fn, opaque };
 
     iova_map_clear(s->map, unmap_one, &u);
+}
+
+static int map_one(const IovaMapping *m, void *opaque)
+{
+    UnmapCtx *u = opaque;
+
+    emit(true, m, u->fn, u->opaque);
+    return 0;
+}
+
+void viommu_shadow_replay(const ViommuShadow *s, ViommuShadowFn fn,
+                          void *opaque)
+{
+    UnmapCtx u = { fn, opaque };
+
+    iova_map_foreach_in(s->map, 0, UINT64_MAX, map_one, &u);
+}
+
+bool viommu_shadow_set_holes(ViommuShadow *s, const uint64_t (*holes)[2],
+                             unsigned n)
+{
+    unsigned i, j;
+
+    if (n > VIOMMU_SHADOW_MAX_HOLES) {
+        return false;
+    }
+    for (i = 0; i < n; i++) {
+        if (holes[i][0] > holes[i][1]) {
+            return false;
+        }
+        /* insertion by start */
+        for (j = i; j > 0 && s->holes[j - 1][0] > holes[i][0]; j--) {
+            s->holes[j][0] = s->holes[j - 1][0];
+            s->holes[j][1] = s->holes[j - 1][1];
+        }
+        s->holes[j][0] = holes[i][0];
+        s->holes[j][1] = holes[i][1];
+    }
+    s->nr_holes = n;
+    return true;
 }
 
 /* ---- finding held mappings ---- */
@@ -178,12 +220,37 @@ static void flush_run(Sync *y)
     }
 }
 
+/*
+ * Adds [start, last] -> output to the current run, or starts a new one:
+ * a run never crosses a boundary of 512 pages of the leaf's size (the
+ * next level's entry), so that a changed page costs the unmapping of at
+ * most that much.
+ */
+static void add_piece(Sync *y, uint64_t start, uint64_t last, uint64_t output,
+                      unsigned perm, unsigned page_shift)
+{
+    unsigned boundary = page_shift + VIOMMU_PT_LEVEL_BITS;
+
+    if (y->have_run && y->run.virt_end + 1 == start && y->run.flags == perm &&
+        y->run.phys_start + (start - y->run.virt_start) == output &&
+        (boundary >= 64 || (start & ((1ull << boundary) - 1)))) {
+        y->run.virt_end = last;
+        return;
+    }
+    flush_run(y);
+    y->run = (IovaMapping) {
+        .virt_start = start, .virt_end = last, .phys_start = output,
+        .flags = perm,
+    };
+    y->have_run = true;
+}
+
 static int take_leaf(const ViommuPtResult *leaf, void *opaque)
 {
     Sync *y = opaque;
-    uint64_t start = leaf->iova, output = leaf->output;
+    uint64_t start = leaf->iova, output = leaf->output, a;
     uint64_t last = leaf->iova | ((1ull << leaf->page_shift) - 1);
-    unsigned perm = leaf->perm & PERM_MASK;
+    unsigned perm = leaf->perm & PERM_MASK, i;
 
     if (!perm) {
         return 0;                       /* no access: nothing to map */
@@ -195,17 +262,27 @@ static int take_leaf(const ViommuPtResult *leaf, void *opaque)
     if (last > y->last) {
         last = y->last;
     }
-    if (y->have_run && y->run.virt_end + 1 == start && y->run.flags == perm &&
-        y->run.phys_start + (start - y->run.virt_start) == output) {
-        y->run.virt_end = last;
-        return 0;
+    /* nothing in a hole (the interrupt window, say) reaches a notifier */
+    a = start;
+    for (i = 0; i < y->s->nr_holes; i++) {
+        const uint64_t *h = y->s->holes[i];
+
+        if (h[1] < a) {
+            continue;
+        }
+        if (h[0] > last) {
+            break;
+        }
+        if (h[0] > a) {
+            add_piece(y, a, h[0] - 1, output + (a - start), perm,
+                      leaf->page_shift);
+        }
+        if (h[1] >= last) {
+            return 0;
+        }
+        a = h[1] + 1;
     }
-    flush_run(y);
-    y->run = (IovaMapping) {
-        .virt_start = start, .virt_end = last, .phys_start = output,
-        .flags = perm,
-    };
-    y->have_run = true;
+    add_piece(y, a, last, output + (a - start), perm, leaf->page_shift);
     return 0;
 }
 
@@ -291,7 +368,9 @@ ViommuShadowStatus viommu_shadow_sync(ViommuShadow *s,
     if (start > last) {
         return VIOMMU_SHADOW_OK;
     }
-    iova_map_foreach_in(s->map, start, last, widen, &y);
+    y.start = start & ~0xfffull;        /* whole 4 KiB pages */
+    y.last = last | 0xfff;
+    iova_map_foreach_in(s->map, y.start, y.last, widen, &y);
     y.cursor = y.start;
     *fault = walk_runs(&y, cfg, settle_run);
     if (*fault != VIOMMU_PT_OK) {

@@ -21,16 +21,18 @@ VtdDmaFault vtd_root_context_table(uint64_t lo, uint64_t hi, bool scalable,
                                    uint64_t *table)
 {
     uint64_t entry = scalable && devfn >= 128 ? hi : lo;
+    VtdDmaFault reserved = scalable ? VTD_FR_SM_ROOT_RESERVED
+                                    : VTD_FR_ROOT_RESERVED;
 
     if (!scalable && hi) {
-        return VTD_FR_ROOT_RESERVED;    /* the legacy upper half is reserved */
+        return reserved;                /* the legacy upper half is reserved */
     }
     if (!(entry & ENTRY_P)) {
-        return VTD_FR_ROOT_NOT_PRESENT;
+        return scalable ? VTD_FR_SM_ROOT_NOT_PRESENT : VTD_FR_ROOT_NOT_PRESENT;
     }
     if ((entry & ~ENTRY_P & ~ADDR_MASK) ||
         (entry & ADDR_MASK & ~caps->haw_mask)) {
-        return VTD_FR_ROOT_RESERVED;
+        return reserved;
     }
     *table = entry & ADDR_MASK;
     return VTD_FR_OK;

@@ -20,6 +20,17 @@ static ViommuIotlbEntry entry(uint16_t sid, uint16_t domain, uint32_t pasid,
     };
 }
 
+/* A lookup's copy, or NULL on a miss. */
+static const ViommuIotlbEntry *look(ViommuIotlb *t, uint16_t sid,
+                                    uint16_t domain, uint32_t pasid,
+                                    uint64_t iova)
+{
+    static ViommuIotlbEntry copy;
+
+    return viommu_iotlb_lookup(t, sid, domain, pasid, iova, &copy) ? &copy
+                                                                   : NULL;
+}
+
 static void test_hit_and_key(void)
 {
     ViommuIotlb *t = viommu_iotlb_new(64);
@@ -29,29 +40,29 @@ static void test_hit_and_key(void)
 
     CHECK_EQ(viommu_iotlb_capacity(t), 64);
     viommu_iotlb_insert(t, &e);
-    hit = viommu_iotlb_lookup(t, 0x10, 1, VIOMMU_IOTLB_NO_PASID, 0x1234abc);
+    hit = look(t, 0x10, 1, VIOMMU_IOTLB_NO_PASID, 0x1234abc);
     CHECK(hit != NULL);
     CHECK_EQ(hit ? hit->output : 0, 0x55000);
     /* another source ID, domain, PASID or page: miss */
-    CHECK(!viommu_iotlb_lookup(t, 0x11, 1, VIOMMU_IOTLB_NO_PASID, 0x1234000));
-    CHECK(!viommu_iotlb_lookup(t, 0x10, 2, VIOMMU_IOTLB_NO_PASID, 0x1234000));
-    CHECK(!viommu_iotlb_lookup(t, 0x10, 1, 5, 0x1234000));
-    CHECK(!viommu_iotlb_lookup(t, 0x10, 1, VIOMMU_IOTLB_NO_PASID, 0x1235000));
+    CHECK(!look(t, 0x11, 1, VIOMMU_IOTLB_NO_PASID, 0x1234000));
+    CHECK(!look(t, 0x10, 2, VIOMMU_IOTLB_NO_PASID, 0x1234000));
+    CHECK(!look(t, 0x10, 1, 5, 0x1234000));
+    CHECK(!look(t, 0x10, 1, VIOMMU_IOTLB_NO_PASID, 0x1235000));
     /* large pages: 2 MiB and 1 GiB, unaligned input aligned down */
     e = entry(0x10, 1, 7, 0x40212345, 21, 0x80000000);
     viommu_iotlb_insert(t, &e);
     e = entry(0x10, 1, 7, 0x80000000, 30, 0x1c0000000ull);
     viommu_iotlb_insert(t, &e);
-    hit = viommu_iotlb_lookup(t, 0x10, 1, 7, 0x403fffff);
+    hit = look(t, 0x10, 1, 7, 0x403fffff);
     CHECK(hit && hit->iova == 0x40200000 && hit->output == 0x80000000);
-    hit = viommu_iotlb_lookup(t, 0x10, 1, 7, 0xbfffffff);
+    hit = look(t, 0x10, 1, 7, 0xbfffffff);
     CHECK(hit && hit->page_shift == 30);
     CHECK_EQ(viommu_iotlb_count(t), 3);
     /* the same key again replaces, does not add */
     e = entry(0x10, 1, 7, 0x80000000, 30, 0x200000000ull);
     viommu_iotlb_insert(t, &e);
     CHECK_EQ(viommu_iotlb_count(t), 3);
-    hit = viommu_iotlb_lookup(t, 0x10, 1, 7, 0x80000000);
+    hit = look(t, 0x10, 1, 7, 0x80000000);
     CHECK(hit && hit->output == 0x200000000ull);
     CHECK_EQ(viommu_iotlb_stats(t)->hits, 4);
     viommu_iotlb_free(t);
@@ -73,9 +84,9 @@ static void test_invalidation_scopes(void)
     CHECK_EQ(viommu_iotlb_count(t), 17);
     /* PSI: domain 1, no PASID, pages 0..3: entries 0 (pasid 9) stays */
     CHECK_EQ(viommu_iotlb_inv_range(t, 1, VIOMMU_IOTLB_NO_PASID, 0, 0x3fff), 1);
-    CHECK(!viommu_iotlb_lookup(t, 2, 1, VIOMMU_IOTLB_NO_PASID, 0x2000));
-    CHECK(viommu_iotlb_lookup(t, 0, 1, 9, 0x0));
-    CHECK(viommu_iotlb_lookup(t, 1, 2, VIOMMU_IOTLB_NO_PASID, 0x1000));
+    CHECK(!look(t, 2, 1, VIOMMU_IOTLB_NO_PASID, 0x2000));
+    CHECK(look(t, 0, 1, 9, 0x0));
+    CHECK(look(t, 1, 2, VIOMMU_IOTLB_NO_PASID, 0x1000));
     /* a range that meets a 2 MiB page only by its last byte drops it */
     CHECK_EQ(viommu_iotlb_inv_range(t, 1, VIOMMU_IOTLB_NO_PASID, 0x3ff000,
                                     0x3fffff), 1);
@@ -89,7 +100,7 @@ static void test_invalidation_scopes(void)
     CHECK_EQ(viommu_iotlb_count(t), 2);
     viommu_iotlb_flush(t);
     CHECK_EQ(viommu_iotlb_count(t), 0);
-    CHECK(!viommu_iotlb_lookup(t, 2, 1, VIOMMU_IOTLB_NO_PASID, 0xe000));
+    CHECK(!look(t, 2, 1, VIOMMU_IOTLB_NO_PASID, 0xe000));
     viommu_iotlb_free(t);
 }
 
@@ -107,7 +118,7 @@ static void test_eviction_not_flush(void)
     CHECK_EQ(viommu_iotlb_stats(t)->evictions, 4096 - viommu_iotlb_count(t));
     /* the most recent entries are still there */
     for (i = 4096 - 256; i < 4096; i++) {
-        hits += viommu_iotlb_lookup(t, 1, 1, VIOMMU_IOTLB_NO_PASID,
+        hits += look(t, 1, 1, VIOMMU_IOTLB_NO_PASID,
                                     (uint64_t)i << 12) != NULL;
     }
     CHECK(hits > 200);
@@ -184,7 +195,7 @@ static void test_against_model(void)
             ViommuIotlbEntry e = random_entry(k);
             uint64_t iova = e.iova + (rnd() & ((1ull << e.page_shift) - 1));
             const ViommuIotlbEntry *hit =
-                viommu_iotlb_lookup(t, e.sid, e.domain, e.pasid, iova);
+                look(t, e.sid, e.domain, e.pasid, iova);
             unsigned j;
             bool found = false;
             for (j = 0; j < KEYS && hit; j++) {

@@ -243,6 +243,55 @@ static void test_walk_fault_and_full(void)
     viommu_shadow_free(s);
 }
 
+static void test_holes_replay_boundaries(void)
+{
+    static const uint64_t hole[1][2] = { { 0x1000000, 0x10fffff } };
+    ViommuShadow *s = viommu_shadow_new(1024);
+    ViommuPtConfig cfg = fresh_tables();
+    uint64_t root = cfg.root, i, p;
+
+    CHECK(viommu_shadow_set_holes(s, hole, 1));
+    /* 4 MiB of contiguous pages at 0x800000, 4 MiB across the hole */
+    for (i = 0; i < 1024; i++) {
+        map_page(root, 0x800000 + i * PAGE, 0x4000000 + i * PAGE,
+                 SL_R | SL_W, false);
+        map_page(root, 0xe00000 + i * PAGE, 0x8000000 + i * PAGE,
+                 SL_R | SL_W, false);
+    }
+    CHECK_EQ(sync(s, &cfg, 0, ~0ull), VIOMMU_SHADOW_OK);
+    CHECK_EQ(view.errors, 0);
+    /* runs stop at 2 MiB: 2 blocks; 2 MiB before the hole, 1 MiB after */
+    CHECK_EQ(view.maps, 2 + 2);
+    for (p = 0x1000000 >> 12; p <= 0x10fffff >> 12; p++) {
+        CHECK_EQ(view.output[p], 0);
+    }
+    CHECK_EQ(view.output[0x1100000 >> 12], 0x8300000);
+    /* one page changes: one 2 MiB run goes, not 4 MiB */
+    view.unmapped_pages = 0;
+    map_page(root, 0x900000, 0xc000000, SL_R | SL_W, false);
+    CHECK_EQ(sync(s, &cfg, 0x900000, 0x900fff), VIOMMU_SHADOW_OK);
+    CHECK_EQ(view.unmapped_pages, 512);
+    /* an unaligned range syncs whole pages: no block below a page */
+    map_page(root, 0x901000, 0xc001000, SL_R, false);
+    CHECK_EQ(sync(s, &cfg, 0x900801, 0x901003), VIOMMU_SHADOW_OK);
+    map_page(root, 0x700000, 0xc100000, SL_R, false);   /* nothing held */
+    CHECK_EQ(sync(s, &cfg, 0x700801, 0x700803), VIOMMU_SHADOW_OK);
+    CHECK_EQ(view.output[0x700000 >> 12], 0xc100000);
+    CHECK_EQ(view.errors, 0);
+    check_view(&cfg, 0x800000, 0xbfffff);
+    /* replay to a notifier that has just registered: the same view */
+    view_reset();
+    viommu_shadow_replay(s, notifier, NULL);
+    CHECK_EQ(view.errors, 0);
+    check_view(&cfg, 0x800000, 0xffffff);
+    check_view(&cfg, 0x1100000, 0x11fffff);
+    for (p = 0x1000000 >> 12; p <= 0x10fffff >> 12; p++) {
+        CHECK_EQ(view.output[p], 0);
+    }
+    CHECK(!viommu_shadow_set_holes(s, hole, VIOMMU_SHADOW_MAX_HOLES + 1));
+    viommu_shadow_free(s);
+}
+
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 
 static uint64_t rnd(void)
@@ -321,6 +370,7 @@ int main(void)
 {
     RUN(test_map_merge_and_nothing_twice);
     RUN(test_walk_fault_and_full);
+    RUN(test_holes_replay_boundaries);
     RUN(test_against_model);
     return unit_report("test-shadow");
 }

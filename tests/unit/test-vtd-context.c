@@ -37,7 +37,9 @@ static void test_root(void)
                                     &table), VTD_FR_OK);
     CHECK_EQ(table, 0x6000);
     CHECK_EQ(vtd_root_context_table(0x5000 | 1, 0x6000, true, 0x80, &caps,
-                                    &table), VTD_FR_ROOT_NOT_PRESENT);
+                                    &table), VTD_FR_SM_ROOT_NOT_PRESENT);
+    CHECK_EQ(vtd_root_context_table(0x5000 | 5, 0, true, 0, &caps, &table),
+             VTD_FR_SM_ROOT_RESERVED);
 }
 
 static void test_context(void)

@@ -57,15 +57,15 @@ unsigned viommu_iotlb_count(const ViommuIotlb *t);
 const ViommuIotlbStats *viommu_iotlb_stats(const ViommuIotlb *t);
 
 /*
- * The cached page that holds @iova for (@sid, @domain, @pasid), or NULL.
- * The model knows the domain from its context (or device table) entry
- * before it looks here; entries are placed by domain, PASID and page so
- * that an invalidation of a few pages of a domain probes, not scans. The
- * pointer is valid until the next insert or invalidation.
+ * Copies the cached page that holds @iova for (@sid, @domain, @pasid)
+ * into *@out and returns true, or returns false. The model knows the
+ * domain from its context (or device table) entry before it looks here;
+ * entries are placed by domain, PASID and page so that an invalidation of
+ * a few pages of a domain probes, not scans. A lookup updates the entry's
+ * age: the caller holds the lock that covers the cache.
  */
-const ViommuIotlbEntry *viommu_iotlb_lookup(ViommuIotlb *t, uint16_t sid,
-                                            uint16_t domain, uint32_t pasid,
-                                            uint64_t iova);
+bool viommu_iotlb_lookup(ViommuIotlb *t, uint16_t sid, uint16_t domain,
+                         uint32_t pasid, uint64_t iova, ViommuIotlbEntry *out);
 
 /*
  * Caches @e (its iova and output are aligned down to its page), replacing

@@ -10,8 +10,9 @@
  *     and then whole: every UNMAP covers exactly blocks that were mapped
  *     (the same naturally aligned power-of-two blocks as the MAP);
  *   - what is new is mapped as runs of contiguous pages with the same
- *     permissions, each split into the largest blocks aligned on both the
- *     IOVA and the output side;
+ *     permissions, within one entry of the next level up (512 pages of
+ *     the leaf's size: what one changed page can cost), each split into
+ *     the largest blocks aligned on both the IOVA and the output side;
  *   - UNMAPs come before MAPs, so a notifier never sees a MAP over a
  *     mapping it still holds.
  * A mapping that reaches outside the invalidated range is checked whole.
@@ -51,6 +52,8 @@ typedef enum ViommuShadowStatus {
     VIOMMU_SHADOW_FULL,
 } ViommuShadowStatus;
 
+#define VIOMMU_SHADOW_MAX_HOLES 8
+
 /* A shadow of at most @max_mappings runs; NULL if out of memory. */
 ViommuShadow *viommu_shadow_new(size_t max_mappings);
 void viommu_shadow_free(ViommuShadow *s);
@@ -60,7 +63,8 @@ size_t viommu_shadow_count(const ViommuShadow *s);
 
 /*
  * Brings what the notifiers hold of [@start, @last] (inclusive, widened to
- * whole held mappings) in line with the tables of @cfg; @cfg NULL means
+ * whole 4 KiB pages and to whole held mappings) in line with the tables of
+ * @cfg; @cfg NULL means
  * nothing is mapped there (the device left translation). Emits UNMAPs,
  * then MAPs, through @fn. The tables are walked twice (once to find what
  * changed, once to map what is new). On VIOMMU_SHADOW_WALK_FAULT, *@fault
@@ -74,5 +78,19 @@ ViommuShadowStatus viommu_shadow_sync(ViommuShadow *s,
 
 /* Unmaps everything the notifiers hold (reset, detach, notifier gone). */
 void viommu_shadow_clear(ViommuShadow *s, ViommuShadowFn fn, void *opaque);
+
+/* MAPs everything held, for a notifier that has just registered. */
+void viommu_shadow_replay(const ViommuShadow *s, ViommuShadowFn fn,
+                          void *opaque);
+
+/*
+ * IOVA ranges (@n pairs of first and last address, at most
+ * VIOMMU_SHADOW_MAX_HOLES) that no MAP may touch, such as the interrupt
+ * window that splits the notifiers VFIO registers: runs and blocks stop at
+ * their edges. Set before the first sync. Returns false if @n is too large
+ * or a pair is reversed (nothing changed).
+ */
+bool viommu_shadow_set_holes(ViommuShadow *s, const uint64_t (*holes)[2],
+                             unsigned n);
 
 #endif
