@@ -137,16 +137,6 @@ typedef struct Model {
 } Model;
 
 static Model model[KEYS];
-static uint64_t rng = 0x2545f4914f6cdd1dull;
-
-static uint64_t rnd(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
-
 /* A key space with overlap between sizes, sources, domains and PASIDs. */
 static ViommuIotlbEntry random_entry(unsigned k)
 {
@@ -155,7 +145,7 @@ static ViommuIotlbEntry random_entry(unsigned k)
 
     return entry(k % 3, (k / 3) % 3, k % 7 ? VIOMMU_IOTLB_NO_PASID : k % 2,
                  ((uint64_t)(k / 5) << shift) & ((1ull << 34) - 1), shift,
-                 rnd() << shift);
+                 unit_rand() << shift);
 }
 
 static bool model_meets(const ViommuIotlbEntry *e, uint64_t start,
@@ -168,11 +158,12 @@ static void test_against_model(void)
 {
     ViommuIotlb *t = viommu_iotlb_new(128);
     unsigned step, k;
+    unit_seed(0x2545f4914f6cdd1dull);
 
     memset(model, 0, sizeof(model));
     for (step = 0; step < 200000; step++) {
-        unsigned op = rnd() % 100;
-        k = rnd() % KEYS;
+        unsigned op = unit_rand() % 100;
+        k = unit_rand() % KEYS;
         if (op < 50) {
             ViommuIotlbEntry e = random_entry(k);
             /* the model keeps one translation per page: drop what overlaps */
@@ -193,7 +184,8 @@ static void test_against_model(void)
             model[k].e = e;
         } else if (op < 85) {
             ViommuIotlbEntry e = random_entry(k);
-            uint64_t iova = e.iova + (rnd() & ((1ull << e.page_shift) - 1));
+            uint64_t off = unit_rand() & ((1ull << e.page_shift) - 1);
+            uint64_t iova = e.iova + off;
             const ViommuIotlbEntry *hit =
                 look(t, e.sid, e.domain, e.pasid, iova);
             unsigned j;
@@ -218,12 +210,14 @@ static void test_against_model(void)
                            hit->pasid == e.pasid && iova >= hit->iova &&
                            iova - hit->iova < (1ull << hit->page_shift)));
         } else if (op < 97) {
-            uint16_t domain = rnd() % 3;
-            uint32_t pasid = rnd() % 3 ? VIOMMU_IOTLB_ANY_PASID
-                             : rnd() % 2 ? VIOMMU_IOTLB_NO_PASID : 1;
-            uint64_t start = rnd() % (1ull << 34), last;
+            uint16_t domain = unit_rand() % 3;
+            uint32_t pasid = unit_rand() % 3 ? VIOMMU_IOTLB_ANY_PASID
+                             : unit_rand() % 2 ? VIOMMU_IOTLB_NO_PASID : 1;
+            uint64_t start = unit_rand() % (1ull << 34), last;
             unsigned j;
-            last = rnd() % 4 ? start + (rnd() % (1ull << (12 + rnd() % 22)))
+            unsigned bits = 12 + unit_rand() % 22;
+
+            last = unit_rand() % 4 ? start + unit_rand() % (1ull << bits)
                              : ~0ull;
             viommu_iotlb_inv_range(t, domain, pasid, start, last);
             for (j = 0; j < KEYS; j++) {
@@ -235,7 +229,7 @@ static void test_against_model(void)
                 }
             }
         } else if (op < 99) {
-            uint16_t sid = rnd() % 3;
+            uint16_t sid = unit_rand() % 3;
             viommu_iotlb_inv_sid(t, sid);
             for (k = 0; k < KEYS; k++) {
                 if (model[k].e.sid == sid) {

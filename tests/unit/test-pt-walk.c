@@ -324,28 +324,19 @@ static int record(const ViommuPtResult *res, void *opaque)
     return 0;
 }
 
-static uint64_t rng_state = 88172645463325252ull;
-
-static uint64_t rnd(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
-
 /* Random VT-d second-stage tables within [0, 1 GiB): pages and 2 MiB leaves. */
 static void random_sl_tables(uint64_t root, unsigned n)
 {
     unsigned i;
 
     for (i = 0; i < n; i++) {
-        uint64_t iova = (rnd() % (1ull << 30)) & ~0xfffull;
-        if (rnd() % 5 == 0) {
+        uint64_t iova = (unit_rand() % (1ull << 30)) & ~0xfffull;
+        if (unit_rand() % 5 == 0) {
             uint64_t t = path(root, 4, iova, 2, SL_RW);
             if (!mem[t / 8 + idx_of(iova, 2)]) {
                 set_entry(t, idx_of(iova, 2),
-                          ((rnd() % 64) << 21) | 1u << 7 | (1 + rnd() % 3));
+                          ((unit_rand() % 64) << 21) | 1u << 7 |
+                          (1 + unit_rand() % 3));
             }
         } else {
             uint64_t t = path(root, 4, iova, 2, SL_RW);
@@ -354,7 +345,7 @@ static void random_sl_tables(uint64_t root, unsigned n)
                 continue;                       /* already a 2 MiB leaf */
             }
             set_entry(path(root, 4, iova, 1, SL_RW), idx_of(iova, 1),
-                      ((rnd() % 4096) << 12) | (rnd() % 4));
+                      ((unit_rand() % 4096) << 12) | (unit_rand() % 4));
         }
     }
 }
@@ -381,14 +372,15 @@ static void test_for_each_matches_walk(void)
     ViommuPtResult res;
     ViommuPtFault fault;
     unsigned round, i;
+    unit_seed(88172645463325252ull);
 
     for (round = 0; round < 20; round++) {
         mem_reset();
         root = new_table();
         cfg = config(&viommu_pt_vtd_sl, 4, root);
         random_sl_tables(root, 60);
-        start = rnd() % (1ull << 30);
-        last = start + rnd() % (1ull << 29);
+        start = unit_rand() % (1ull << 30);
+        last = start + unit_rand() % (1ull << 29);
         seen.n = 0;
         CHECK_EQ(viommu_pt_for_each_leaf(&cfg, start, last, record, &seen,
                                          &fault), 0);
@@ -397,7 +389,7 @@ static void test_for_each_matches_walk(void)
             CHECK(seen.leaf[i].iova > seen.leaf[i - 1].iova);
         }
         for (i = 0; i < 2000; i++) {
-            iova = start + rnd() % (last - start + 1);
+            iova = start + unit_rand() % (last - start + 1);
             const ViommuPtResult *l = leaf_of(&seen, iova);
             if (viommu_pt_walk(&cfg, iova, 0, &res) == VIOMMU_PT_OK) {
                 CHECK(l != NULL);

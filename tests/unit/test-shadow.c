@@ -292,16 +292,6 @@ static void test_holes_replay_boundaries(void)
     viommu_shadow_free(s);
 }
 
-static uint64_t rng = 0x9e3779b97f4a7c15ull;
-
-static uint64_t rnd(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
-
 static void test_against_model(void)
 {
     ViommuShadow *s = viommu_shadow_new(1 << 16);
@@ -309,36 +299,37 @@ static void test_against_model(void)
     uint64_t root = cfg.root;
     unsigned round, i;
     bool pending = false;           /* changes not yet synced in full */
+    unit_seed(0x9e3779b97f4a7c15ull);
 
     for (round = 0; round < 400; round++) {
-        unsigned changes = rnd() % 8;
+        unsigned changes = unit_rand() % 8;
         uint64_t start, last;
 
         for (i = 0; i < changes; i++) {
             /* pages of the first 32 MiB, often next to one another */
-            uint64_t iova = (rnd() % 8192) << 12;
+            uint64_t iova = (unit_rand() % 8192) << 12;
             uint64_t t2 = path(root, 4, iova, 2, SL_R | SL_W);
 
             if (mem[t2 / 8 + idx_of(iova, 2)] & (1u << 7)) {
                 set_entry(t2, idx_of(iova, 2), 0);      /* drop a 2 MiB page */
-            } else if (rnd() % 40 == 0) {
+            } else if (unit_rand() % 40 == 0) {
                 memset(&mem[t2 / 8 + idx_of(iova, 2)], 0, 8);
                 map_page(root, iova & ~0x1fffffull,
-                         (1 + rnd() % 64) << 21, SL_R | SL_W, true);
-            } else if (rnd() % 4 == 0) {
+                         (1 + unit_rand() % 64) << 21, SL_R | SL_W, true);
+            } else if (unit_rand() % 4 == 0) {
                 unmap_page(root, iova);
             } else {
-                uint64_t out = rnd() % 2 ? (iova + 0x10000000) :
-                               (1 + rnd() % 65536) << 12;
-                map_page(root, iova, out, 1 + rnd() % 3, false);
+                uint64_t out = unit_rand() % 2 ? (iova + 0x10000000) :
+                               (1 + unit_rand() % 65536) << 12;
+                map_page(root, iova, out, 1 + unit_rand() % 3, false);
             }
         }
-        if (rnd() % 3) {
+        if (unit_rand() % 3) {
             start = 0;
             last = ~0ull;
         } else {
-            start = (rnd() % 8192) << 12;
-            last = start + (rnd() % 512) * PAGE + PAGE - 1;
+            start = (unit_rand() % 8192) << 12;
+            last = start + (unit_rand() % 512) * PAGE + PAGE - 1;
         }
         if (next_page >= MEM_PAGES - 8) {
             break;                      /* the fake memory is used up */

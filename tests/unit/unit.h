@@ -6,6 +6,7 @@
 #ifndef TESTS_UNIT_UNIT_H
 #define TESTS_UNIT_UNIT_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -39,6 +40,22 @@ static int unit_passed, unit_failed;
             unit_passed++;                                                \
         }                                                                 \
     } while (0)
+
+/* xorshift64: repeatable pseudo-random numbers; seed with unit_seed(). */
+static uint64_t unit_rng_state = 0x2545f4914f6cdd1dull;
+
+static inline void unit_seed(uint64_t seed)
+{
+    unit_rng_state = seed ? seed : 1;
+}
+
+static inline uint64_t unit_rand(void)
+{
+    unit_rng_state ^= unit_rng_state << 13;
+    unit_rng_state ^= unit_rng_state >> 7;
+    unit_rng_state ^= unit_rng_state << 17;
+    return unit_rng_state;
+}
 
 static inline int unit_report(const char *suite)
 {
