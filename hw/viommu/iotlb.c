@@ -10,6 +10,7 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "hw/viommu/iotlb.h"
+#include "hw/viommu/pow2-split.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -31,11 +32,6 @@ struct ViommuIotlb {
     unsigned shift_count[64];
     ViommuIotlbStats stats;
 };
-
-static inline uint64_t page_mask(unsigned shift)
-{
-    return shift >= 64 ? ~0ull : (1ull << shift) - 1;
-}
 
 static unsigned set_of(const ViommuIotlb *t, uint16_t domain, uint32_t pasid,
                        uint64_t iova, unsigned shift)
@@ -126,7 +122,7 @@ bool viommu_iotlb_lookup(ViommuIotlb *t, uint16_t sid, uint16_t domain,
 
     while (shifts) {
         unsigned shift = __builtin_ctzll(shifts);
-        uint64_t page = iova & ~page_mask(shift);
+        uint64_t page = iova & ~viommu_low_mask(shift);
         Slot *s = set_slots(t, set_of(t, domain, pasid, page, shift));
         unsigned w;
 
@@ -155,7 +151,7 @@ void viommu_iotlb_insert(ViommuIotlb *t, const ViommuIotlbEntry *e)
     if (shift > 63) {
         shift = 63;
     }
-    page = e->iova & ~page_mask(shift);
+    page = e->iova & ~viommu_low_mask(shift);
     s = set_slots(t, set_of(t, e->domain, e->pasid, page, shift));
 
     for (w = 0; w < VIOMMU_IOTLB_WAYS; w++) {
@@ -177,7 +173,7 @@ void viommu_iotlb_insert(ViommuIotlb *t, const ViommuIotlbEntry *e)
     victim->e = *e;
     victim->e.page_shift = shift;
     victim->e.iova = page;
-    victim->e.output &= ~page_mask(shift);
+    victim->e.output &= ~viommu_low_mask(shift);
     victim->stamp = ++t->clock;
     t->count++;
     t->shift_count[shift]++;
@@ -216,7 +212,7 @@ static unsigned probe_range(ViommuIotlb *t, uint16_t domain, uint32_t pasid,
 
     while (shifts) {
         unsigned shift = __builtin_ctzll(shifts), w;
-        uint64_t page = start & ~page_mask(shift), n;
+        uint64_t page = start & ~viommu_low_mask(shift), n;
 
         shifts &= shifts - 1;
         for (n = pages_in(start, last, shift, ~0ull); n; n--) {
@@ -258,7 +254,7 @@ unsigned viommu_iotlb_inv_range(ViommuIotlb *t, uint16_t domain,
         Slot *s = &t->slots[i];
         if (s->stamp && s->e.domain == domain &&
             pasid_matches(pasid, s->e.pasid) && s->e.iova <= last &&
-            (s->e.iova | page_mask(s->e.page_shift)) >= start) {
+            (s->e.iova | viommu_low_mask(s->e.page_shift)) >= start) {
             drop(t, s);
             dropped++;
         }

@@ -10,6 +10,7 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "hw/viommu/pt-walk.h"
+#include "hw/viommu/pow2-split.h"
 
 #include <stddef.h>
 
@@ -51,11 +52,6 @@ static inline unsigned level_shift(int level)
     return VIOMMU_PT_PAGE_SHIFT + VIOMMU_PT_LEVEL_BITS * (level - 1);
 }
 
-static inline uint64_t low_mask(unsigned bits)
-{
-    return bits >= 64 ? ~0ull : (1ull << bits) - 1;
-}
-
 /*
  * The output address field of an entry, aligned to 2^@align_shift, or a
  * reserved-bits fault if it, or the block it starts, passes the output width.
@@ -65,12 +61,12 @@ static bool take_address(const ViommuPtConfig *cfg, uint64_t pte,
 {
     uint64_t addr = pte & ADDR_FIELD;
 
-    if ((addr | low_mask(align_shift)) & ~cfg->out_mask) {
+    if ((addr | viommu_low_mask(align_shift)) & ~cfg->out_mask) {
         step->kind = STEP_FAULT;
         step->fault = VIOMMU_PT_RESERVED;
         return false;
     }
-    step->addr = addr & ~low_mask(align_shift);
+    step->addr = addr & ~viommu_low_mask(align_shift);
     return true;
 }
 
@@ -111,7 +107,7 @@ static void vtd_sl_decode(const ViommuPtConfig *cfg, uint64_t pte, int level,
         step->kind = STEP_ABSENT;
         return;
     }
-    if (large && (pte & ADDR_FIELD & low_mask(level_shift(level)))) {
+    if (large && (pte & ADDR_FIELD & viommu_low_mask(level_shift(level)))) {
         step->kind = STEP_FAULT;        /* address bits below a large page */
         step->fault = VIOMMU_PT_RESERVED;
         return;
@@ -137,7 +133,7 @@ static void x86_fl_decode(const ViommuPtConfig *cfg, uint64_t pte, int level,
         step->kind = STEP_ABSENT;
         return;
     }
-    if (large && (pte & ADDR_FIELD & low_mask(level_shift(level)) &
+    if (large && (pte & ADDR_FIELD & viommu_low_mask(level_shift(level)) &
                   ~(1ull << 12))) {
         step->kind = STEP_FAULT;
         step->fault = VIOMMU_PT_RESERVED;
@@ -289,11 +285,12 @@ static void leaf_result(const PtStep *step, int level, uint64_t iova,
     uint64_t output = step->addr;
 
     if (shift > level_shift(level)) {
-        output += iova & low_mask(shift) & ~low_mask(level_shift(level));
+        output += iova & viommu_low_mask(shift) &
+                  ~viommu_low_mask(level_shift(level));
         shift = level_shift(level);
     }
     *res = (ViommuPtResult) {
-        .iova = iova & ~low_mask(shift),
+        .iova = iova & ~viommu_low_mask(shift),
         .output = output,
         .page_shift = shift,
         .perm = granted,
@@ -306,7 +303,8 @@ static void leaf_result(const PtStep *step, int level, uint64_t iova,
 ViommuPtFault viommu_pt_walk(const ViommuPtConfig *cfg, uint64_t iova,
                              unsigned perm, ViommuPtResult *res)
 {
-    uint64_t table = cfg->root & ~low_mask(VIOMMU_PT_PAGE_SHIFT), addr, pte = 0;
+    uint64_t table = cfg->root & ~viommu_low_mask(VIOMMU_PT_PAGE_SHIFT);
+    uint64_t addr, pte = 0;
     unsigned granted = ALL_PERMS;
     int level = cfg->levels;
     PtStep step;
@@ -338,8 +336,8 @@ ViommuPtFault viommu_pt_walk(const ViommuPtConfig *cfg, uint64_t iova,
             break;
         }
         /* skipped levels (AMD): their input bits must be zero */
-        if (iova & low_mask(level_shift(level)) &
-            ~low_mask(level_shift(step.next_level + 1))) {
+        if (iova & viommu_low_mask(level_shift(level)) &
+            ~viommu_low_mask(level_shift(step.next_level + 1))) {
             return VIOMMU_PT_ADDR_WIDTH;
         }
         set_used(cfg, addr, pte, false, perm);
@@ -372,7 +370,7 @@ static uint64_t entry_iova(const LeafVisit *v, int level, uint64_t base,
 
     if (v->cfg->fmt->canonical && level == v->cfg->levels && bits < 64 &&
         (iova >> (bits - 1)) & 1) {
-        iova |= ~low_mask(bits);
+        iova |= ~viommu_low_mask(bits);
     }
     return iova;
 }
@@ -391,7 +389,7 @@ static int visit_table(LeafVisit *v, int level, uint64_t table, uint64_t base,
     }
     for (idx = 0; idx < count; idx++) {
         iova = entry_iova(v, level, base, idx);
-        end = iova | low_mask(shift);
+        end = iova | viommu_low_mask(shift);
         if (end < v->start || iova > v->last || iova > reach_last) {
             continue;
         }
@@ -407,9 +405,10 @@ static int visit_table(LeafVisit *v, int level, uint64_t table, uint64_t base,
         v->cfg->fmt->decode(v->cfg, pte, level, &step);
         if (step.kind == STEP_TABLE) {
             /* a skipped level leaves only its zero-bits part reachable */
+            uint64_t reach = viommu_low_mask(level_shift(step.next_level + 1));
+
             ret = visit_table(v, step.next_level, step.addr, iova,
-                              iova | low_mask(level_shift(step.next_level + 1)),
-                              granted & step.perm);
+                              iova | reach, granted & step.perm);
             if (ret || v->fault) {
                 return ret;
             }
@@ -443,8 +442,8 @@ int viommu_pt_for_each_leaf(const ViommuPtConfig *cfg, uint64_t start,
         return 0;
     }
     ret = visit_table(&v, cfg->levels,
-                      cfg->root & ~low_mask(VIOMMU_PT_PAGE_SHIFT), 0, ~0ull,
-                      ALL_PERMS);
+                      cfg->root & ~viommu_low_mask(VIOMMU_PT_PAGE_SHIFT), 0,
+                      ~0ull, ALL_PERMS);
     *fault = v.fault;
     return ret;
 }

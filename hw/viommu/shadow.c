@@ -233,7 +233,7 @@ static void add_piece(Sync *y, uint64_t start, uint64_t last, uint64_t output,
 
     if (y->have_run && y->run.virt_end + 1 == start && y->run.flags == perm &&
         y->run.phys_start + (start - y->run.virt_start) == output &&
-        (boundary >= 64 || (start & ((1ull << boundary) - 1)))) {
+        (boundary >= 64 || (start & viommu_low_mask(boundary)))) {
         y->run.virt_end = last;
         return;
     }
@@ -249,7 +249,7 @@ static int take_leaf(const ViommuPtResult *leaf, void *opaque)
 {
     Sync *y = opaque;
     uint64_t start = leaf->iova, output = leaf->output, a;
-    uint64_t last = leaf->iova | ((1ull << leaf->page_shift) - 1);
+    uint64_t last = leaf->iova | viommu_low_mask(leaf->page_shift);
     unsigned perm = leaf->perm & PERM_MASK, i;
 
     if (!perm) {

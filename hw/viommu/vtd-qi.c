@@ -7,6 +7,7 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "hw/viommu/vtd-qi.h"
+#include "hw/viommu/pow2-split.h"
 
 #include <string.h>
 
@@ -37,21 +38,18 @@ static const struct {
                                      1 | 1ull << 11 | ADDR_4K },
 };
 
-/* [addr, addr + 2^(12 + am) - 1], the address aligned down to it */
-static void am_range(uint64_t addr, unsigned am, VtdInvDesc *d)
+/* The aligned block of 2^@shift bytes that holds @addr. */
+static void block_range(uint64_t addr, unsigned shift, VtdInvDesc *d)
 {
-    unsigned shift = 12 + am;
-    uint64_t mask = shift >= 64 ? ~0ull : (1ull << shift) - 1;
-
-    d->start = addr & ~mask;
-    d->last = d->start | mask;
+    d->start = addr & ~viommu_low_mask(shift);
+    d->last = d->start | viommu_low_mask(shift);
 }
 
 /*
  * Device-IOTLB ranges (PCIe ATS): with S set, the count of ones from
  * address bit 12 up, n, gives a range of 2^(13 + n) bytes.
  */
-static void ats_range(uint64_t addr, bool s, VtdInvDesc *d)
+static unsigned ats_shift(uint64_t addr, bool s)
 {
     unsigned shift = 12;
 
@@ -61,8 +59,7 @@ static void ats_range(uint64_t addr, bool s, VtdInvDesc *d)
             shift++;
         }
     }
-    d->start = addr & ADDR_4K & ~(shift >= 64 ? ~0ull : (1ull << shift) - 1);
-    d->last = d->start | (shift >= 64 ? ~0ull : (1ull << shift) - 1);
+    return shift;
 }
 
 bool vtd_inv_decode(const uint64_t *q, bool wide, VtdInvDesc *d)
@@ -88,11 +85,11 @@ bool vtd_inv_decode(const uint64_t *q, bool wide, VtdInvDesc *d)
         d->granularity = g;
         d->domain = q[0] >> 16;
         d->ih = q[1] & 0x40;
-        am_range(q[1], q[1] & 0x3f, d);
+        block_range(q[1], 12 + (q[1] & 0x3f), d);
         return g != 0;
     case VTD_INV_DEVICE_IOTLB:
         d->sid = q[0] >> 32;
-        ats_range(q[1], q[1] & 1, d);
+        block_range(q[1], ats_shift(q[1], q[1] & 1), d);
         return true;
     case VTD_INV_IEC:
         d->granularity = (q[0] >> 4) & 1;
@@ -111,7 +108,7 @@ bool vtd_inv_decode(const uint64_t *q, bool wide, VtdInvDesc *d)
         d->domain = q[0] >> 16;
         d->pasid = (q[0] >> 32) & 0xfffff;
         d->ih = q[1] & 0x40;
-        am_range(q[1], q[1] & 0x3f, d);
+        block_range(q[1], 12 + (q[1] & 0x3f), d);
         return g >= VTD_INV_PIOTLB_PASID;
     case VTD_INV_PASID_CACHE:
         d->granularity = g;
@@ -122,7 +119,7 @@ bool vtd_inv_decode(const uint64_t *q, bool wide, VtdInvDesc *d)
         d->sid = q[0] >> 16;
         d->pasid = (q[0] >> 32) & 0xfffff;
         d->global = q[1] & 1;
-        ats_range(q[1], q[1] & (1u << 11), d);
+        block_range(q[1], ats_shift(q[1], q[1] & (1u << 11)), d);
         return true;
     }
 }

@@ -12,6 +12,12 @@
 
 #include <stdint.h>
 
+/* The low @bits bits set (all 64 for @bits >= 64): an aligned block's mask. */
+static inline uint64_t viommu_low_mask(unsigned bits)
+{
+    return bits >= 64 ? UINT64_MAX : (1ull << bits) - 1;
+}
+
 /*
  * Splits [start, end] into naturally aligned power-of-two blocks, none
  * larger than the alignment of @delta (phys - virt, 0 for none), so that
