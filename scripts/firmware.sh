@@ -31,12 +31,7 @@ fi
 make -s -C "$rom" all >/dev/null 2>&1 || make -C "$rom" all
 
 # QEMU's data directory as configured (prefix/datadir/qemu_suffix)
-datadir=$(python3 - "$obj/meson-info/intro-buildoptions.json" <<'EOP'
-import json, sys
-opts = {o['name']: o['value'] for o in json.load(open(sys.argv[1]))}
-print('%s/%s/%s' % (opts['prefix'], opts['datadir'], opts['qemu_suffix']))
-EOP
-)
+datadir=$("$(dirname "$0")/meson-option.py" "$obj" prefix datadir qemu_suffix)
 bundle=$obj/qemu-bundle$datadir
 
 mkdir -p "$out" "$bundle"

@@ -39,18 +39,11 @@ owner() {
     return 0
 }
 
-# The build's own prefix: meson installs below it, we move it to PREFIX.
-build_prefix() {
-    python3 - "$obj/meson-info/intro-buildoptions.json" <<'EOP'
-import json, sys
-print({o['name']: o['value'] for o in json.load(open(sys.argv[1]))}['prefix'])
-EOP
-}
-
 # stage DIR: everything to install, as DIR/<relative path under PREFIX>
 stage() {
     local dir=$1 tmp=$1.meson bp f target
-    bp=$(build_prefix)
+    # the build's own prefix: meson installs below it, we move it to PREFIX
+    bp=$("$(dirname "$0")/meson-option.py" "$obj" prefix)
     meson install -C "$obj" --no-rebuild --quiet --destdir "$tmp" >/dev/null
     mkdir -p "$dir"
     # the binaries and QEMU's data (keymaps, trace-events-all); not the
