@@ -76,8 +76,9 @@ qtest: qemu
 # Guest tests are QEMU functional tests (tests/functional, qemu_test), run by
 # meson from QEMU's build tree with TAP output; the guest kit is made first.
 SRC := $(TOP)/build/ours/src/qemu
-FUNC_GUEST := func-x86_64-x86_64_viommu_guest func-aarch64-aarch64_viommu_guest \
-	func-x86_64-x86_64_viommu_migration func-x86_64-x86_64_viommu_firmware
+FUNC_GUEST := func-x86_64-x86_64_viommu_guest func-x86_64-x86_64_viommu_intel \
+	func-aarch64-aarch64_viommu_guest func-x86_64-x86_64_viommu_migration \
+	func-x86_64-x86_64_viommu_firmware
 FUNC_RELAY := func-x86_64-x86_64_viommu_vfio_relay
 MESON_TEST := meson test -C $(OBJ) --setup thorough --no-rebuild \
 	--num-processes 1 --verbose --print-errorlogs

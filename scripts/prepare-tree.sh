@@ -77,6 +77,11 @@ apply_hooks() {
     #    lists (tests/functional/viommu/meson.build), before its test loop.
     hook_line_before "$ours/tests/functional/meson.build" "precache_all = []" \
         "subdir('viommu')  # qemu-viommu hook 2"
+    # 3. hw/i386/acpi-build.c: the DMAR of intel-iommu is ours; upstream's
+    #    builder stays compiled (unreached) so that nothing else changes.
+    hook_line_before "$ours/hw/i386/acpi-build.c" \
+        "        build_dmar_q35(tables_blob, tables->linker, x86ms->oem_id," \
+        "        intel_iommu_build_dmar(tables_blob, tables->linker, x86ms->oem_id, x86ms->oem_table_id); } else if (0) { /* qemu-viommu hook 3 */"
 }
 
 hook_line_before() {

@@ -33,14 +33,15 @@ BAR_BASE = 0xe0000000
 
 class Qtest:
     def __init__(self, binary, fw, extra,
-                 devices=('-device', 'virtio-iommu-pci', '-device', 'edu')):
+                 devices=('-device', 'virtio-iommu-pci', '-device', 'edu'),
+                 machine='pc'):
         self.dir = tempfile.mkdtemp()
         path = os.path.join(self.dir, 'qtest.sock')
         srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         srv.bind(path)
         srv.listen(1)
         self.proc = subprocess.Popen(
-            [binary, '-L', fw, '-M', 'pc', '-accel', 'qtest', '-m', '512',
+            [binary, '-L', fw, '-M', machine, '-accel', 'qtest', '-m', '512',
              '-nodefaults', '-display', 'none', '-qtest', 'unix:' + path,
              '-qtest-log', 'none'] +
             list(devices) + extra,

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 #
 # qemu-viommu: live migration in the middle of strict-mode I/O, where every
-# read costs a MAP and an UNMAP through our virtio-iommu's request ring. The
-# destination takes over the queue, the guest's reads go on and finish
-# there, the data read back afterwards is intact, and neither side reports a
-# fault.
+# read costs a MAP and an UNMAP: through our virtio-iommu's request ring,
+# and through our intel-iommu's tables and invalidation queue. The
+# destination takes over, the guest's reads go on and finish there, the
+# data read back afterwards is intact, and neither side reports a fault.
 #
 # SPDX-License-Identifier: GPL-2.0-or-later
 
@@ -19,13 +19,21 @@ READS = 60000
 class ViommuMigration(ViommuGuestTest):
 
     def test_q35_migrate(self):
+        self.migrate(['-device', 'virtio-iommu-pci'], 'iommu.strict=1')
+
+    def test_intel_migrate(self):
+        # interrupt remapping and queued invalidation state travel too
+        self.migrate(['-device', 'intel-iommu,intremap=on'],
+                     'intel_iommu=on iommu.strict=1')
+
+    def migrate(self, iommu, append):
         self.require_accelerator('tcg')
-        append = 'iommu.strict=1 viommu.bench=%d' % READS
+        append += ' viommu.bench=%d' % READS
         # the same disk on both sides: room for the reads
-        src = self.new_guest('src', 'amd64', 'q35', ['-device', 'virtio-iommu-pci'],
-                             append, net=False, disk_size=256 << 20)
-        dst = self.new_guest('dst', 'amd64', 'q35', ['-device', 'virtio-iommu-pci'],
-                             append, net=False, image=src.disk)
+        src = self.new_guest('src', 'amd64', 'q35', iommu, append, net=False,
+                             disk_size=256 << 20)
+        dst = self.new_guest('dst', 'amd64', 'q35', iommu, append, net=False,
+                             image=src.disk)
         uri = 'unix:' + self.socket_dir().name + '/migration'
         dst.vm.add_args('-incoming', uri)
         dst.vm.launch()

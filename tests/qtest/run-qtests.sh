@@ -3,9 +3,12 @@
 #  - qos-test, every virtio-iommu path (i440FX, virtio-iommu-test.c)
 #  - bios-tables-test acpi/q35/viot and acpi/virt/viot (our VIOT, and every
 #    other table of those machines, byte for byte against upstream's
-#    expected tables; virt boots Debian's AAVMF)
-#  - ours: host IOMMU constraints of assigned devices (host_constraints.py)
-#    and a hostile driver against the request ring (hostile_ring.py)
+#    expected tables; virt boots Debian's AAVMF), and acpi/q35/kvm/dmar
+#    (our DMAR) under TCG
+#  - intel-iommu-test (our intel-iommu)
+#  - ours: host IOMMU constraints of assigned devices (host_constraints.py),
+#    a hostile driver against the request ring (hostile_ring.py) and a
+#    hostile guest against intel-iommu (hostile_vtd.py)
 # under TCG: a wrapper drops "-accel kvm" so that a /dev/kvm does not matter.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -16,6 +19,7 @@ mkdir -p "$work"
 
 # bios-tables-test boots aarch64 virt with edk2, here Debian's AAVMF
 ninja -C "$obj" -j"$(nproc)" tests/qtest/qos-test tests/qtest/bios-tables-test \
+    tests/qtest/intel-iommu-test \
     pc-bios/edk2-aarch64-code.fd pc-bios/edk2-arm-vars.fd >/dev/null
 
 # wrapper ARCH EXTRA...: the binary the qtests start
@@ -67,9 +71,17 @@ done
 bt_bin=$(wrapper x86_64)
 run acpi_q35_viot bash -c "cd '$obj' && QTEST_QEMU_BINARY='$bt_bin' \
     tests/qtest/bios-tables-test -p /x86_64/acpi/q35/viot"
+# our DMAR (and every other q35 table) against upstream's expected DMAR.dmar:
+# upstream runs this case under KVM only; the wrapper runs it under TCG
+run acpi_q35_dmar bash -c "cd '$obj' && QTEST_QEMU_BINARY='$bt_bin' \
+    tests/qtest/bios-tables-test -p /x86_64/acpi/q35/kvm/dmar"
 bt_bin=$(wrapper aarch64)
 run acpi_virt_viot bash -c "cd '$obj' && QTEST_QEMU_BINARY='$bt_bin' \
     tests/qtest/bios-tables-test -p /aarch64/acpi/virt/viot"
+
+# upstream's intel-iommu-test: capabilities, registers equal after reset
+run intel_iommu_test env QTEST_QEMU_BINARY="$(wrapper x86_64)" \
+    "$obj/tests/qtest/intel-iommu-test"
 
 # Host IOMMU constraints of assigned devices (HostIOMMUDevice), through
 # x-host-iommu-stub: page sizes no x86 host here has, hot-plug refusal
@@ -79,6 +91,11 @@ run host_constraints python3 "$top/tests/qtest/host_constraints.py" \
 # A hostile driver against the request ring (our own split ring code)
 run hostile_ring python3 "$top/tests/qtest/hostile_ring.py" \
     "$obj/qemu-system-x86_64" "$fw"
+
+# A hostile guest against our intel-iommu: register sizes and offsets,
+# invalidation waits, bad descriptors, DMA faults, random tables and steps
+run hostile_vtd python3 "$top/tests/qtest/hostile_vtd.py" \
+    "$obj/qemu-system-x86_64" "$fw" 3000
 
 echo "qtests: $passed passed, $failed failed"
 [ "$failed" = 0 ]

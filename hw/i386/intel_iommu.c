@@ -1,0 +1,1932 @@
+/*
+ * qemu-viommu: intel-iommu, a VT-d remapping hardware unit (Intel
+ * Virtualization Technology for Directed I/O, Architecture Specification
+ * rev. 4.x/5.0).
+ *
+ * QEMU glue around the QEMU-independent core (hw/viommu/): the register
+ * file (chapter 11), the per-device address spaces, the context cache, the
+ * queued and register-based invalidation (chapter 6), fault recording
+ * (chapter 7), interrupt remapping (chapter 5) and the IOMMU notifiers
+ * (VFIO, vhost) kept exact through the core's notifier shadow.
+ *
+ * Locking: the BQL covers the registers, the invalidation queue, the
+ * address-space layout and the notifier shadows. s->lock covers the
+ * context cache and the IOTLB, which translate() uses without the BQL
+ * (IOThreads). Order: BQL, then s->lock; nothing is called with s->lock
+ * held that could take the BQL or call a notifier.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "qemu/osdep.h"
+#include "qemu/error-report.h"
+#include "qemu/log.h"
+#include "qemu/timer.h"
+#include "qapi/error.h"
+#include "hw/qdev-properties.h"
+#include "hw/sysbus.h"
+#include "hw/pci/pci.h"
+#include "hw/pci/pci_bus.h"
+#include "hw/pci/pci_host.h"
+#include "hw/pci/pci_bridge.h"
+#include "hw/pci-host/q35.h"
+#include "hw/i386/pc.h"
+#include "hw/i386/apic_internal.h"
+#include "hw/i386/intel_iommu.h"
+#include "hw/acpi/aml-build.h"
+#include "migration/vmstate.h"
+#include "exec/address-spaces.h"
+#include "system/kvm.h"
+#include "system/runstate.h"
+#include "system/system.h"
+#include "kvm/kvm_i386.h"
+#include "acpi-common.h"
+
+#include "hw/viommu/acpi-dmar.h"
+#include "hw/viommu/iotlb.h"
+#include "hw/viommu/pow2-split.h"
+#include "hw/viommu/pt-walk.h"
+#include "hw/viommu/shadow.h"
+#include "hw/viommu/vtd-context.h"
+#include "hw/viommu/vtd-irte.h"
+#include "hw/viommu/vtd-qi.h"
+
+/* ---- registers (11.4) ---- */
+
+enum {
+    R_VER = 0x00, R_CAP = 0x08, R_ECAP = 0x10, R_GCMD = 0x18, R_GSTS = 0x1c,
+    R_RTADDR = 0x20, R_CCMD = 0x28, R_FSTS = 0x34, R_FECTL = 0x38,
+    R_FEDATA = 0x3c, R_FEADDR = 0x40, R_FEUADDR = 0x44, R_PMEN = 0x64,
+    R_IQH = 0x80, R_IQT = 0x88, R_IQA = 0x90, R_ICS = 0x9c, R_IECTL = 0xa0,
+    R_IEDATA = 0xa4, R_IEADDR = 0xa8, R_IEUADDR = 0xac, R_IQERCD = 0xb0,
+    R_IRTA = 0xb8, R_IVA = 0xf0, R_IOTLB = 0xf8, R_FRCD = 0x220,
+};
+
+#define NR_FRCD         1       /* fault recording registers (CAP.NFR + 1) */
+
+/* GCMD / GSTS (11.4.4, 11.4.5) */
+#define GS_CFI          (1u << 23)
+#define GS_SIRTP        (1u << 24)
+#define GS_IRE          (1u << 25)
+#define GS_QIE          (1u << 26)
+#define GS_WBF          (1u << 27)
+#define GS_SFL          (1u << 29)
+#define GS_SRTP         (1u << 30)
+#define GS_TE           (1u << 31)
+
+/* CCMD (11.4.7), IOTLB (11.4.8.1) */
+#define CCMD_ICC        (1ull << 63)
+#define IOTLB_IVT       (1ull << 63)
+
+/* FSTS (11.4.9), FECTL/IECTL (11.4.10, 11.4.11.4), ICS */
+#define FSTS_PFO        (1u << 0)
+#define FSTS_PPF        (1u << 1)
+#define FSTS_IQE        (1u << 4)
+#define FSTS_ICE        (1u << 5)
+#define FSTS_ITE        (1u << 6)
+#define FSTS_FRI_SHIFT  8
+#define CTL_IM          (1u << 31)
+#define CTL_IP          (1u << 30)
+#define ICS_IWC         1u
+
+/* IQERCD.IQEI (11.4.7.4) */
+#define IQEI_TAIL       1       /* IQT not aligned for 256-bit descriptors */
+#define IQEI_FETCH      2       /* the descriptor could not be read */
+#define IQEI_INVALID    3       /* reserved type, bits or granularity */
+
+/* Fault recording register, upper quadword (11.4.14) */
+#define FRCD_F          (1ull << 63)
+#define FRCD_T_READ     (1ull << 62)
+
+/* RTADDR.TTM, IQA.DW, IRTA.EIME */
+#define RTADDR_TTM_SCALABLE     (1ull << 10)
+#define IQA_DW                  (1ull << 11)
+#define IRTA_EIME               (1ull << 11)
+
+/* The interrupt address range: DMA writes here are interrupt requests. */
+#define VTD_INTR_BASE   0xfee00000ULL
+#define VTD_INTR_SIZE   0x100000ULL
+
+#define VTD_IOTLB_ENTRIES   4096
+#define VTD_SHADOW_MAX      (1u << 20)
+#define VTD_LOG_BURST       16
+
+/* What a resolved context says about a request. */
+typedef enum VtdMode {
+    VTD_MODE_TRANSLATE,
+    VTD_MODE_PASS_THROUGH,
+} VtdMode;
+
+/* A context-cache entry: the device's resolved context (and PASID entry). */
+typedef struct VtdCtxCache {
+    bool valid;
+    VtdMode mode;
+    uint16_t domain;
+    uint32_t pasid;             /* VIOMMU_IOTLB_NO_PASID in legacy mode */
+    bool first_stage;
+    bool fpd;
+    uint64_t root;
+    int levels;
+} VtdCtxCache;
+
+struct VTDAddressSpace {
+    IntelIOMMUState *s;
+    PCIBus *bus;                /* NULL: the IOAPIC's pseudo device */
+    uint8_t devfn;
+    IOMMUMemoryRegion iommu;
+    MemoryRegion root;          /* container: iommu or nodmar, and ir */
+    MemoryRegion nodmar;        /* system memory, translation off or PT */
+    MemoryRegion ir;            /* the interrupt address range */
+    AddressSpace as;
+    bool translating;           /* iommu enabled rather than nodmar */
+    VtdCtxCache ctx;            /* under s->lock */
+    IOMMUNotifierFlag notifier_flags;
+    ViommuShadow *shadow;       /* what MAP notifiers hold */
+    QLIST_ENTRY(VTDAddressSpace) next;
+};
+
+static uint32_t reg_l(IntelIOMMUState *s, hwaddr r)
+{
+    return ldl_le_p(s->csr + r);
+}
+
+static uint64_t reg_q(IntelIOMMUState *s, hwaddr r)
+{
+    return ldq_le_p(s->csr + r);
+}
+
+static void set_l(IntelIOMMUState *s, hwaddr r, uint32_t v)
+{
+    stl_le_p(s->csr + r, v);
+}
+
+static void set_q(IntelIOMMUState *s, hwaddr r, uint64_t v)
+{
+    stq_le_p(s->csr + r, v);
+}
+
+static void mod_l(IntelIOMMUState *s, hwaddr r, uint32_t clear, uint32_t set)
+{
+    set_l(s, r, (reg_l(s, r) & ~clear) | set);
+}
+
+static uint16_t space_sid(VTDAddressSpace *vas)
+{
+    if (!vas->bus) {
+        return Q35_PSEUDO_BUS_PLATFORM << 8 | Q35_PSEUDO_DEVFN_IOAPIC;
+    }
+    return PCI_BUILD_BDF(pci_bus_num(vas->bus), vas->devfn);
+}
+
+/* Guest errors, at most VTD_LOG_BURST a second. */
+static void G_GNUC_PRINTF(2, 3) vtd_guest_error(IntelIOMMUState *s,
+                                                const char *fmt, ...)
+{
+    uint64_t now = qemu_clock_get_ms(QEMU_CLOCK_REALTIME);
+    g_autofree char *msg = NULL;
+    va_list ap;
+
+    if (now - s->fault_log_time >= 1000) {
+        s->fault_log_time = now;
+        s->fault_log_count = 0;
+    }
+    if (s->fault_log_count++ >= VTD_LOG_BURST ||
+        !qemu_loglevel_mask(LOG_GUEST_ERROR)) {
+        return;
+    }
+    va_start(ap, fmt);
+    msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    qemu_log_mask(LOG_GUEST_ERROR, "intel-iommu: %s\n", msg);
+}
+
+/* ---- guest memory, for the walker and the table decoders ---- */
+
+/*
+ * Translation structures are read from (and A/D bits written to) RAM only:
+ * a table the guest points at MMIO is a failed read, never a device access
+ * made from translate() with s->lock held and perhaps without the BQL.
+ */
+static bool ram_access(uint64_t addr, void *buf, unsigned len, bool write)
+{
+    MemoryRegion *mr;
+    hwaddr xlat, l = len;
+
+    RCU_READ_LOCK_GUARD();
+    mr = address_space_translate(&address_space_memory, addr, &xlat, &l,
+                                 write, MEMTXATTRS_UNSPECIFIED);
+    if (!memory_region_is_ram(mr) || l < len ||
+        (write && memory_region_is_rom(mr))) {
+        return false;
+    }
+    return address_space_rw(&address_space_memory, addr,
+                            MEMTXATTRS_UNSPECIFIED, buf, len,
+                            write) == MEMTX_OK;
+}
+
+static bool dma_read_q(void *opaque, uint64_t addr, uint64_t *entry)
+{
+    uint8_t buf[8];
+
+    if (!ram_access(addr, buf, 8, false)) {
+        return false;
+    }
+    *entry = ldq_le_p(buf);
+    return true;
+}
+
+static bool dma_write_q(void *opaque, uint64_t addr, uint64_t entry)
+{
+    uint8_t buf[8];
+
+    stq_le_p(buf, entry);
+    return ram_access(addr, buf, 8, true);
+}
+
+static bool dma_read_n(uint64_t addr, uint64_t *q, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        if (!dma_read_q(NULL, addr + 8 * i, &q[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* ---- interrupts of the unit itself: fault and invalidation events ---- */
+
+static void send_msi(uint64_t addr, uint32_t data)
+{
+    MSIMessage msg = { .address = addr, .data = data };
+
+    if ((addr & 0xfff00000u) == VTD_INTR_BASE) {
+        apic_get_class(NULL)->send_msi(&msg);
+    }
+}
+
+/* Raises the event of control register @ctl, or marks it pending (IP). */
+static void raise_event(IntelIOMMUState *s, hwaddr ctl)
+{
+    uint64_t addr;
+
+    if (reg_l(s, ctl) & CTL_IM) {
+        mod_l(s, ctl, 0, CTL_IP);
+        return;
+    }
+    mod_l(s, ctl, CTL_IP, 0);
+    addr = (uint64_t)reg_l(s, ctl + 8) | (uint64_t)reg_l(s, ctl + 12) << 32;
+    send_msi(addr, reg_l(s, ctl + 4));
+}
+
+/* An event left pending while masked goes out once unmasked. */
+static void unmask_event(IntelIOMMUState *s, hwaddr ctl)
+{
+    uint32_t v = reg_l(s, ctl);
+
+    if (!(v & CTL_IM) && (v & CTL_IP)) {
+        raise_event(s, ctl);
+    }
+}
+
+/* ---- primary fault logging (7.3.1) ---- */
+
+static void update_ppf(IntelIOMMUState *s)
+{
+    bool pending = false;
+
+    for (int i = 0; i < NR_FRCD; i++) {
+        pending |= reg_q(s, R_FRCD + 16 * i + 8) & FRCD_F;
+    }
+    mod_l(s, R_FSTS, FSTS_PPF, pending ? FSTS_PPF : 0);
+}
+
+/*
+ * Records a fault of @reason for source @sid: @info is the faulting page
+ * (DMA) or the IRTE index << 48 (interrupt). Dropped, with PFO, when the
+ * next record is still pending.
+ */
+static void record_fault(IntelIOMMUState *s, uint16_t sid, uint8_t reason,
+                         uint64_t info, bool read)
+{
+    hwaddr frcd = R_FRCD + 16 * s->frcd_next;
+    uint32_t fsts = reg_l(s, R_FSTS);
+
+    vtd_guest_error(s, "DMA fault: reason 0x%x, %s from %02x:%02x.%x at "
+                    "0x%" PRIx64, reason, reason >= VTD_IR_REQ_RESERVED &&
+                    reason <= VTD_IR_SID_MISMATCH ? "interrupt request" :
+                    read ? "read" : "write", sid >> 8, PCI_SLOT(sid & 0xff),
+                    PCI_FUNC(sid & 0xff), info);
+    if (fsts & FSTS_PFO) {
+        return;
+    }
+    if (reg_q(s, frcd + 8) & FRCD_F) {
+        mod_l(s, R_FSTS, 0, FSTS_PFO);
+        raise_event(s, R_FECTL);
+        return;
+    }
+    set_q(s, frcd, info & ~0xfffull);
+    set_q(s, frcd + 8, FRCD_F | (read ? FRCD_T_READ : 0) |
+          (uint64_t)reason << 32 | sid);
+    mod_l(s, R_FSTS, 0xffu << FSTS_FRI_SHIFT,
+          (uint32_t)s->frcd_next << FSTS_FRI_SHIFT);
+    s->frcd_next = (s->frcd_next + 1) % NR_FRCD;
+    if (!(fsts & FSTS_PPF)) {
+        update_ppf(s);
+        raise_event(s, R_FECTL);
+    }
+}
+
+/*
+ * A fault seen without the BQL (translate() from an IOThread) is recorded
+ * by a bottom half in the main loop; at most VTD_PENDING_FAULTS wait, the
+ * rest are counted as lost, as records beyond the hardware's would be.
+ */
+static void report_fault(IntelIOMMUState *s, uint16_t sid, uint8_t reason,
+                         uint64_t info, bool read)
+{
+    if (bql_locked()) {
+        record_fault(s, sid, reason, info, read);
+        return;
+    }
+    qemu_mutex_lock(&s->lock);
+    if (s->nr_pending < VTD_PENDING_FAULTS) {
+        s->pending[s->nr_pending++] = (VtdPendingFault) {
+            sid, reason, read, info,
+        };
+    } else {
+        s->lost_faults++;
+    }
+    qemu_mutex_unlock(&s->lock);
+    qemu_bh_schedule(s->fault_bh);
+}
+
+static void record_pending_faults(void *opaque)
+{
+    IntelIOMMUState *s = opaque;
+    VtdPendingFault batch[VTD_PENDING_FAULTS];
+    unsigned n;
+
+    qemu_mutex_lock(&s->lock);
+    n = s->nr_pending;
+    memcpy(batch, s->pending, n * sizeof(batch[0]));
+    s->nr_pending = 0;
+    qemu_mutex_unlock(&s->lock);
+    for (unsigned i = 0; i < n; i++) {
+        record_fault(s, batch[i].sid, batch[i].reason, batch[i].info,
+                     batch[i].read);
+    }
+}
+
+/* ---- capabilities ---- */
+
+static VtdCaps vtd_caps(IntelIOMMUState *s)
+{
+    X86IOMMUState *x86 = X86_IOMMU_DEVICE(s);
+
+    return (VtdCaps) {
+        .sagaw = s->dma_translation ?
+                 (s->aw_bits == VTD_HOST_AW_39BIT ? 0x2 : 0x6) : 0,
+        .pass_through = x86->pt_supported,
+        .device_iotlb = x86->dt_supported,
+        .first_stage = s->flts,
+        .second_stage = s->scalable_mode && !s->flts,
+        .fl5lp = false,
+        .haw_mask = VTD_HAW_MASK(s->aw_bits),
+    };
+}
+
+/* The capability registers this configuration offers (11.4.2, 11.4.3). */
+static void compute_caps(IntelIOMMUState *s)
+{
+    X86IOMMUState *x86 = X86_IOMMU_DEVICE(s);
+    uint64_t cap = 6;                               /* ND: 64K domains */
+    uint64_t ecap = 1ull << 1 | (uint64_t)(R_IVA >> 4) << 8 | 0xfull << 20;
+
+    cap |= (uint64_t)vtd_caps(s).sagaw << 8;
+    cap |= (uint64_t)(s->aw_bits - 1) << 16;        /* MGAW */
+    cap |= (uint64_t)(R_FRCD >> 4) << 24;           /* FRO */
+    cap |= 3ull << 34 | 1ull << 39;                 /* SLLPS 2M 1G, PSI */
+    cap |= (uint64_t)(NR_FRCD - 1) << 40;           /* NFR */
+    cap |= 18ull << 48;                             /* MAMV */
+    if (s->caching_mode) {
+        cap |= 1ull << 7;
+    }
+    if (s->dma_drain) {
+        cap |= 3ull << 54;                          /* DWD, DRD */
+    }
+    if (s->flts && s->fs1gp) {
+        cap |= 1ull << 56;                          /* FS1GP */
+    }
+    if (x86_iommu_ir_supported(x86)) {
+        ecap |= 1ull << 3;
+        if (s->intr_eim == ON_OFF_AUTO_ON) {
+            ecap |= 1ull << 4;
+        }
+    }
+    if (x86->dt_supported) {
+        ecap |= 1ull << 2;
+    }
+    if (x86->pt_supported) {
+        ecap |= 1ull << 6;
+    }
+    if (s->snoop_control) {
+        ecap |= 1ull << 7;
+    }
+    if (s->scalable_mode) {
+        ecap |= 1ull << 43;                         /* SMTS */
+        ecap |= s->flts ? 1ull << 47 : (1ull << 46 | 1ull << 31);
+        if (s->pasid) {
+            ecap |= 1ull << 40;
+        }
+    }
+    s->cap = cap;
+    s->ecap = ecap;
+}
+
+/* ---- context resolution and the context cache ---- */
+
+static uint32_t sl_leaf_levels(void)
+{
+    return 1u << 2 | 1u << 3;                       /* SLLPS: 2M, 1G */
+}
+
+/* Resolves the legacy context of @sid (9.1 to 9.3). */
+static VtdDmaFault resolve_legacy(IntelIOMMUState *s, uint16_t sid,
+                                  const VtdCaps *caps, VtdCtxCache *c)
+{
+    uint64_t re[2], ce[2], table;
+    VtdContext ctx;
+    VtdDmaFault f;
+
+    if (!dma_read_n(s->root_table + 16 * (sid >> 8), re, 2)) {
+        return VTD_FR_ROOT_READ;
+    }
+    f = vtd_root_context_table(re[0], re[1], false, sid & 0xff, caps, &table);
+    if (f) {
+        return f;
+    }
+    if (!dma_read_n(table + 16 * (sid & 0xff), ce, 2)) {
+        return VTD_FR_CONTEXT_READ;
+    }
+    f = vtd_context_decode(ce[0], ce[1], caps, &ctx, &c->fpd);
+    if (f) {
+        return f;
+    }
+    c->mode = ctx.type == VTD_TT_PASS_THROUGH ? VTD_MODE_PASS_THROUGH
+                                              : VTD_MODE_TRANSLATE;
+    c->domain = ctx.domain;
+    c->pasid = VIOMMU_IOTLB_NO_PASID;
+    c->first_stage = false;
+    c->root = ctx.slptptr;
+    c->levels = ctx.levels;
+    return VTD_FR_OK;
+}
+
+/* Resolves the scalable-mode context and RID_PASID entry (9.4 to 9.6). */
+static VtdDmaFault resolve_scalable(IntelIOMMUState *s, uint16_t sid,
+                                    const VtdCaps *caps, VtdCtxCache *c)
+{
+    uint64_t re[2], ce[4], pe[8], table, ptable;
+    uint8_t devfn = sid & 0xff;
+    VtdSmContext ctx;
+    VtdPasidEntry pasid;
+    VtdDmaFault f;
+
+    if (!dma_read_n(s->root_table + 16 * (sid >> 8), re, 2)) {
+        return VTD_FR_SM_ROOT_READ;
+    }
+    f = vtd_root_context_table(re[0], re[1], true, devfn, caps, &table);
+    if (f) {
+        return f;
+    }
+    if (!dma_read_n(table + 32 * (devfn % 128), ce, 4)) {
+        return VTD_FR_SM_CONTEXT_READ;
+    }
+    f = vtd_sm_context_decode(ce, caps, &ctx, &c->fpd);
+    if (f) {
+        return f;
+    }
+    f = vtd_pasid_table(&ctx, ctx.rid_pasid, caps, dma_read_q, NULL, &ptable,
+                        &c->fpd);
+    if (f) {
+        return f;
+    }
+    if (!dma_read_n(ptable + 64 * (ctx.rid_pasid % 64), pe, 8)) {
+        return VTD_FR_SM_PASID_READ;
+    }
+    f = vtd_pasid_entry_decode(pe, caps, &pasid, &c->fpd);
+    if (f) {
+        return f;
+    }
+    c->domain = pasid.domain;
+    c->pasid = ctx.rid_pasid;
+    c->mode = VTD_MODE_TRANSLATE;
+    c->first_stage = pasid.pgtt == VTD_PGTT_FIRST_STAGE;
+    switch (pasid.pgtt) {
+    case VTD_PGTT_PASS_THROUGH:
+        c->mode = VTD_MODE_PASS_THROUGH;
+        break;
+    case VTD_PGTT_FIRST_STAGE:
+        c->root = pasid.flptptr;
+        c->levels = pasid.fs_levels;
+        break;
+    case VTD_PGTT_SECOND_STAGE:
+        c->root = pasid.ssptptr;
+        c->levels = pasid.ss_levels;
+        break;
+    default:
+        return VTD_FR_SM_PASID_INVALID;         /* nested: not offered */
+    }
+    return VTD_FR_OK;
+}
+
+/*
+ * The device's context, from the context cache or the tables; faults are
+ * not cached. Called with s->lock held.
+ */
+static VtdDmaFault space_context(VTDAddressSpace *vas, VtdCtxCache *out)
+{
+    IntelIOMMUState *s = vas->s;
+    VtdCaps caps = vtd_caps(s);
+    VtdCtxCache c = { .valid = true };
+    VtdDmaFault f;
+
+    if (vas->ctx.valid) {
+        *out = vas->ctx;
+        return VTD_FR_OK;
+    }
+    if (s->root_scalable) {
+        f = resolve_scalable(s, space_sid(vas), &caps, &c);
+    } else {
+        f = resolve_legacy(s, space_sid(vas), &caps, &c);
+    }
+    *out = c;
+    if (f == VTD_FR_OK) {
+        vas->ctx = c;
+    }
+    return f;
+}
+
+static ViommuPtConfig walk_config(IntelIOMMUState *s, const VtdCtxCache *c)
+{
+    ViommuPtConfig cfg = {
+        .fmt = c->first_stage ? &viommu_pt_x86_fl : &viommu_pt_vtd_sl,
+        .root = c->root,
+        .levels = c->levels,
+        .leaf_levels = c->first_stage ? (s->fs1gp ? 1u << 2 | 1u << 3
+                                                  : 1u << 2)
+                                      : sl_leaf_levels(),
+        .out_mask = VTD_HAW_MASK(s->aw_bits),
+        .flags = c->first_stage ? VIOMMU_PT_SET_AD : 0,
+        .read = dma_read_q,
+        .write = dma_write_q,
+    };
+    return cfg;
+}
+
+/* The fault reason a walk fault is recorded with (7.1.3). */
+static uint8_t walk_fault_reason(const VtdCtxCache *c, ViommuPtFault f,
+                                 bool write)
+{
+    uint8_t legacy = vtd_fault_from_walk(f, write);
+
+    if (c->pasid == VIOMMU_IOTLB_NO_PASID) {
+        return legacy;
+    }
+    /* scalable mode: second stage 0x7x / first stage 0x9x equivalents */
+    switch (f) {
+    case VIOMMU_PT_PERM:
+        return write ? 0x86 : 0x85;         /* SM: write / read denied */
+    case VIOMMU_PT_RESERVED:
+        return c->first_stage ? 0x92 : 0x7a;
+    case VIOMMU_PT_ADDR_WIDTH:
+        return 0x80;
+    default:
+        return c->first_stage ? 0x90 : 0x78;
+    }
+}
+
+/* ---- DMA translation ---- */
+
+static IOMMUAccessFlags iommu_perm(unsigned perm)
+{
+    return (perm & VIOMMU_PT_READ ? IOMMU_RO : 0) |
+           (perm & VIOMMU_PT_WRITE ? IOMMU_WO : 0);
+}
+
+static unsigned walk_perm(IOMMUAccessFlags flag)
+{
+    return (flag & IOMMU_RO ? VIOMMU_PT_READ : 0) |
+           (flag & IOMMU_WO ? VIOMMU_PT_WRITE : 0);
+}
+
+typedef struct VtdXlate {
+    ViommuIotlbEntry e;
+    uint8_t fault;              /* 0: translated */
+    bool fpd;
+} VtdXlate;
+
+/* Translates @addr for @vas with s->lock held; fills *x. */
+static void translate_locked(VTDAddressSpace *vas, uint64_t addr,
+                             unsigned perm, VtdXlate *x)
+{
+    IntelIOMMUState *s = vas->s;
+    uint16_t sid = space_sid(vas);
+    VtdCtxCache c;
+    ViommuPtConfig cfg;
+    ViommuPtResult res;
+    ViommuPtFault f;
+
+    x->fault = space_context(vas, &c);
+    x->fpd = c.fpd;
+    if (x->fault) {
+        return;
+    }
+    if (c.mode == VTD_MODE_PASS_THROUGH) {
+        x->e = (ViommuIotlbEntry) {
+            .iova = addr & ~0xfffull, .output = addr & ~0xfffull,
+            .page_shift = 12, .perm = VIOMMU_PT_READ | VIOMMU_PT_WRITE,
+        };
+        return;
+    }
+    if (viommu_iotlb_lookup(s->iotlb, sid, c.domain, c.pasid, addr, &x->e) &&
+        (x->e.perm & perm) == perm) {
+        return;
+    }
+    cfg = walk_config(s, &c);
+    f = viommu_pt_walk(&cfg, addr, perm, &res);
+    if (f) {
+        x->fault = walk_fault_reason(&c, f, perm & VIOMMU_PT_WRITE);
+        return;
+    }
+    x->e = (ViommuIotlbEntry) {
+        .iova = res.iova, .output = res.output, .pasid = c.pasid,
+        .sid = sid, .domain = c.domain, .page_shift = res.page_shift,
+        .perm = res.perm & (VIOMMU_PT_READ | VIOMMU_PT_WRITE),
+        .flags = res.snoop,
+    };
+    viommu_iotlb_insert(s->iotlb, &x->e);
+}
+
+static IOMMUTLBEntry vtd_translate(IOMMUMemoryRegion *iommu, hwaddr addr,
+                                   IOMMUAccessFlags flag, int iommu_idx)
+{
+    VTDAddressSpace *vas = container_of(iommu, VTDAddressSpace, iommu);
+    IntelIOMMUState *s = vas->s;
+    IOMMUTLBEntry entry = {
+        .target_as = &address_space_memory,
+        .iova = addr & ~0xfffull,
+        .translated_addr = addr & ~0xfffull,
+        .addr_mask = 0xfff,
+        .perm = IOMMU_NONE,
+    };
+    VtdXlate x = {};
+    uint64_t mask;
+
+    qemu_mutex_lock(&s->lock);
+    if (!s->translation_on) {
+        entry.perm = IOMMU_RW;
+        qemu_mutex_unlock(&s->lock);
+        return entry;
+    }
+    translate_locked(vas, addr, walk_perm(flag), &x);
+    if (!x.fault) {
+        mask = viommu_low_mask(x.e.page_shift);
+        entry.iova = x.e.iova & ~mask;
+        entry.translated_addr = x.e.output & ~mask;
+        entry.addr_mask = mask;
+        entry.perm = iommu_perm(x.e.perm);
+    }
+    qemu_mutex_unlock(&s->lock);
+    if (x.fault && flag != IOMMU_NONE && !x.fpd) {
+        report_fault(s, space_sid(vas), x.fault, addr, !(flag & IOMMU_WO));
+    }
+    return entry;
+}
+
+/* ---- address-space layout: translated, or straight to memory ---- */
+
+/* Under the BQL: the iommu region for translation, nodmar otherwise. */
+static void space_update(VTDAddressSpace *vas)
+{
+    IntelIOMMUState *s = vas->s;
+    VtdCtxCache c;
+    bool translating = false;
+
+    if (s->translation_on) {
+        qemu_mutex_lock(&s->lock);
+        translating = space_context(vas, &c) != VTD_FR_OK ||
+                      c.mode != VTD_MODE_PASS_THROUGH;
+        qemu_mutex_unlock(&s->lock);
+    }
+    if (translating == vas->translating) {
+        return;
+    }
+    memory_region_transaction_begin();
+    memory_region_set_enabled(&vas->nodmar, !translating);
+    memory_region_set_enabled(MEMORY_REGION(&vas->iommu), translating);
+    memory_region_transaction_commit();
+    vas->translating = translating;
+}
+
+static void update_all_spaces(IntelIOMMUState *s)
+{
+    GHashTableIter it;
+    VTDAddressSpace *vas;
+
+    g_hash_table_iter_init(&it, s->spaces);
+    while (g_hash_table_iter_next(&it, NULL, (void **)&vas)) {
+        space_update(vas);
+    }
+}
+
+/* ---- notifiers (VFIO, vhost) ---- */
+
+typedef struct NotifyCtx {
+    VTDAddressSpace *vas;
+    IOMMUNotifierFlag type;
+    IOMMUNotifier *only;        /* this notifier only */
+    IOMMUNotifier *skip;        /* every MAP notifier but this one */
+} NotifyCtx;
+
+static void notify_one_event(NotifyCtx *n, const IOMMUTLBEvent *ev)
+{
+    IOMMUNotifier *nf;
+
+    if (n->only) {
+        memory_region_notify_iommu_one(n->only, ev);
+        return;
+    }
+    IOMMU_NOTIFIER_FOREACH(nf, &n->vas->iommu) {
+        if (nf != n->skip && (nf->notifier_flags & IOMMU_NOTIFIER_MAP)) {
+            memory_region_notify_iommu_one(nf, ev);
+        }
+    }
+}
+
+/* The shadow's MAPs and UNMAPs go to the MAP notifiers (VFIO). */
+static void shadow_notify(bool map, uint64_t iova, uint64_t output,
+                          uint64_t mask, unsigned perm, void *opaque)
+{
+    NotifyCtx *n = opaque;
+    IOMMUTLBEvent ev = {
+        .type = map ? IOMMU_NOTIFIER_MAP : IOMMU_NOTIFIER_UNMAP,
+        .entry = {
+            .target_as = &address_space_memory,
+            .iova = iova,
+            .translated_addr = map ? output : 0,
+            .addr_mask = mask,
+            .perm = map ? iommu_perm(perm) : IOMMU_NONE,
+        },
+    };
+
+    notify_one_event(n, &ev);
+}
+
+/* An UNMAP of one aligned block to the notifiers of type n->type. */
+static void unmap_block(uint64_t start, uint64_t mask, void *opaque)
+{
+    NotifyCtx *n = opaque;
+    IOMMUNotifier *nf;
+    IOMMUTLBEvent ev = {
+        .type = n->type,
+        .entry = {
+            .target_as = &address_space_memory,
+            .iova = start, .addr_mask = mask, .perm = IOMMU_NONE,
+        },
+    };
+
+    IOMMU_NOTIFIER_FOREACH(nf, &n->vas->iommu) {
+        if ((nf->notifier_flags & n->type) &&
+            !(nf->notifier_flags & IOMMU_NOTIFIER_MAP)) {
+            memory_region_notify_iommu_one(nf, &ev);
+        }
+    }
+}
+
+/*
+ * Under the BQL: after the guest invalidated [@start, @last] of @vas,
+ * UNMAP-only notifiers (vhost) drop the range and MAP notifiers (VFIO)
+ * get the exact difference between the tables and what they hold.
+ */
+static void space_sync(VTDAddressSpace *vas, uint64_t start, uint64_t last,
+                       IOMMUNotifier *skip)
+{
+    IntelIOMMUState *s = vas->s;
+    NotifyCtx n = { .vas = vas, .type = IOMMU_NOTIFIER_UNMAP, .skip = skip };
+    ViommuPtConfig cfg;
+    ViommuPtFault fault;
+    VtdCtxCache c;
+    bool mapped;
+
+    if (vas->notifier_flags & IOMMU_NOTIFIER_UNMAP) {
+        viommu_split_pow2(start, last, 0, unmap_block, &n);
+    }
+    if (!vas->shadow) {
+        return;
+    }
+    qemu_mutex_lock(&s->lock);
+    mapped = s->translation_on && space_context(vas, &c) == VTD_FR_OK &&
+             c.mode == VTD_MODE_TRANSLATE;
+    qemu_mutex_unlock(&s->lock);
+    if (mapped) {
+        cfg = walk_config(s, &c);
+        cfg.max_reads = 4 * VTD_SHADOW_MAX;
+    }
+    switch (viommu_shadow_sync(vas->shadow, mapped ? &cfg : NULL, start, last,
+                               shadow_notify, &n, &fault)) {
+    case VIOMMU_SHADOW_OK:
+        break;
+    case VIOMMU_SHADOW_FULL:
+        vtd_guest_error(s, "more than %u mappings for notifiers of %s",
+                        VTD_SHADOW_MAX, vas->as.name);
+        break;
+    default:
+        vtd_guest_error(s, "tables of %s unreadable (%d) while notified",
+                        vas->as.name, fault);
+        break;
+    }
+}
+
+/* DEVIOTLB_UNMAP to vhost with ATS, for a device-IOTLB invalidation. */
+static void space_deviotlb_unmap(VTDAddressSpace *vas, uint64_t start,
+                                 uint64_t last)
+{
+    NotifyCtx n = { .vas = vas, .type = IOMMU_NOTIFIER_DEVIOTLB_UNMAP };
+
+    if (vas->notifier_flags & IOMMU_NOTIFIER_DEVIOTLB_UNMAP) {
+        viommu_split_pow2(start, last, 0, unmap_block, &n);
+    }
+}
+
+static int vtd_notify_flag_changed(IOMMUMemoryRegion *iommu,
+                                   IOMMUNotifierFlag old,
+                                   IOMMUNotifierFlag new, Error **errp)
+{
+    VTDAddressSpace *vas = container_of(iommu, VTDAddressSpace, iommu);
+    IntelIOMMUState *s = vas->s;
+    static const uint64_t intr_hole[1][2] = {
+        { VTD_INTR_BASE, VTD_INTR_BASE + VTD_INTR_SIZE - 1 },
+    };
+
+    if ((new & IOMMU_NOTIFIER_MAP) && !s->caching_mode) {
+        error_setg(errp, "intel-iommu: %s needs caching-mode=on: VFIO and "
+                   "other MAP notifiers only learn of new mappings from "
+                   "the invalidations caching mode makes the guest send",
+                   vas->as.name);
+        return -EINVAL;
+    }
+    if ((new & IOMMU_NOTIFIER_MAP) && !vas->shadow) {
+        vas->shadow = viommu_shadow_new(VTD_SHADOW_MAX);
+        if (!vas->shadow) {
+            error_setg(errp, "intel-iommu: out of memory");
+            return -ENOMEM;
+        }
+        viommu_shadow_set_holes(vas->shadow, intr_hole, 1);
+    } else if (!(new & IOMMU_NOTIFIER_MAP) && vas->shadow) {
+        viommu_shadow_free(vas->shadow);    /* its notifiers are gone */
+        vas->shadow = NULL;
+    }
+    if (old == IOMMU_NOTIFIER_NONE && new != IOMMU_NOTIFIER_NONE) {
+        QLIST_INSERT_HEAD(&s->notified, vas, next);
+    } else if (old != IOMMU_NOTIFIER_NONE && new == IOMMU_NOTIFIER_NONE) {
+        QLIST_REMOVE(vas, next);
+    }
+    vas->notifier_flags = new;
+    return 0;
+}
+
+/*
+ * A notifier has just registered: the others get whatever changed since
+ * they were last told, then @n gets every mapping held.
+ */
+static void vtd_replay(IOMMUMemoryRegion *iommu, IOMMUNotifier *n)
+{
+    VTDAddressSpace *vas = container_of(iommu, VTDAddressSpace, iommu);
+    NotifyCtx only = { .vas = vas, .only = n };
+
+    if (!vas->shadow || !(n->notifier_flags & IOMMU_NOTIFIER_MAP)) {
+        return;
+    }
+    space_sync(vas, 0, UINT64_MAX, n);
+    viommu_shadow_replay(vas->shadow, shadow_notify, &only);
+}
+
+/* ---- invalidation (6.5) ---- */
+
+static bool sid_matches(uint16_t sid, uint16_t want, unsigned fm)
+{
+    /* FM: 1 to 3 ignore that many low bits of the function number */
+    static const uint16_t ignore[4] = { 0, 0x4, 0x6, 0x7 };
+
+    return ((sid ^ want) & ~ignore[fm & 3]) == 0;
+}
+
+/* Context-cache invalidation: global, of one domain, or of devices. */
+static void inv_context(IntelIOMMUState *s, unsigned g, uint16_t domain,
+                        uint16_t sid, unsigned fm)
+{
+    GHashTableIter it;
+    VTDAddressSpace *vas;
+    GPtrArray *changed = g_ptr_array_new();
+
+    qemu_mutex_lock(&s->lock);
+    g_hash_table_iter_init(&it, s->spaces);
+    while (g_hash_table_iter_next(&it, NULL, (void **)&vas)) {
+        bool hit = g == VTD_INV_CC_GLOBAL ||
+                   (g == VTD_INV_CC_DOMAIN &&
+                    (!vas->ctx.valid || vas->ctx.domain == domain)) ||
+                   (g == VTD_INV_CC_DEVICE &&
+                    sid_matches(space_sid(vas), sid, fm));
+
+        if (hit) {
+            if (vas->ctx.valid) {
+                viommu_iotlb_inv_sid(s->iotlb, space_sid(vas));
+            }
+            vas->ctx.valid = false;
+            g_ptr_array_add(changed, vas);
+        }
+    }
+    qemu_mutex_unlock(&s->lock);
+    for (guint i = 0; i < changed->len; i++) {
+        vas = changed->pdata[i];
+        space_update(vas);
+        if (vas->notifier_flags) {
+            space_sync(vas, 0, UINT64_MAX, NULL);
+        }
+    }
+    g_ptr_array_free(changed, true);
+}
+
+/* IOTLB invalidation of @domain (or all, @global) over [start, last]. */
+static void inv_iotlb(IntelIOMMUState *s, bool global, uint16_t domain,
+                      uint32_t pasid, uint64_t start, uint64_t last)
+{
+    VTDAddressSpace *vas, *next;
+
+    qemu_mutex_lock(&s->lock);
+    if (global) {
+        viommu_iotlb_flush(s->iotlb);
+    } else {
+        viommu_iotlb_inv_range(s->iotlb, domain, pasid, start, last);
+    }
+    qemu_mutex_unlock(&s->lock);
+    QLIST_FOREACH_SAFE(vas, &s->notified, next, next) {
+        VtdCtxCache c;
+        bool in_domain;
+
+        qemu_mutex_lock(&s->lock);
+        in_domain = global || (space_context(vas, &c) == VTD_FR_OK &&
+                               c.domain == domain);
+        qemu_mutex_unlock(&s->lock);
+        if (in_domain) {
+            space_sync(vas, start, last, NULL);
+        }
+    }
+}
+
+static void inv_device_iotlb(IntelIOMMUState *s, uint16_t sid,
+                             uint64_t start, uint64_t last)
+{
+    VTDAddressSpace *vas, *next;
+
+    QLIST_FOREACH_SAFE(vas, &s->notified, next, next) {
+        if (space_sid(vas) == sid) {
+            space_deviotlb_unmap(vas, start, last);
+        }
+    }
+}
+
+static void iotlb_page_range(uint64_t addr, unsigned am, uint64_t *start,
+                             uint64_t *last)
+{
+    uint64_t mask = viommu_low_mask(12 + MIN(am, 52u));
+
+    *start = addr & ~mask;
+    *last = *start | mask;
+}
+
+/* ---- queued invalidation (6.5.2) ---- */
+
+static void iq_error(IntelIOMMUState *s, unsigned iqei)
+{
+    set_q(s, R_IQERCD, (reg_q(s, R_IQERCD) & ~0xfull) | iqei);
+    mod_l(s, R_FSTS, 0, FSTS_IQE);
+    vtd_guest_error(s, "invalidation queue error %u at %u", iqei, s->iq_head);
+    raise_event(s, R_FECTL);
+}
+
+static void inv_wait(IntelIOMMUState *s, const VtdInvDesc *d)
+{
+    if (d->wait_sw) {
+        uint8_t buf[4];
+
+        stl_le_p(buf, d->status_data);
+        address_space_write(&address_space_memory, d->status_addr,
+                            MEMTXATTRS_UNSPECIFIED, buf, 4);
+    }
+    if (d->wait_if && !(reg_l(s, R_ICS) & ICS_IWC)) {
+        mod_l(s, R_ICS, 0, ICS_IWC);
+        raise_event(s, R_IECTL);
+    }
+}
+
+static void run_descriptor(IntelIOMMUState *s, const VtdInvDesc *d)
+{
+    X86IOMMUState *x86 = X86_IOMMU_DEVICE(s);
+    uint64_t all = UINT64_MAX;
+
+    switch (d->type) {
+    case VTD_INV_CONTEXT:
+    case VTD_INV_PASID_CACHE:
+        inv_context(s, d->type == VTD_INV_PASID_CACHE ?
+                    (d->granularity == VTD_INV_PC_GLOBAL ? VTD_INV_CC_GLOBAL
+                                                         : VTD_INV_CC_DOMAIN)
+                    : d->granularity, d->domain, d->sid, d->fm);
+        break;
+    case VTD_INV_IOTLB:
+        inv_iotlb(s, d->granularity == VTD_INV_IOTLB_GLOBAL, d->domain,
+                  VIOMMU_IOTLB_ANY_PASID,
+                  d->granularity == VTD_INV_IOTLB_PAGE ? d->start : 0,
+                  d->granularity == VTD_INV_IOTLB_PAGE ? d->last : all);
+        break;
+    case VTD_INV_PASID_IOTLB:
+        inv_iotlb(s, false, d->domain, d->pasid,
+                  d->granularity == VTD_INV_PIOTLB_PAGE ? d->start : 0,
+                  d->granularity == VTD_INV_PIOTLB_PAGE ? d->last : all);
+        break;
+    case VTD_INV_DEVICE_IOTLB:
+    case VTD_INV_PASID_DEVICE_IOTLB:
+        inv_device_iotlb(s, d->sid, d->start, d->last);
+        break;
+    case VTD_INV_IEC:
+        x86_iommu_iec_notify_all(x86, d->granularity != 1, d->iec_index,
+                                 d->iec_mask);
+        break;
+    case VTD_INV_WAIT:
+        inv_wait(s, d);
+        break;
+    }
+}
+
+/* Runs the queue from head to tail; stops at an invalid descriptor. */
+static void qi_run(IntelIOMMUState *s)
+{
+    unsigned width = s->iq_dw ? 32 : 16;
+
+    while (s->qi_on && !(reg_l(s, R_FSTS) & FSTS_IQE) &&
+           s->iq_head != s->iq_tail) {
+        uint64_t q[4] = {};
+        VtdInvDesc d;
+
+        uint64_t at = s->iq_base + (uint64_t)width * s->iq_head;
+
+        if (!dma_read_n(at, q, width / 8)) {
+            iq_error(s, IQEI_FETCH);
+            return;
+        }
+        if (!vtd_inv_decode(q, s->iq_dw, &d) ||
+            (d.type >= VTD_INV_PASID_IOTLB && !s->scalable_mode)) {
+            iq_error(s, IQEI_INVALID);
+            return;
+        }
+        s->iq_last_type = q[0] & 0xf;
+        s->iq_head = (s->iq_head + 1) % s->iq_entries;
+        set_q(s, R_IQH, (uint64_t)s->iq_head << (s->iq_dw ? 5 : 4));
+        run_descriptor(s, &d);
+    }
+}
+
+/* IQA's queue: base, descriptor width and size (11.4.7.3). */
+static void latch_iqa(IntelIOMMUState *s)
+{
+    uint64_t iqa = reg_q(s, R_IQA);
+
+    s->iq_base = iqa & VTD_HAW_MASK(s->aw_bits) & ~0xfffull;
+    s->iq_dw = s->scalable_mode && (iqa & IQA_DW);
+    s->iq_entries = 1u << ((iqa & 7) + (s->iq_dw ? 7 : 8));
+}
+
+static void write_iqt(IntelIOMMUState *s)
+{
+    uint64_t iqt = reg_q(s, R_IQT);
+
+    if (s->iq_dw && (iqt & 0x10)) {
+        iq_error(s, IQEI_TAIL);
+        return;
+    }
+    s->iq_tail = (iqt >> (s->iq_dw ? 5 : 4)) % s->iq_entries;
+    qi_run(s);
+}
+
+/* ---- register-based invalidation (6.5.1) ---- */
+
+static void write_ccmd(IntelIOMMUState *s)
+{
+    uint64_t v = reg_q(s, R_CCMD);
+    unsigned g = (v >> 61) & 3;
+
+    if (!(v & CCMD_ICC)) {
+        return;
+    }
+    if (s->qi_on || g == 0) {
+        vtd_guest_error(s, "CCMD 0x%" PRIx64 " %s", v,
+                        s->qi_on ? "while QI is on" : "reserved CIRG");
+        set_q(s, R_CCMD, v & ~CCMD_ICC & ~(3ull << 59));
+        return;
+    }
+    inv_context(s, g, v & 0xffff, (v >> 16) & 0xffff, (v >> 32) & 3);
+    set_q(s, R_CCMD, (v & ~CCMD_ICC & ~(3ull << 59)) | (uint64_t)g << 59);
+}
+
+static void write_iotlb(IntelIOMMUState *s)
+{
+    uint64_t v = reg_q(s, R_IOTLB), iva = reg_q(s, R_IVA);
+    unsigned g = (v >> 60) & 3;
+    uint16_t domain = (v >> 32) & 0xffff;
+    uint64_t start = 0, last = UINT64_MAX;
+
+    if (!(v & IOTLB_IVT)) {
+        return;
+    }
+    v &= ~IOTLB_IVT & ~(3ull << 57);
+    if (s->qi_on || g == 0 || (iva & 0x3f) > 18) {
+        vtd_guest_error(s, "IOTLB 0x%" PRIx64 " IVA 0x%" PRIx64 " refused",
+                        v, iva);
+        set_q(s, R_IOTLB, v);
+        return;
+    }
+    if (g == VTD_INV_IOTLB_PAGE) {
+        iotlb_page_range(iva & ~0xfffull, iva & 0x3f, &start, &last);
+    }
+    inv_iotlb(s, g == VTD_INV_IOTLB_GLOBAL, domain, VIOMMU_IOTLB_ANY_PASID,
+              start, last);
+    set_q(s, R_IOTLB, v | (uint64_t)g << 57);
+}
+
+/* ---- global command (11.4.4) ---- */
+
+static void set_translation(IntelIOMMUState *s, bool on)
+{
+    qemu_mutex_lock(&s->lock);
+    s->translation_on = on;
+    viommu_iotlb_flush(s->iotlb);
+    qemu_mutex_unlock(&s->lock);
+    update_all_spaces(s);
+    if (!on) {
+        VTDAddressSpace *vas, *next;
+
+        QLIST_FOREACH_SAFE(vas, &s->notified, next, next) {
+            space_sync(vas, 0, UINT64_MAX, NULL);
+        }
+    }
+}
+
+static void latch_root(IntelIOMMUState *s)
+{
+    uint64_t rta = reg_q(s, R_RTADDR);
+
+    qemu_mutex_lock(&s->lock);
+    s->root_table = rta & VTD_HAW_MASK(s->aw_bits) & ~0xfffull;
+    s->root_scalable = s->scalable_mode && (rta & RTADDR_TTM_SCALABLE);
+    qemu_mutex_unlock(&s->lock);
+}
+
+static void latch_irta(IntelIOMMUState *s)
+{
+    uint64_t irta = reg_q(s, R_IRTA);
+
+    s->irt_base = irta & VTD_HAW_MASK(s->aw_bits) & ~0xfffull;
+    s->irt_entries = 2u << (irta & 0xf);
+    s->irt_x2apic = (s->ecap & (1ull << 4)) && (irta & IRTA_EIME);
+}
+
+static void write_gcmd(IntelIOMMUState *s)
+{
+    uint32_t cmd = reg_l(s, R_GCMD), sts = reg_l(s, R_GSTS);
+    uint32_t changed = cmd ^ sts;
+
+    set_l(s, R_GCMD, 0);                    /* write-only */
+    if (cmd & GS_SRTP) {
+        latch_root(s);
+        sts |= GS_SRTP;
+    }
+    if (cmd & GS_SIRTP) {
+        latch_irta(s);
+        sts |= GS_SIRTP;
+    }
+    if ((changed & GS_QIE) && !(cmd & GS_QIE) && s->iq_head != s->iq_tail) {
+        vtd_guest_error(s, "QI disabled with descriptors pending");
+    }
+    if (changed & GS_QIE) {
+        s->qi_on = cmd & GS_QIE;
+        sts = (sts & ~GS_QIE) | (cmd & GS_QIE);
+        if (s->qi_on) {
+            latch_iqa(s);
+            s->iq_head = 0;
+            set_q(s, R_IQH, 0);
+            write_iqt(s);               /* a tail written before: run it */
+        }
+    }
+    if ((changed & GS_IRE) && x86_iommu_ir_supported(X86_IOMMU_DEVICE(s))) {
+        s->ir_on = cmd & GS_IRE;
+        sts = (sts & ~GS_IRE) | (cmd & GS_IRE);
+    }
+    if (changed & GS_CFI) {
+        sts = (sts & ~GS_CFI) | (cmd & GS_CFI);
+    }
+    if ((changed & GS_TE) && s->dma_translation) {
+        sts = (sts & ~GS_TE) | (cmd & GS_TE);
+        set_l(s, R_GSTS, sts);
+        set_translation(s, cmd & GS_TE);
+    }
+    set_l(s, R_GSTS, sts);
+}
+
+/* ---- register file ---- */
+
+typedef struct VtdRegBits {
+    hwaddr off;
+    unsigned size;
+    uint64_t rw, w1c;
+    void (*written)(IntelIOMMUState *s);
+} VtdRegBits;
+
+static void write_fsts(IntelIOMMUState *s)
+{
+    qi_run(s);                              /* IQE cleared: fetch again */
+}
+
+static void write_fectl(IntelIOMMUState *s)
+{
+    unmask_event(s, R_FECTL);
+}
+
+static void write_ics(IntelIOMMUState *s)
+{
+    if (!(reg_l(s, R_ICS) & ICS_IWC)) {
+        mod_l(s, R_IECTL, CTL_IP, 0);
+    }
+}
+
+static void write_iectl(IntelIOMMUState *s)
+{
+    unmask_event(s, R_IECTL);
+}
+
+static void write_iqa(IntelIOMMUState *s)
+{
+    if (!s->qi_on) {
+        latch_iqa(s);
+    }
+}
+
+static void write_frcd(IntelIOMMUState *s)
+{
+    update_ppf(s);
+}
+
+/* Writable (rw) and write-1-to-clear (w1c) bits, and what a write does. */
+static const VtdRegBits vtd_regs[] = {
+    { R_GCMD, 4, 0xff800000u, 0, write_gcmd },
+    { R_RTADDR, 8, ~0x3ffull, 0, NULL },
+    { R_CCMD, 8, CCMD_ICC | 3ull << 61 | 0x3ffffffffull, 0, write_ccmd },
+    { R_FSTS, 4, 0, FSTS_PFO | FSTS_IQE | FSTS_ICE | FSTS_ITE, write_fsts },
+    { R_FECTL, 4, CTL_IM, 0, write_fectl },
+    { R_FEDATA, 4, 0xffffffffu, 0, NULL },
+    { R_FEADDR, 4, ~3u, 0, NULL },
+    { R_FEUADDR, 4, 0xffffffffu, 0, NULL },
+    { R_IQT, 8, 0x7fff0ull, 0, write_iqt },
+    { R_IQA, 8, ~0x7f8ull, 0, write_iqa },
+    { R_ICS, 4, 0, ICS_IWC, write_ics },
+    { R_IECTL, 4, CTL_IM, 0, write_iectl },
+    { R_IEDATA, 4, 0xffffffffu, 0, NULL },
+    { R_IEADDR, 4, ~3u, 0, NULL },
+    { R_IEUADDR, 4, 0xffffffffu, 0, NULL },
+    { R_IRTA, 8, ~0x7f0ull, 0, NULL },
+    { R_IVA, 8, ~0xfb0ull, 0, NULL },
+    { R_IOTLB, 8, (1ull << 63) | (3ull << 60) | (3ull << 48) |
+                  (0xffffull << 32), 0, write_iotlb },
+    { R_FRCD + 8, 8, 0, FRCD_F, write_frcd },
+};
+
+static uint8_t reg_byte_mask(const VtdRegBits *r, hwaddr addr, bool w1c)
+{
+    return ((w1c ? r->w1c : r->rw) >> (8 * (addr - r->off))) & 0xff;
+}
+
+static uint64_t vtd_mmio_read(void *opaque, hwaddr addr, unsigned size)
+{
+    IntelIOMMUState *s = opaque;
+
+    if (addr + size > DMAR_REG_SIZE) {
+        vtd_guest_error(s, "read of %u at 0x%" HWADDR_PRIx, size, addr);
+        return 0;
+    }
+    return ldn_le_p(s->csr + addr, size);
+}
+
+/*
+ * Any size at any offset: each byte takes the writable bits of its
+ * register (write-1-to-clear bits clear), then each register written runs
+ * its action once, in address order.
+ */
+static void vtd_mmio_write(void *opaque, hwaddr addr, uint64_t val,
+                           unsigned size)
+{
+    IntelIOMMUState *s = opaque;
+    const VtdRegBits *hit[ARRAY_SIZE(vtd_regs)];
+    unsigned nr_hit = 0;
+
+    if (addr + size > DMAR_REG_SIZE) {
+        vtd_guest_error(s, "write of %u at 0x%" HWADDR_PRIx, size, addr);
+        return;
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(vtd_regs); i++) {
+        const VtdRegBits *r = &vtd_regs[i];
+        hwaddr lo = MAX(addr, r->off), hi = MIN(addr + size, r->off + r->size);
+
+        if (lo >= hi) {
+            continue;
+        }
+        for (hwaddr b = lo; b < hi; b++) {
+            uint8_t v = val >> (8 * (b - addr));
+            uint8_t rw = reg_byte_mask(r, b, false);
+            uint8_t w1c = reg_byte_mask(r, b, true);
+
+            s->csr[b] = ((s->csr[b] & ~rw) | (v & rw)) & ~(v & w1c);
+        }
+        hit[nr_hit++] = r;
+    }
+    for (unsigned i = 0; i < nr_hit; i++) {
+        if (hit[i]->written) {
+            hit[i]->written(s);
+        }
+    }
+}
+
+static const MemoryRegionOps vtd_mmio_ops = {
+    .read = vtd_mmio_read,
+    .write = vtd_mmio_write,
+    .endianness = DEVICE_LITTLE_ENDIAN,
+    .impl = { .min_access_size = 1, .max_access_size = 8 },
+    .valid = { .min_access_size = 1, .max_access_size = 8 },
+};
+
+/* ---- interrupt remapping (5.1) ---- */
+
+static void ir_fault(IntelIOMMUState *s, uint16_t sid, VtdIrFault f,
+                     uint32_t index, bool fpd)
+{
+    if (fpd && vtd_ir_fault_qualified(f)) {
+        return;
+    }
+    report_fault(s, sid, f, (uint64_t)index << 48, false);
+}
+
+/* Remaps @src from @sid (X86_IOMMU_SID_INVALID: unknown) into @dst. */
+static int remap_msi(IntelIOMMUState *s, MSIMessage *src, MSIMessage *dst,
+                     uint16_t sid)
+{
+    uint64_t irte[2];
+    uint32_t index = 0;
+    bool compat = false, fpd = false;
+    VtdIrFault f;
+    VtdIrq irq;
+    X86IOMMUIrq out;
+
+    if (!s->ir_on) {
+        *dst = *src;
+        return 0;
+    }
+    f = vtd_ir_request_index(src->address, src->data, &index, &compat);
+    if (f == VTD_IR_OK && compat) {
+        if (reg_l(s, R_GSTS) & GS_CFI) {
+            *dst = *src;
+            return 0;
+        }
+        f = VTD_IR_COMPAT_BLOCKED;
+    } else if (f == VTD_IR_OK && index >= s->irt_entries) {
+        f = VTD_IR_INDEX_OVER;
+    } else if (f == VTD_IR_OK && !dma_read_n(s->irt_base + 16ull * index,
+                                             irte, 2)) {
+        f = VTD_IR_READ_FAILED;
+    } else if (f == VTD_IR_OK) {
+        if (sid == X86_IOMMU_SID_INVALID) {
+            irte[1] &= ~(3ull << 18);           /* SVT: no verification */
+        }
+        f = vtd_irte_decode(irte[0], irte[1], s->irt_x2apic, sid, &irq, &fpd);
+    }
+    if (f != VTD_IR_OK) {
+        ir_fault(s, sid == X86_IOMMU_SID_INVALID ? 0 : sid, f, index, fpd);
+        return -EINVAL;
+    }
+    out = (X86IOMMUIrq) {
+        .trigger_mode = irq.level, .vector = irq.vector,
+        .delivery_mode = irq.delivery_mode, .dest = irq.dest,
+        .dest_mode = irq.dest_logical, .redir_hint = irq.redir_hint,
+        .msi_addr_last_bits = src->address & 3,
+    };
+    x86_iommu_irq_to_msi_message(&out, dst);
+    return 0;
+}
+
+static int vtd_int_remap(X86IOMMUState *iommu, MSIMessage *src,
+                         MSIMessage *dst, uint16_t sid)
+{
+    return remap_msi(INTEL_IOMMU_DEVICE(iommu), src, dst, sid);
+}
+
+/*
+ * A DMA write to the interrupt address range is an interrupt request of
+ * the space's device: remapped (or blocked, with a fault) and delivered.
+ */
+static void ir_request(void *opaque, hwaddr addr, uint64_t value,
+                       unsigned size)
+{
+    VTDAddressSpace *vas = opaque;
+    MSIMessage msg = { .address = VTD_INTR_BASE + addr, .data = value };
+    MSIMessage remapped;
+
+    if (remap_msi(vas->s, &msg, &remapped, space_sid(vas)) < 0) {
+        return;
+    }
+    apic_get_class(NULL)->send_msi(&remapped);
+}
+
+/* Nothing to read there. */
+static uint64_t ir_no_read(void *opaque, hwaddr addr, unsigned size)
+{
+    return 0;
+}
+
+static const MemoryRegionOps ir_ops = {
+    .write = ir_request,
+    .read = ir_no_read,
+    .valid.min_access_size = 1,
+    .valid.max_access_size = 8,
+    .impl.min_access_size = 4,
+    .impl.max_access_size = 4,
+    .endianness = DEVICE_LITTLE_ENDIAN,
+};
+
+/* ---- per-device address spaces ---- */
+
+typedef struct SpaceKey {
+    PCIBus *bus;
+    uint8_t devfn;
+} SpaceKey;
+
+static guint space_key_hash(gconstpointer k)
+{
+    const SpaceKey *key = k;
+
+    return g_direct_hash(key->bus) ^ key->devfn;
+}
+
+static gboolean space_key_equal(gconstpointer a, gconstpointer b)
+{
+    const SpaceKey *x = a, *y = b;
+
+    return x->bus == y->bus && x->devfn == y->devfn;
+}
+
+static VTDAddressSpace *space_get(IntelIOMMUState *s, PCIBus *bus,
+                                  uint8_t devfn)
+{
+    SpaceKey key = { bus, devfn }, *k;
+    VTDAddressSpace *vas = g_hash_table_lookup(s->spaces, &key);
+    g_autofree char *name = NULL;
+
+    if (vas) {
+        return vas;
+    }
+    vas = g_new0(VTDAddressSpace, 1);
+    vas->s = s;
+    vas->bus = bus;
+    vas->devfn = devfn;
+    name = bus ? g_strdup_printf("vtd-%s-%02x.%x", pci_bus_is_root(bus) ?
+                                 "root" : bus->qbus.name,
+                                 PCI_SLOT(devfn), PCI_FUNC(devfn))
+               : g_strdup("vtd-ioapic");
+    memory_region_init(&vas->root, OBJECT(s), name, UINT64_MAX);
+    memory_region_init_iommu(&vas->iommu, sizeof(vas->iommu),
+                             TYPE_INTEL_IOMMU_MEMORY_REGION, OBJECT(s), name,
+                             UINT64_MAX);
+    memory_region_init_alias(&vas->nodmar, OBJECT(s), "vtd-nodmar",
+                             get_system_memory(), 0,
+                             memory_region_size(get_system_memory()));
+    memory_region_init_io(&vas->ir, OBJECT(s), &ir_ops, vas, "vtd-ir",
+                          VTD_INTR_SIZE);
+    memory_region_add_subregion_overlap(&vas->root, VTD_INTR_BASE, &vas->ir,
+                                        1);
+    memory_region_add_subregion_overlap(&vas->root, 0,
+                                        MEMORY_REGION(&vas->iommu), 0);
+    memory_region_add_subregion_overlap(&vas->root, 0, &vas->nodmar, 0);
+    memory_region_set_enabled(MEMORY_REGION(&vas->iommu), false);
+    address_space_init(&vas->as, &vas->root, name);
+    k = g_new(SpaceKey, 1);
+    *k = key;
+    g_hash_table_insert(s->spaces, k, vas);
+    space_update(vas);
+    return vas;
+}
+
+static AddressSpace *vtd_get_address_space(PCIBus *bus, void *opaque,
+                                           int devfn)
+{
+    return &space_get(opaque, bus, devfn)->as;
+}
+
+static const PCIIOMMUOps vtd_pci_ops = {
+    .get_address_space = vtd_get_address_space,
+};
+
+/* ---- reset and migration ---- */
+
+static void init_registers(IntelIOMMUState *s)
+{
+    memset(s->csr, 0, sizeof(s->csr));
+    set_l(s, R_VER, 0x10);
+    set_q(s, R_CAP, s->cap);
+    set_q(s, R_ECAP, s->ecap);
+    set_l(s, R_FECTL, CTL_IM);
+    set_l(s, R_IECTL, CTL_IM);
+}
+
+static void clear_state(IntelIOMMUState *s)
+{
+    GHashTableIter it;
+    VTDAddressSpace *vas;
+
+    qemu_mutex_lock(&s->lock);
+    s->root_table = s->irt_base = s->iq_base = 0;
+    s->irt_entries = 0;
+    s->iq_head = s->iq_tail = 0;
+    s->iq_entries = 256;
+    s->frcd_next = 0;
+    s->iq_last_type = 0;
+    s->translation_on = s->qi_on = s->ir_on = false;
+    s->irt_x2apic = s->root_scalable = s->iq_dw = false;
+    viommu_iotlb_flush(s->iotlb);
+    g_hash_table_iter_init(&it, s->spaces);
+    while (g_hash_table_iter_next(&it, NULL, (void **)&vas)) {
+        vas->ctx.valid = false;
+    }
+    qemu_mutex_unlock(&s->lock);
+}
+
+static void vtd_reset(DeviceState *dev)
+{
+    IntelIOMMUState *s = INTEL_IOMMU_DEVICE(dev);
+    VTDAddressSpace *vas, *next;
+
+    init_registers(s);
+    clear_state(s);
+    update_all_spaces(s);
+    QLIST_FOREACH_SAFE(vas, &s->notified, next, next) {
+        if (vas->shadow) {
+            NotifyCtx n = { .vas = vas };
+
+            viommu_shadow_clear(vas->shadow, shadow_notify, &n);
+        }
+    }
+}
+
+/* Rebuilds what is not in the stream from the registers, and checks it. */
+static int vtd_post_load(void *opaque, int version_id)
+{
+    IntelIOMMUState *s = opaque;
+    uint16_t head = s->iq_head, tail = s->iq_tail;
+    GHashTableIter it;
+    VTDAddressSpace *vas;
+
+    latch_iqa(s);
+    if (head >= s->iq_entries || tail >= s->iq_entries ||
+        s->frcd_next >= NR_FRCD) {
+        error_report("intel-iommu: migration stream has queue head %u, "
+                     "tail %u (of %u) and fault record %u (of %u)",
+                     head, tail, s->iq_entries, s->frcd_next, NR_FRCD);
+        return -EINVAL;
+    }
+    s->root_scalable = s->scalable_mode &&
+                       (reg_q(s, R_RTADDR) & RTADDR_TTM_SCALABLE);
+    s->root_table &= VTD_HAW_MASK(s->aw_bits) & ~0xfffull;
+    s->iq_base &= VTD_HAW_MASK(s->aw_bits) & ~0xfffull;
+    s->irt_base &= VTD_HAW_MASK(s->aw_bits) & ~0xfffull;
+    s->irt_entries = MIN(s->irt_entries, 1u << 16);
+    s->irt_x2apic = s->irt_x2apic && (s->ecap & (1ull << 4));
+    s->ir_on = s->ir_on &&
+                      x86_iommu_ir_supported(X86_IOMMU_DEVICE(s));
+    s->translation_on = s->translation_on && s->dma_translation;
+    /* the capabilities are this configuration's, whatever was sent */
+    set_q(s, R_CAP, s->cap);
+    set_q(s, R_ECAP, s->ecap);
+    qemu_mutex_lock(&s->lock);
+    viommu_iotlb_flush(s->iotlb);
+    g_hash_table_iter_init(&it, s->spaces);
+    while (g_hash_table_iter_next(&it, NULL, (void **)&vas)) {
+        vas->ctx.valid = false;
+    }
+    qemu_mutex_unlock(&s->lock);
+    update_all_spaces(s);
+    return 0;
+}
+
+/* Version 1 carries the default configuration's whole state. */
+static const VMStateField vtd_vmstate_v1[] = {
+    /* QEMU 10.0's layout: be64 x 3, be32, be16 x 4, the registers */
+    VMSTATE_UINT64_ARRAY(table_addrs, IntelIOMMUState, 3),
+    VMSTATE_UINT32(irt_entries, IntelIOMMUState),
+    VMSTATE_UINT16_ARRAY(queue_state, IntelIOMMUState, 4),
+    VMSTATE_UINT8_ARRAY(csr, IntelIOMMUState, DMAR_REG_SIZE),
+    VMSTATE_UINT8(iq_last_type, IntelIOMMUState),
+    VMSTATE_UNUSED(1),      /* a byte 10.0 no longer uses */
+    VMSTATE_BOOL_ARRAY(unit_state, IntelIOMMUState, 4),
+    VMSTATE_END_OF_LIST()
+};
+
+static const VMStateDescription vtd_vmstate = {
+    .name = "iommu-intel",
+    .fields = vtd_vmstate_v1,
+    .post_load = vtd_post_load,
+    .priority = MIG_PRI_IOMMU,
+    .version_id = 1,
+    .minimum_version_id = 1,
+};
+
+/* ---- configuration ---- */
+
+/* eim=auto: on where x2APIC interrupts can be delivered as 10.0 judged. */
+static OnOffAuto decide_eim(IntelIOMMUState *s)
+{
+    bool ir = x86_iommu_ir_supported(X86_IOMMU_DEVICE(s));
+
+    if (s->intr_eim != ON_OFF_AUTO_AUTO) {
+        return s->intr_eim;
+    }
+    return ir && (s->buggy_eim || kvm_irqchip_in_kernel()) ? ON_OFF_AUTO_ON
+                                                          : ON_OFF_AUTO_OFF;
+}
+
+static bool eim_without_ir(IntelIOMMUState *s)
+{
+    return s->intr_eim == ON_OFF_AUTO_ON &&
+           !x86_iommu_ir_supported(X86_IOMMU_DEVICE(s));
+}
+
+static bool eim_without_kvm_x2apic(IntelIOMMUState *s)
+{
+    return s->intr_eim == ON_OFF_AUTO_ON && !s->buggy_eim &&
+           kvm_irqchip_is_split() && !kvm_enable_x2apic();
+}
+
+static bool bad_aw_bits(IntelIOMMUState *s)
+{
+    return s->aw_bits != VTD_HOST_AW_39BIT && s->aw_bits != VTD_HOST_AW_48BIT;
+}
+
+static bool flts_outside_sm(IntelIOMMUState *s)
+{
+    return s->flts && !s->scalable_mode;
+}
+
+static bool flts_not_48(IntelIOMMUState *s)
+{
+    return s->flts && s->aw_bits != VTD_HOST_AW_48BIT;
+}
+
+static bool sm_without_drain(IntelIOMMUState *s)
+{
+    return s->scalable_mode && !s->dma_drain;
+}
+
+static bool pasid_outside_sm(IntelIOMMUState *s)
+{
+    return s->pasid && !s->scalable_mode;
+}
+
+/* Combinations this model refuses, each with what to set instead. */
+static const struct {
+    bool (*refused)(IntelIOMMUState *s);
+    const char *why;
+} vtd_config_rules[] = {
+    { bad_aw_bits, "aw-bits must be 39 or 48" },
+    { eim_without_ir, "eim=on needs intremap=on" },
+    { flts_outside_sm, "x-flts (flts) needs x-scalable-mode (scalable-mode)" },
+    { flts_not_48, "x-flts (flts) needs aw-bits=48" },
+    { sm_without_drain, "x-scalable-mode (scalable-mode) needs dma-drain=on" },
+    { pasid_outside_sm, "x-pasid-mode needs x-scalable-mode (scalable-mode)" },
+};
+
+static bool check_config(IntelIOMMUState *s, Error **errp)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(vtd_config_rules); i++) {
+        if (vtd_config_rules[i].refused(s)) {
+            error_setg(errp, "intel-iommu: %s", vtd_config_rules[i].why);
+            return false;
+        }
+    }
+    s->intr_eim = decide_eim(s);
+    if (eim_without_kvm_x2apic(s)) {
+        error_setg(errp, "intel-iommu: eim=on needs KVM's X2APIC_API");
+        return false;
+    }
+    return true;
+}
+
+static int refuse_vfio_without_cm(Object *child, void *opaque)
+{
+    IntelIOMMUState *s = opaque;
+
+    if (object_dynamic_cast(child, "vfio-pci") && !s->caching_mode) {
+        error_report("intel-iommu: device assignment (vfio-pci) needs "
+                     "caching-mode=on");
+        exit(1);
+    }
+    return 0;
+}
+
+static void vtd_machine_done(Notifier *n, void *data)
+{
+    object_child_foreach_recursive(object_get_root(), refuse_vfio_without_cm,
+                                   x86_iommu_get_default());
+}
+
+static Notifier vtd_machine_done_notifier = { .notify = vtd_machine_done };
+
+static void vtd_realize(DeviceState *dev, Error **errp)
+{
+    IntelIOMMUState *s = INTEL_IOMMU_DEVICE(dev);
+    PCMachineState *pcms = PC_MACHINE(qdev_get_machine());
+    X86MachineState *x86ms = X86_MACHINE(pcms);
+
+    if (!check_config(s, errp)) {
+        return;
+    }
+    compute_caps(s);
+    qemu_mutex_init(&s->lock);
+    s->iotlb = viommu_iotlb_new(VTD_IOTLB_ENTRIES);
+    s->fault_bh = qemu_bh_new(record_pending_faults, s);
+    s->spaces = g_hash_table_new_full(space_key_hash, space_key_equal,
+                                      g_free, NULL);
+    QLIST_INIT(&s->notified);
+    memory_region_init_io(&s->csrmem, OBJECT(s), &vtd_mmio_ops, s,
+                          "intel-iommu", DMAR_REG_SIZE);
+    sysbus_init_mmio(SYS_BUS_DEVICE(s), &s->csrmem);
+    sysbus_mmio_map(SYS_BUS_DEVICE(s), 0, Q35_HOST_BRIDGE_IOMMU_ADDR);
+    init_registers(s);
+    clear_state(s);
+    pci_setup_iommu(pcms->pcibus, &vtd_pci_ops, s);
+    s->ioapic_space = space_get(s, NULL, Q35_PSEUDO_DEVFN_IOAPIC);
+    x86ms->ioapic_as = &s->ioapic_space->as;
+    qemu_add_machine_init_done_notifier(&vtd_machine_done_notifier);
+}
+
+/* ---- DMAR (8.1), through hook 3 in acpi-build.c ---- */
+
+typedef struct ScopeList {
+    DmarScope *v;
+    unsigned n, cap;
+} ScopeList;
+
+static void append_scope(ScopeList *l, DmarScope scope)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 16;
+        l->v = g_renew(DmarScope, l->v, l->cap);
+    }
+    l->v[l->n++] = scope;
+}
+
+static void add_scope(PCIBus *bus, PCIDevice *dev, void *opaque)
+{
+    append_scope(opaque, (DmarScope) {
+        .type = object_dynamic_cast(OBJECT(dev), TYPE_PCI_BRIDGE) ?
+                DMAR_SCOPE_PCI_SUBHIERARCHY : DMAR_SCOPE_PCI_ENDPOINT,
+        .bus = pci_bus_num(bus),
+        .devfn = dev->devfn,
+    });
+}
+
+/* Every function on each translated host bridge's root bus. */
+static int add_host_bridge_scopes(Object *obj, void *opaque)
+{
+    PCIBus *bus;
+
+    if (!object_dynamic_cast(obj, TYPE_PCI_HOST_BRIDGE)) {
+        return 0;
+    }
+    bus = PCI_HOST_BRIDGE(obj)->bus;
+    if (bus && !pci_bus_bypass_iommu(bus)) {
+        pci_for_each_device_under_bus(bus, add_scope, opaque);
+    }
+    return 0;
+}
+
+void intel_iommu_build_dmar(GArray *table_data, BIOSLinker *linker,
+                            const char *oem_id, const char *oem_table_id)
+{
+    X86IOMMUState *x86 = x86_iommu_get_default();
+    IntelIOMMUState *s = INTEL_IOMMU_DEVICE(x86);
+    AcpiTable table = { .sig = "DMAR", .rev = 1, .oem_id = oem_id,
+                        .oem_table_id = oem_table_id };
+    ScopeList l = {};
+    DmarConfig cfg;
+    size_t len;
+    uint8_t *body;
+
+    append_scope(&l, (DmarScope) { DMAR_SCOPE_IOAPIC, ACPI_BUILD_IOAPIC_ID,
+                                   Q35_PSEUDO_BUS_PLATFORM,
+                                   Q35_PSEUDO_DEVFN_IOAPIC });
+    object_child_foreach_recursive(object_get_root(), add_host_bridge_scopes,
+                                   &l);
+    cfg = (DmarConfig) {
+        .host_address_width = s->aw_bits,
+        .flags = x86_iommu_ir_supported(x86) ? DMAR_FLAG_INTR_REMAP : 0,
+        .drhd_base = Q35_HOST_BRIDGE_IOMMU_ADDR,
+        .scopes = l.v, .nr_scopes = l.n,
+        .atsr_all_ports = x86->dt_supported,
+    };
+    len = dmar_encode(&cfg, NULL, 0);
+    if (!len) {
+        error_report("intel-iommu: %u device scopes do not fit a DRHD", l.n);
+        g_free(l.v);
+        return;
+    }
+    body = g_malloc(len);
+    dmar_encode(&cfg, body, len);
+    acpi_table_begin(&table, table_data);
+    g_array_append_vals(table_data, body, len);
+    acpi_table_end(linker, &table);
+    g_free(body);
+    g_free(l.v);
+}
+
+/* ---- types ---- */
+
+/* QEMU 10.0's properties, and the newer spellings of two of them. */
+static const Property vtd_properties[] = {
+    /* translation */
+    DEFINE_PROP_UINT8("aw-bits", IntelIOMMUState, aw_bits,
+                      VTD_HOST_ADDRESS_WIDTH),
+    DEFINE_PROP_BOOL("dma-translation", IntelIOMMUState, dma_translation,
+                     true),
+    DEFINE_PROP_BOOL("caching-mode", IntelIOMMUState, caching_mode, false),
+    DEFINE_PROP_BOOL("snoop-control", IntelIOMMUState, snoop_control, false),
+    DEFINE_PROP_BOOL("dma-drain", IntelIOMMUState, dma_drain, true),
+    DEFINE_PROP_BOOL("stale-tm", IntelIOMMUState, stale_tm, false),
+    /* scalable mode */
+    DEFINE_PROP_BOOL("scalable-mode", IntelIOMMUState, scalable_mode, false),
+    DEFINE_PROP_BOOL("x-scalable-mode", IntelIOMMUState, scalable_mode,
+                     false),
+    DEFINE_PROP_BOOL("flts", IntelIOMMUState, flts, false),
+    DEFINE_PROP_BOOL("x-flts", IntelIOMMUState, flts, false),
+    DEFINE_PROP_BOOL("fs1gp", IntelIOMMUState, fs1gp, true),
+    DEFINE_PROP_BOOL("x-pasid-mode", IntelIOMMUState, pasid, false),
+    /* interrupt remapping: x2APIC mode */
+    DEFINE_PROP_ON_OFF_AUTO("eim", IntelIOMMUState, intr_eim,
+                            ON_OFF_AUTO_AUTO),
+    DEFINE_PROP_BOOL("x-buggy-eim", IntelIOMMUState, buggy_eim, false),
+    /* accepted; VER stays 1.0 */
+    DEFINE_PROP_UINT32("version", IntelIOMMUState, version, 0),
+};
+
+static void vtd_class_init(ObjectClass *klass, void *data)
+{
+    DeviceClass *dc = DEVICE_CLASS(klass);
+    X86IOMMUClass *x86_class = X86_IOMMU_DEVICE_CLASS(klass);
+
+    device_class_set_legacy_reset(dc, vtd_reset);
+    dc->vmsd = &vtd_vmstate;
+    device_class_set_props(dc, vtd_properties);
+    dc->hotpluggable = false;
+    dc->user_creatable = true;
+    dc->desc = "Intel IOMMU (VT-d) DMA Remapping device";
+    set_bit(DEVICE_CATEGORY_MISC, dc->categories);
+    x86_class->realize = vtd_realize;
+    x86_class->int_remap = vtd_int_remap;
+}
+
+static void vtd_iommu_memory_region_class_init(ObjectClass *klass, void *data)
+{
+    IOMMUMemoryRegionClass *imrc = IOMMU_MEMORY_REGION_CLASS(klass);
+
+    imrc->translate = vtd_translate;
+    imrc->notify_flag_changed = vtd_notify_flag_changed;
+    imrc->replay = vtd_replay;
+}
+
+static const TypeInfo vtd_types[] = {
+    {
+        .name = TYPE_INTEL_IOMMU_DEVICE,
+        .parent = TYPE_X86_IOMMU_DEVICE,
+        .instance_size = sizeof(IntelIOMMUState),
+        .class_init = vtd_class_init,
+    }, {
+        .name = TYPE_INTEL_IOMMU_MEMORY_REGION,
+        .parent = TYPE_IOMMU_MEMORY_REGION,
+        .class_init = vtd_iommu_memory_region_class_init,
+    },
+};
+
+DEFINE_TYPES(vtd_types)
