@@ -36,13 +36,13 @@ IOVA = 0x400000
 
 
 class Vtd:
-    def __init__(self, binary, fw, opts=''):
+    def __init__(self, binary, fw, opts='', more=()):
         self.q = qv.Qtest(binary, fw, [], machine='q35',
                           devices=('-device', 'intel-iommu' + opts,
-                                   '-device', 'edu'))
+                                   '-device', 'edu') + tuple(more))
         self.tail = 0
         self.edu_fn = qv.find(self.q, 0x1234, 0x11e8)
-        bars, _ = qv.map_bars(self.q, self.edu_fn, EDU_BAR)
+        bars, self.next_bar = qv.map_bars(self.q, self.edu_fn, EDU_BAR)
         self.edu = bars[0]
 
     def rd(self, off, size=4):

@@ -8,7 +8,8 @@
 #  - intel-iommu-test (our intel-iommu)
 #  - ours: host IOMMU constraints of assigned devices (host_constraints.py),
 #    a hostile driver against the request ring (hostile_ring.py) and a
-#    hostile guest against intel-iommu (hostile_vtd.py)
+#    hostile guest against intel-iommu (hostile_vtd.py) and what its
+#    notifiers tell VFIO (notify_vtd.py)
 # under TCG: a wrapper drops "-accel kvm" so that a /dev/kvm does not matter.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -96,6 +97,10 @@ run hostile_ring python3 "$top/tests/qtest/hostile_ring.py" \
 # invalidation waits, bad descriptors, DMA faults, random tables and steps
 run hostile_vtd python3 "$top/tests/qtest/hostile_vtd.py" \
     "$obj/qemu-system-x86_64" "$fw" 3000
+
+# What VFIO would be told by our intel-iommu (x-host-iommu-stub,notifier=on)
+run notify_vtd python3 "$top/tests/qtest/notify_vtd.py" \
+    "$obj/qemu-system-x86_64" "$fw"
 
 echo "qtests: $passed passed, $failed failed"
 [ "$failed" = 0 ]
