@@ -110,7 +110,7 @@ libvirt: guest-kit
 check: unit qtest guest vfio-relay libvirt
 	@echo "make check: all suites passed"
 
-demo: qemu
+demo: qemu  # IOMMU=virtio (default) or intel
 	scripts/deps.sh guest
 	scripts/guest-kit.sh $(OBJ)
 	scripts/demo.sh

@@ -38,7 +38,8 @@ guest_reads() {   # seconds for N 4 KiB direct reads, strict mode, in a guest
     (
         . "$top/scripts/guest-boot.sh"
         GUEST_QEMU=$bin GUEST_NET=0 GUEST_DISK_SIZE=96M guest_boot "$name" amd64 -M q35 \
-            -device virtio-iommu-pci -- iommu.strict=1 viommu.bench=20000
+            -device "${BENCH_IOMMU:-virtio-iommu-pci}" -- iommu.strict=1 \
+            viommu.bench=20000 ${BENCH_APPEND:-}
         guest_result "$name" bench.seconds
         rm -f "$GUEST_WORK/$name".*
     )
@@ -55,6 +56,29 @@ measure bytes_per_mapping_1e5 python3 "$drv" {} "$fw" memory 100000
 measure bytes_per_mapping_1e6 python3 "$drv" {} "$fw" memory 1000000
 echo "== guest: 20000 4 KiB direct reads, iommu.strict=1 (seconds)" >&2
 measure guest_4k_read_s guest_reads {}
+
+# intel-iommu: virtio-blk 4 KiB reads through it over without it (qtest)
+blk_ratio() {
+    local none iommu
+    none=$(python3 "$top/scripts/bench/qtest_vtd_blk.py" "$1" "$fw" none 2000)
+    iommu=$(python3 "$top/scripts/bench/qtest_vtd_blk.py" "$1" "$fw" iommu 2000)
+    awk -v i="$iommu" -v n="$none" 'BEGIN {printf "%.3f", i / n}'
+}
+echo "== intel-iommu: virtio-blk 4 KiB reads through it / without it (qtest)" >&2
+measure intel_blk_ratio blk_ratio {}
+echo "== intel-iommu: guest 20000 4 KiB direct reads, strict (seconds)" >&2
+intel_guest_reads() { BENCH_IOMMU=intel-iommu BENCH_APPEND=intel_iommu=on guest_reads "$1"; }
+measure intel_guest_4k_read_s intel_guest_reads {}
+
+# Invalidations with a MAP notifier attached (caching mode): ours only, as
+# pristine upstream has no notifier user without VFIO hardware or vhost
+for r in $(seq "$rounds"); do
+    read -r page dom < <(python3 "$top/tests/qtest/notify_vtd.py" \
+        "$ours" "$fw" bench 4000 10000)
+    samples[intel_inval_page_per_s.ours]+="$page "
+    samples[intel_inval_domain_1e4_per_s.ours]+="$dom "
+    echo "  intel_inval round $r ours: page $page domain(1e4) $dom" >&2
+done
 
 debian=/usr/bin/qemu-system-x86_64
 if [ -x "$debian" ]; then
@@ -88,3 +112,8 @@ report dma_per_s 1
 report bytes_per_mapping_1e5 0
 report bytes_per_mapping_1e6 0
 report guest_4k_read_s 0
+report intel_blk_ratio 1
+report intel_guest_4k_read_s 0
+for f in intel_inval_page_per_s intel_inval_domain_1e4_per_s; do
+    echo "$f ours=$(echo "${samples[$f.ours]}" | tr ' ' '\n' | grep . | median) upstream=n/a"
+done

@@ -1,18 +1,25 @@
 #!/bin/bash
-# make demo: boots Debian's 6.12 kernel on q35 under TCG behind our
-# virtio-iommu, with a virtio-blk disk and a virtio-net NIC that translate
+# make demo [IOMMU=virtio|intel]: boots Debian's 6.12 kernel on q35 under
+# TCG behind our virtio-iommu (or our intel-iommu, with interrupt
+# remapping), with a virtio-blk disk and a virtio-net NIC that translate
 # through it, and shows what the guest's own driver reports.
 set -euo pipefail
 . "$(dirname "$0")/guest-boot.sh"
 
-name=demo
-echo "== booting: qemu-system-x86_64 -M q35 -device virtio-iommu-pci" \
+case "${IOMMU:-virtio}" in
+virtio) device=virtio-iommu-pci; append=iommu.strict=1 ;;
+intel)  device=intel-iommu,intremap=on; append="intel_iommu=on iommu.strict=1" ;;
+*) echo "demo: IOMMU=${IOMMU}: allowed values are virtio and intel" >&2; exit 2 ;;
+esac
+name=demo-${IOMMU:-virtio}
+echo "== booting: qemu-system-x86_64 -M q35 -device $device" \
      "-device virtio-blk-pci,iommu_platform=on -device virtio-net-pci,iommu_platform=on"
-guest_boot "$name" amd64 -M q35 -device virtio-iommu-pci -- iommu.strict=1
+guest_boot "$name" amd64 -M q35 -device "$device" -- $append
 log=$GUEST_WORK/$name.console
 
 echo "== the guest kernel's view of the IOMMU"
-grep -a '^DMESG' "$log" | grep -ai 'viot\|virtio_iommu\|iommu group\|TLB invalidation' |
+grep -a '^DMESG' "$log" |
+    grep -ai 'viot\|virtio_iommu\|DMAR\|remapping\|iommu group\|TLB invalidation' |
     sed 's/^DMESG /   /' | tr -d '\r'
 echo "== IOMMU groups (vendor:device = group:type)"
 grep -a 'RESULT group\.' "$log" | sed 's/.*RESULT group\./   /' | tr -d '\r'
@@ -28,7 +35,7 @@ faults=$(grep -c 'DMA fault' "$GUEST_WORK/$name.qemu.log" 2>/dev/null || true)
 echo "== DMA faults: reported by the device ${faults:-0}, by the guest $(guest_result "$name" guest.faults)"
 if [ -n "$w" ] && [ "$w" = "$r" ] && [ "$w" = "$h" ] &&
    [ "$(guest_result "$name" net.lease)" = 10.0.2.15 ]; then
-    echo "demo: OK, the guest ran its disk and network behind our virtio-iommu"
+    echo "demo: OK, the guest ran its disk and network behind our ${device%%,*}"
 else
     echo "demo: FAILED (console: $log)"
     exit 1

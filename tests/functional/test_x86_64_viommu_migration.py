@@ -8,12 +8,18 @@
 #
 # SPDX-License-Identifier: GPL-2.0-or-later
 
+import os
 import time
+import unittest
 
 from qemu_test import QemuSystemTest
 from viommu_kit import ViommuGuestTest
 
 READS = 60000
+BUILD = os.path.dirname(os.path.dirname(os.getenv('QEMU_BUILD_ROOT', '.')))
+# pristine upstream 10.0.2 from the same tarball (make bench builds it)
+UPSTREAM = os.path.join(BUILD, 'upstream', 'obj', 'qemu-system-x86_64')
+FIRMWARE = os.path.join(BUILD, 'ours', 'firmware')
 
 
 class ViommuMigration(ViommuGuestTest):
@@ -26,14 +32,39 @@ class ViommuMigration(ViommuGuestTest):
         self.migrate(['-device', 'intel-iommu,intremap=on'],
                      'intel_iommu=on iommu.strict=1')
 
-    def migrate(self, iommu, append):
+    # between ours and stock 10.0.2, both ways: vmstate iommu-intel v1
+    @unittest.skipUnless(os.path.exists(UPSTREAM), 'no upstream build '
+                         '(make bench builds build/upstream)')
+    def test_intel_migrate_to_upstream(self):
+        self.migrate(['-device', 'intel-iommu,intremap=on'],
+                     'intel_iommu=on iommu.strict=1', dst_bin=UPSTREAM)
+
+    @unittest.skipUnless(os.path.exists(UPSTREAM), 'no upstream build '
+                         '(make bench builds build/upstream)')
+    def test_intel_migrate_from_upstream(self):
+        self.migrate(['-device', 'intel-iommu,intremap=on'],
+                     'intel_iommu=on iommu.strict=1', src_bin=UPSTREAM)
+
+    def guest_on(self, binary, *args, **kwargs):
+        """new_guest, run by @binary (None: ours) with our firmware."""
+        ours = self.qemu_bin
+        self.qemu_bin = binary or ours
+        try:
+            g = self.new_guest(*args, **kwargs)
+        finally:
+            self.qemu_bin = ours
+        if binary:
+            g.vm.add_args('-L', FIRMWARE)
+        return g
+
+    def migrate(self, iommu, append, src_bin=None, dst_bin=None):
         self.require_accelerator('tcg')
         append += ' viommu.bench=%d' % READS
         # the same disk on both sides: room for the reads
-        src = self.new_guest('src', 'amd64', 'q35', iommu, append, net=False,
-                             disk_size=256 << 20)
-        dst = self.new_guest('dst', 'amd64', 'q35', iommu, append, net=False,
-                             image=src.disk)
+        src = self.guest_on(src_bin, 'src', 'amd64', 'q35', iommu, append,
+                            net=False, disk_size=256 << 20)
+        dst = self.guest_on(dst_bin, 'dst', 'amd64', 'q35', iommu, append,
+                            net=False, image=src.disk)
         uri = 'unix:' + self.socket_dir().name + '/migration'
         dst.vm.add_args('-incoming', uri)
         dst.vm.launch()

@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""virtio-blk 4 KiB reads over qtest (q35, no guest CPU), with or without an
+intel-iommu in front: the device's own speed against its speed through
+the IOMMU. Legacy tables map the ring and the buffers with 4 KiB pages, as
+Linux's DMA API would; requests go 64 a kick from a null-co backend.
+
+Usage: qtest_vtd_blk.py QEMU_BINARY FIRMWARE_DIR iommu|none KICKS
+Prints one line: "<requests per second>".
+"""
+import os
+import struct
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+import qtest_viommu as qv  # noqa: E402
+
+QSIZE = qv.QSIZE
+PER_KICK = 64
+REQ = 0x300000              # 16-byte headers, then status bytes
+BUF = 0x400000              # 64 data buffers of 4 KiB
+ROOT, CTX, PT = 0x500000, 0x501000, 0x502000
+BASE = 0xfed90000
+
+
+class VirtioBlk(qv.VirtioIommu):
+    """The modern virtio-pci set-up of qtest_viommu, taking
+    VIRTIO_F_ACCESS_PLATFORM too (the device translates through the IOMMU)
+    and no indirect descriptors."""
+
+    def init(self):
+        q, c = self.q, self.common
+        q.wr('b', c + 0x14, 0)
+        q.wr('b', c + 0x14, 1 | 2)
+        q.wr('l', c + 0x00, 1)
+        hi = q.rd('l', c + 0x04)
+        q.wr('l', c + 0x08, 0)
+        q.wr('l', c + 0x0c, 0)
+        q.wr('l', c + 0x08, 1)
+        q.wr('l', c + 0x0c, hi & 3)         # VERSION_1, ACCESS_PLATFORM
+        q.wr('b', c + 0x14, 1 | 2 | 8)
+        if not q.rd('b', c + 0x14) & 8:
+            raise RuntimeError('virtio-blk refused the features')
+        q.wr('w', c + 0x16, 0)
+        q.wr('w', c + 0x18, QSIZE)
+        q.wr('q', c + 0x20, qv.DESC)
+        q.wr('q', c + 0x28, qv.AVAIL)
+        q.wr('q', c + 0x30, qv.USED)
+        self.notify = self.notify_base + q.rd('w', c + 0x1e) * self.notify_mult
+        q.mem(qv.AVAIL, bytes(4 + 2 * QSIZE + 2))
+        q.mem(qv.USED, bytes(4 + 8 * QSIZE + 2))
+        q.wr('w', c + 0x1c, 1)
+        q.wr('b', c + 0x14, 1 | 2 | 4 | 8)
+
+    def setup_reads(self):
+        descs, ring = b'', b''
+        for i in range(PER_KICK):
+            d = 3 * i
+            descs += struct.pack('<QIHH', REQ + 16 * i, 16, 1, d + 1)
+            descs += struct.pack('<QIHH', BUF + 4096 * i, 4096, 3, d + 2)
+            descs += struct.pack('<QIHH', REQ + 0x1000 + i, 1, 2, 0)
+            ring += struct.pack('<H', d)
+        self.q.mem(qv.DESC, descs)
+        self.q.mem(qv.AVAIL + 4, ring * (QSIZE // PER_KICK))
+        self.q.mem(REQ, b''.join(struct.pack('<IIQ', 0, 0, 8 * i)
+                                 for i in range(PER_KICK)))
+
+
+def identity_tables(q, devfn, pages):
+    """Legacy tables: bus 0, @devfn in domain 1, 4 KiB identity pages for
+    @pages (page-aligned addresses), 3 levels (aw-bits 39)."""
+    l2, l1 = PT + 0x1000, PT + 0x2000           # one L2, L1s for 0..8 MiB
+    q.mem(ROOT, struct.pack('<QQ', CTX | 1, 0))
+    q.mem(CTX + 16 * devfn, struct.pack('<QQ', PT | 1, 1 << 8 | 1))
+    q.mem(PT, struct.pack('<Q', l2 | 3))
+    q.mem(l2, b''.join(struct.pack('<Q', (l1 + 0x1000 * i) | 3) for i in range(4)))
+    for p in pages:
+        q.mem(l1 + 8 * (p >> 12), struct.pack('<Q', p | 3))
+    q.wr('q', BASE + 0x20, ROOT)
+    q.wr('l', BASE + 0x18, 1 << 30)             # SRTP
+    q.wr('q', BASE + 0x28, 1 << 63 | 1 << 61)   # global context invalidation
+    q.wr('q', BASE + 0xf8, 1 << 63 | 1 << 60)   # global IOTLB invalidation
+    q.wr('l', BASE + 0x18, 1 << 31)             # TE
+    if not q.rd('l', BASE + 0x1c) & 1 << 31:
+        raise RuntimeError('translation did not turn on')
+
+
+def run(binary, fw, iommu, kicks):
+    devices = ['-blockdev', 'null-co,node-name=d0,size=1073741824',
+               '-device', 'virtio-blk-pci,drive=d0,iommu_platform=on,'
+               'disable-legacy=on']
+    if iommu:
+        devices = ['-device', 'intel-iommu,aw-bits=39'] + devices
+    q = qv.Qtest(binary, fw, [], devices=devices, machine='q35')
+    fn = qv.find(q, 0x1af4, 0x1042)
+    bars, _ = qv.map_bars(q, fn, qv.BAR_BASE)
+    blk = VirtioBlk(q, fn, bars)
+    if iommu:
+        pages = [qv.DESC, qv.DESC + 0x1000, qv.DESC + 0x2000, qv.AVAIL,
+                 qv.USED, qv.USED + 0x1000, REQ, REQ + 0x1000]
+        pages += [BUF + 0x1000 * i for i in range(PER_KICK)]
+        identity_tables(q, fn, pages)
+    blk.init()
+    blk.setup_reads()
+    # the reads complete asynchronously: one batch in flight at a time
+    for _ in range(4):
+        blk.kick(PER_KICK)                      # warm up
+    t0 = time.perf_counter()
+    for _ in range(kicks):
+        blk.kick(PER_KICK)
+    dt = time.perf_counter() - t0
+    status = q.read(REQ + 0x1000, PER_KICK)
+    if iommu and (q.rd('l', BASE + 0x34) & 3):
+        raise RuntimeError('the IOMMU recorded a fault')
+    q.close()
+    if status != bytes(PER_KICK):
+        raise RuntimeError('reads failed: %s' % status.hex())
+    return kicks * PER_KICK / dt
+
+
+def main():
+    binary, fw, mode, kicks = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    print('%.0f' % run(binary, fw, mode == 'iommu', kicks))
+
+
+if __name__ == '__main__':
+    main()
