@@ -214,13 +214,17 @@ static bool ram_access(uint64_t addr, void *buf, unsigned len, bool write)
     RCU_READ_LOCK_GUARD();
     mr = address_space_translate(&address_space_memory, addr, &xlat, &l,
                                  write, MEMTXATTRS_UNSPECIFIED);
-    if (!memory_region_is_ram(mr) || l < len ||
-        (write && memory_region_is_rom(mr))) {
+    if (!memory_region_is_ram(mr) || memory_region_is_ram_device(mr) ||
+        l < len || (write && memory_region_is_rom(mr))) {
         return false;
     }
-    return address_space_rw(&address_space_memory, addr,
-                            MEMTXATTRS_UNSPECIFIED, buf, len,
-                            write) == MEMTX_OK;
+    if (write) {
+        return address_space_write(&address_space_memory, addr,
+                                   MEMTXATTRS_UNSPECIFIED, buf,
+                                   len) == MEMTX_OK;
+    }
+    memcpy(buf, (uint8_t *)memory_region_get_ram_ptr(mr) + xlat, len);
+    return true;
 }
 
 static bool dma_read_q(void *opaque, uint64_t addr, uint64_t *entry)
@@ -242,12 +246,16 @@ static bool dma_write_q(void *opaque, uint64_t addr, uint64_t entry)
     return ram_access(addr, buf, 8, true);
 }
 
+/* @n little-endian quadwords from @addr, all in one RAM block. */
 static bool dma_read_n(uint64_t addr, uint64_t *q, unsigned n)
 {
+    uint8_t buf[64];
+
+    if (n > 8 || !ram_access(addr, buf, 8 * n, false)) {
+        return false;
+    }
     for (unsigned i = 0; i < n; i++) {
-        if (!dma_read_q(NULL, addr + 8 * i, &q[i])) {
-            return false;
-        }
+        q[i] = ldq_le_p(buf + 8 * i);
     }
     return true;
 }

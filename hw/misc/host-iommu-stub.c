@@ -110,6 +110,8 @@ static void stub_region_add(MemoryListener *l, MemoryRegionSection *sec)
     HostIOMMUStub *s = container_of(l, HostIOMMUStub, listener);
     StubNotifier *sn;
     Error *err = NULL;
+    hwaddr first = sec->offset_within_region;
+    hwaddr last = first + int128_get64(int128_sub(sec->size, int128_one()));
 
     if (!memory_region_is_iommu(sec->mr)) {
         return;
@@ -118,11 +120,9 @@ static void stub_region_add(MemoryListener *l, MemoryRegionSection *sec)
     sn->stub = s;
     sn->mr = IOMMU_MEMORY_REGION(sec->mr);
     iommu_notifier_init(&sn->n, stub_notify, IOMMU_NOTIFIER_IOTLB_EVENTS,
-                        sec->offset_within_region,
-                        sec->offset_within_region +
-                        int128_get64(int128_sub(sec->size, int128_one())),
-                        memory_region_iommu_attrs_to_index(sn->mr,
-                                                           MEMTXATTRS_UNSPECIFIED));
+                        first, last,
+                        memory_region_iommu_attrs_to_index(
+                            sn->mr, MEMTXATTRS_UNSPECIFIED));
     if (memory_region_register_iommu_notifier(sec->mr, &sn->n, &err)) {
         error_report_err(err);
         g_free(sn);

@@ -17,6 +17,8 @@
 
 #define MAX_CAPACITY    (1u << 20)
 
+#define TRACKED_PASIDS  8
+
 typedef struct Slot {
     ViommuIotlbEntry e;
     uint64_t stamp;             /* last use; 0: the slot is free */
@@ -30,6 +32,14 @@ struct ViommuIotlb {
     uint64_t clock;
     uint64_t shifts;            /* bit n: some entry has page_shift n */
     unsigned shift_count[64];
+    /*
+     * The PASIDs of the entries held, so that an invalidation of every
+     * PASID can probe each instead of scanning; entries of PASIDs beyond
+     * the first TRACKED_PASIDS are counted in untracked.
+     */
+    uint32_t pasids[TRACKED_PASIDS];
+    unsigned pasid_count[TRACKED_PASIDS];
+    unsigned untracked;
     ViommuIotlbStats stats;
 };
 
@@ -97,10 +107,52 @@ const ViommuIotlbStats *viommu_iotlb_stats(const ViommuIotlb *t)
     return &t->stats;
 }
 
+/* The tracking slot of @pasid, or TRACKED_PASIDS. */
+static unsigned pasid_slot(const ViommuIotlb *t, uint32_t pasid)
+{
+    unsigned i;
+
+    for (i = 0; i < TRACKED_PASIDS; i++) {
+        if (t->pasid_count[i] && t->pasids[i] == pasid) {
+            return i;
+        }
+    }
+    return TRACKED_PASIDS;
+}
+
+static void pasid_add(ViommuIotlb *t, uint32_t pasid)
+{
+    unsigned i = pasid_slot(t, pasid);
+
+    for (unsigned j = 0; i == TRACKED_PASIDS && j < TRACKED_PASIDS; j++) {
+        if (!t->pasid_count[j]) {
+            i = j;
+            t->pasids[i] = pasid;
+        }
+    }
+    if (i == TRACKED_PASIDS) {
+        t->untracked++;
+    } else {
+        t->pasid_count[i]++;
+    }
+}
+
+static void pasid_remove(ViommuIotlb *t, uint32_t pasid)
+{
+    unsigned i = pasid_slot(t, pasid);
+
+    if (i == TRACKED_PASIDS) {
+        t->untracked--;
+    } else {
+        t->pasid_count[i]--;
+    }
+}
+
 static void drop(ViommuIotlb *t, Slot *s)
 {
     unsigned shift = s->e.page_shift;
 
+    pasid_remove(t, s->e.pasid);
     s->stamp = 0;
     t->count--;
     if (!--t->shift_count[shift]) {
@@ -178,6 +230,7 @@ void viommu_iotlb_insert(ViommuIotlb *t, const ViommuIotlbEntry *e)
     t->count++;
     t->shift_count[shift]++;
     t->shifts |= 1ull << shift;
+    pasid_add(t, e->pasid);
     t->stats.inserts++;
 }
 
@@ -186,6 +239,8 @@ void viommu_iotlb_flush(ViommuIotlb *t)
     t->stats.invalidated += t->count;
     memset(t->slots, 0, (size_t)t->capacity * sizeof(Slot));
     memset(t->shift_count, 0, sizeof(t->shift_count));
+    memset(t->pasid_count, 0, sizeof(t->pasid_count));
+    t->untracked = 0;
     t->count = 0;
     t->shifts = 0;
 }
@@ -230,26 +285,31 @@ static unsigned probe_range(ViommuIotlb *t, uint16_t domain, uint32_t pasid,
     return dropped;
 }
 
-unsigned viommu_iotlb_inv_range(ViommuIotlb *t, uint16_t domain,
-                                uint32_t pasid, uint64_t start, uint64_t last)
+/*
+ * The PASIDs an invalidation of @pasid has to probe, into @out; false if
+ * some entries' PASIDs are not tracked (then it scans).
+ */
+static bool probe_pasids(const ViommuIotlb *t, uint32_t pasid,
+                         uint32_t out[TRACKED_PASIDS], unsigned *n)
 {
-    uint64_t probes = 0, budget = t->capacity / VIOMMU_IOTLB_WAYS, shifts;
+    *n = 0;
+    if (pasid != VIOMMU_IOTLB_ANY_PASID) {
+        out[(*n)++] = pasid;
+        return true;
+    }
+    for (unsigned i = 0; i < TRACKED_PASIDS; i++) {
+        if (t->pasid_count[i]) {
+            out[(*n)++] = t->pasids[i];
+        }
+    }
+    return t->untracked == 0;
+}
+
+static unsigned scan_range(ViommuIotlb *t, uint16_t domain, uint32_t pasid,
+                           uint64_t start, uint64_t last)
+{
     unsigned dropped = 0, i;
 
-    if (start > last) {
-        return 0;
-    }
-    if (pasid != VIOMMU_IOTLB_ANY_PASID) {
-        for (shifts = t->shifts; shifts && probes <= budget;
-             shifts &= shifts - 1) {
-            probes += pages_in(start, last, __builtin_ctzll(shifts), budget);
-        }
-        if (probes <= budget) {
-            dropped = probe_range(t, domain, pasid, start, last);
-            t->stats.invalidated += dropped;
-            return dropped;
-        }
-    }
     for (i = 0; i < t->capacity; i++) {
         Slot *s = &t->slots[i];
         if (s->stamp && s->e.domain == domain &&
@@ -259,6 +319,34 @@ unsigned viommu_iotlb_inv_range(ViommuIotlb *t, uint16_t domain,
             dropped++;
         }
     }
+    return dropped;
+}
+
+unsigned viommu_iotlb_inv_range(ViommuIotlb *t, uint16_t domain,
+                                uint32_t pasid, uint64_t start, uint64_t last)
+{
+    uint64_t probes = 0, budget = t->capacity / VIOMMU_IOTLB_WAYS, shifts;
+    uint32_t pasids[TRACKED_PASIDS];
+    unsigned dropped = 0, n, i;
+
+    if (start > last) {
+        return 0;
+    }
+    if (probe_pasids(t, pasid, pasids, &n)) {
+        for (shifts = t->shifts; shifts && probes <= budget;
+             shifts &= shifts - 1) {
+            probes += n * pages_in(start, last, __builtin_ctzll(shifts),
+                                   budget);
+        }
+        if (probes <= budget) {
+            for (i = 0; i < n; i++) {
+                dropped += probe_range(t, domain, pasids[i], start, last);
+            }
+            t->stats.invalidated += dropped;
+            return dropped;
+        }
+    }
+    dropped = scan_range(t, domain, pasid, start, last);
     t->stats.invalidated += dropped;
     return dropped;
 }

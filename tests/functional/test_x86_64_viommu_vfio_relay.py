@@ -2,7 +2,7 @@
 #
 # qemu-viommu: a device passed through twice (seeds/001, scenario 1), under TCG:
 #   L0  our qemu-system-x86_64, q35, an edu device behind our virtio-iommu
-#       (or upstream's intel-iommu with caching-mode=on and interrupt remapping)
+#       (or our intel-iommu with caching-mode=on and interrupt remapping)
 #   L1  Debian 6.12 from the guest kit: edu bound to vfio-pci, and our QEMU
 #       run as L2 in qtest mode with -device vfio-pci,host=<edu> -device
 #       virtio-iommu-pci (tests/guest/l2.sh)

@@ -137,13 +137,21 @@ typedef struct Model {
 } Model;
 
 static Model model[KEYS];
+/*
+ * How many PASIDs the random entries use besides "none": few (each probed
+ * by an invalidation of every PASID) or more than the IOTLB tracks (then
+ * it scans).
+ */
+static unsigned pasid_spread = 2;
+
 /* A key space with overlap between sizes, sources, domains and PASIDs. */
 static ViommuIotlbEntry random_entry(unsigned k)
 {
     static const unsigned shifts[] = { 12, 12, 12, 21, 30 };
     unsigned shift = shifts[k % 5];
 
-    return entry(k % 3, (k / 3) % 3, k % 7 ? VIOMMU_IOTLB_NO_PASID : k % 2,
+    return entry(k % 3, (k / 3) % 3,
+                 k % 7 ? VIOMMU_IOTLB_NO_PASID : (k / 7) % pasid_spread,
                  ((uint64_t)(k / 5) << shift) & ((1ull << 34) - 1), shift,
                  unit_rand() << shift);
 }
@@ -252,6 +260,8 @@ int main(void)
     RUN(test_hit_and_key);
     RUN(test_invalidation_scopes);
     RUN(test_eviction_not_flush);
+    RUN(test_against_model);
+    pasid_spread = 12;          /* 13 PASIDs: more than the IOTLB tracks */
     RUN(test_against_model);
     return unit_report("test-iotlb");
 }
