@@ -109,6 +109,7 @@ enum {
 #define VTD_IOTLB_ENTRIES   4096
 #define VTD_SHADOW_MAX      (1u << 20)
 #define VTD_LOG_BURST       16
+#define VTD_QI_SLICE_NS     (2 * SCALE_MS)
 
 /* What a resolved context says about a request. */
 typedef enum VtdMode {
@@ -169,10 +170,23 @@ static void mod_l(IntelIOMMUState *s, hwaddr r, uint32_t clear, uint32_t set)
     set_l(s, r, (reg_l(s, r) & ~clear) | set);
 }
 
+/*
+ * Whether the space's bus is still there: a bridge unplugged takes its
+ * bus away (we hold a reference to the bus object, not to its bridge).
+ */
+static bool space_alive(VTDAddressSpace *vas)
+{
+    return !vas->bus || BUS(vas->bus)->realized;
+}
+
+/* Requester ID; X86_IOMMU_SID_INVALID once the bus is gone. */
 static uint16_t space_sid(VTDAddressSpace *vas)
 {
     if (!vas->bus) {
         return Q35_PSEUDO_BUS_PLATFORM << 8 | Q35_PSEUDO_DEVFN_IOAPIC;
+    }
+    if (!space_alive(vas)) {
+        return X86_IOMMU_SID_INVALID;
     }
     return PCI_BUILD_BDF(pci_bus_num(vas->bus), vas->devfn);
 }
@@ -219,9 +233,10 @@ static bool ram_access(uint64_t addr, void *buf, unsigned len, bool write)
         return false;
     }
     if (write) {
-        return address_space_write(&address_space_memory, addr,
-                                   MEMTXATTRS_UNSPECIFIED, buf,
-                                   len) == MEMTX_OK;
+        /* the same RAM, no second lookup: no MMIO with s->lock held */
+        memcpy((uint8_t *)memory_region_get_ram_ptr(mr) + xlat, buf, len);
+        memory_region_set_dirty(mr, xlat, len);
+        return true;
     }
     memcpy(buf, (uint8_t *)memory_region_get_ram_ptr(mr) + xlat, len);
     return true;
@@ -554,14 +569,19 @@ static VtdDmaFault resolve_scalable(IntelIOMMUState *s, uint16_t sid,
 static VtdDmaFault space_context(VTDAddressSpace *vas, VtdCtxCache *out)
 {
     IntelIOMMUState *s = vas->s;
-    VtdCaps caps = vtd_caps(s);
     VtdCtxCache c = { .valid = true };
+    VtdCaps caps;
     VtdDmaFault f;
 
     if (vas->ctx.valid) {
         *out = vas->ctx;
         return VTD_FR_OK;
     }
+    *out = c;
+    if (!space_alive(vas)) {
+        return VTD_FR_CONTEXT_NOT_PRESENT;
+    }
+    caps = vtd_caps(s);
     if (s->root_scalable) {
         f = resolve_scalable(s, space_sid(vas), &caps, &c);
     } else {
@@ -672,6 +692,10 @@ static void translate_locked(VTDAddressSpace *vas, uint64_t addr,
         .perm = res.perm & (VIOMMU_PT_READ | VIOMMU_PT_WRITE),
         .flags = res.snoop,
     };
+    if (c.first_stage && !(perm & VIOMMU_PT_WRITE)) {
+        /* D is set by a write walk: a write must not hit this entry */
+        x->e.perm &= ~VIOMMU_PT_WRITE;
+    }
     viommu_iotlb_insert(s->iotlb, &x->e);
 }
 
@@ -751,7 +775,6 @@ static void update_all_spaces(IntelIOMMUState *s)
 
 typedef struct NotifyCtx {
     VTDAddressSpace *vas;
-    IOMMUNotifierFlag type;
     IOMMUNotifier *only;        /* this notifier only */
     IOMMUNotifier *skip;        /* every MAP notifier but this one */
 } NotifyCtx;
@@ -790,23 +813,42 @@ static void shadow_notify(bool map, uint64_t iova, uint64_t output,
     notify_one_event(n, &ev);
 }
 
-/* An UNMAP of one aligned block to the notifiers of type n->type. */
+typedef struct UnmapCtx {
+    IOMMUNotifier *nf;
+    IOMMUNotifierFlag type;
+} UnmapCtx;
+
 static void unmap_block(uint64_t start, uint64_t mask, void *opaque)
 {
-    NotifyCtx *n = opaque;
-    IOMMUNotifier *nf;
+    UnmapCtx *u = opaque;
     IOMMUTLBEvent ev = {
-        .type = n->type,
+        .type = u->type,
         .entry = {
             .target_as = &address_space_memory,
             .iova = start, .addr_mask = mask, .perm = IOMMU_NONE,
         },
     };
 
-    IOMMU_NOTIFIER_FOREACH(nf, &n->vas->iommu) {
-        if ((nf->notifier_flags & n->type) &&
-            !(nf->notifier_flags & IOMMU_NOTIFIER_MAP)) {
-            memory_region_notify_iommu_one(nf, &ev);
+    memory_region_notify_iommu_one(u->nf, &ev);
+}
+
+/*
+ * UNMAPs of [start, last] (of @type: UNMAP or DEVIOTLB_UNMAP) to the
+ * notifiers of that type that do not hold MAPs, each cut to the range it
+ * registered (a notifier per section: the interrupt window splits them).
+ */
+static void unmap_range(VTDAddressSpace *vas, IOMMUNotifierFlag type,
+                        uint64_t start, uint64_t last)
+{
+    IOMMUNotifier *nf;
+
+    IOMMU_NOTIFIER_FOREACH(nf, &vas->iommu) {
+        UnmapCtx u = { nf, type };
+        uint64_t lo = MAX(start, nf->start), hi = MIN(last, nf->end);
+
+        if ((nf->notifier_flags & type) &&
+            !(nf->notifier_flags & IOMMU_NOTIFIER_MAP) && lo <= hi) {
+            viommu_split_pow2(lo, hi, 0, unmap_block, &u);
         }
     }
 }
@@ -820,14 +862,14 @@ static void space_sync(VTDAddressSpace *vas, uint64_t start, uint64_t last,
                        IOMMUNotifier *skip)
 {
     IntelIOMMUState *s = vas->s;
-    NotifyCtx n = { .vas = vas, .type = IOMMU_NOTIFIER_UNMAP, .skip = skip };
+    NotifyCtx n = { .vas = vas, .skip = skip };
     ViommuPtConfig cfg;
     ViommuPtFault fault;
     VtdCtxCache c;
     bool mapped;
 
     if (vas->notifier_flags & IOMMU_NOTIFIER_UNMAP) {
-        viommu_split_pow2(start, last, 0, unmap_block, &n);
+        unmap_range(vas, IOMMU_NOTIFIER_UNMAP, start, last);
     }
     if (!vas->shadow) {
         return;
@@ -859,10 +901,8 @@ static void space_sync(VTDAddressSpace *vas, uint64_t start, uint64_t last,
 static void space_deviotlb_unmap(VTDAddressSpace *vas, uint64_t start,
                                  uint64_t last)
 {
-    NotifyCtx n = { .vas = vas, .type = IOMMU_NOTIFIER_DEVIOTLB_UNMAP };
-
     if (vas->notifier_flags & IOMMU_NOTIFIER_DEVIOTLB_UNMAP) {
-        viommu_split_pow2(start, last, 0, unmap_block, &n);
+        unmap_range(vas, IOMMU_NOTIFIER_DEVIOTLB_UNMAP, start, last);
     }
 }
 
@@ -1076,18 +1116,28 @@ static void run_descriptor(IntelIOMMUState *s, const VtdInvDesc *d)
     }
 }
 
-/* Runs the queue from head to tail; stops at an invalid descriptor. */
+/*
+ * Runs the queue from head to tail; stops at an invalid descriptor. After
+ * VTD_QI_SLICE_NS it goes on from a bottom half, so that a long queue of
+ * costly invalidations (notifiers over large tables) never holds the main
+ * loop for long.
+ */
 static void qi_run(IntelIOMMUState *s)
 {
     unsigned width = s->iq_dw ? 32 : 16;
+    int64_t deadline = qemu_clock_get_ns(QEMU_CLOCK_REALTIME) +
+                       VTD_QI_SLICE_NS;
 
     while (s->qi_on && !(reg_l(s, R_FSTS) & FSTS_IQE) &&
            s->iq_head != s->iq_tail) {
+        uint64_t at = s->iq_base + (uint64_t)width * s->iq_head;
         uint64_t q[4] = {};
         VtdInvDesc d;
 
-        uint64_t at = s->iq_base + (uint64_t)width * s->iq_head;
-
+        if (qemu_clock_get_ns(QEMU_CLOCK_REALTIME) > deadline) {
+            qemu_bh_schedule(s->qi_bh);
+            return;
+        }
         if (!dma_read_n(at, q, width / 8)) {
             iq_error(s, IQEI_FETCH);
             return;
@@ -1102,6 +1152,11 @@ static void qi_run(IntelIOMMUState *s)
         set_q(s, R_IQH, (uint64_t)s->iq_head << (s->iq_dw ? 5 : 4));
         run_descriptor(s, &d);
     }
+}
+
+static void qi_continue(void *opaque)
+{
+    qi_run(opaque);
 }
 
 /* IQA's queue: base, descriptor width and size (11.4.7.3). */
@@ -1208,6 +1263,12 @@ static void latch_irta(IntelIOMMUState *s)
     s->irt_x2apic = (s->ecap & (1ull << 4)) && (irta & IRTA_EIME);
 }
 
+/* Interrupt routes built from the old table (KVM's) are stale: all go. */
+static void flush_interrupt_routes(IntelIOMMUState *s)
+{
+    x86_iommu_iec_notify_all(X86_IOMMU_DEVICE(s), true, 0, 0);
+}
+
 static void write_gcmd(IntelIOMMUState *s)
 {
     uint32_t cmd = reg_l(s, R_GCMD), sts = reg_l(s, R_GSTS);
@@ -1221,6 +1282,7 @@ static void write_gcmd(IntelIOMMUState *s)
     if (cmd & GS_SIRTP) {
         latch_irta(s);
         sts |= GS_SIRTP;
+        flush_interrupt_routes(s);
     }
     if ((changed & GS_QIE) && !(cmd & GS_QIE) && s->iq_head != s->iq_tail) {
         vtd_guest_error(s, "QI disabled with descriptors pending");
@@ -1238,6 +1300,7 @@ static void write_gcmd(IntelIOMMUState *s)
     if ((changed & GS_IRE) && x86_iommu_ir_supported(X86_IOMMU_DEVICE(s))) {
         s->ir_on = cmd & GS_IRE;
         sts = (sts & ~GS_IRE) | (cmd & GS_IRE);
+        flush_interrupt_routes(s);
     }
     if (changed & GS_CFI) {
         sts = (sts & ~GS_CFI) | (cmd & GS_CFI);
@@ -1259,8 +1322,18 @@ typedef struct VtdRegBits {
     void (*written)(IntelIOMMUState *s);
 } VtdRegBits;
 
+/* FECTL.IP goes once software has handled every fault condition. */
+static void fault_conditions_cleared(IntelIOMMUState *s)
+{
+    if (!(reg_l(s, R_FSTS) & (FSTS_PFO | FSTS_PPF | FSTS_IQE | FSTS_ICE |
+                              FSTS_ITE))) {
+        mod_l(s, R_FECTL, CTL_IP, 0);
+    }
+}
+
 static void write_fsts(IntelIOMMUState *s)
 {
+    fault_conditions_cleared(s);
     qi_run(s);                              /* IQE cleared: fetch again */
 }
 
@@ -1291,6 +1364,7 @@ static void write_iqa(IntelIOMMUState *s)
 static void write_frcd(IntelIOMMUState *s)
 {
     update_ppf(s);
+    fault_conditions_cleared(s);
 }
 
 /* Writable (rw) and write-1-to-clear (w1c) bits, and what a write does. */
@@ -1311,7 +1385,7 @@ static const VtdRegBits vtd_regs[] = {
     { R_IEADDR, 4, ~3u, 0, NULL },
     { R_IEUADDR, 4, 0xffffffffu, 0, NULL },
     { R_IRTA, 8, ~0x7f0ull, 0, NULL },
-    { R_IVA, 8, ~0xfb0ull, 0, NULL },
+    { R_IVA, 8, ~0xf80ull, 0, NULL },       /* ADDR, IH 6, AM 5:0 */
     { R_IOTLB, 8, (1ull << 63) | (3ull << 60) | (3ull << 48) |
                   (0xffffull << 32), 0, write_iotlb },
     { R_FRCD + 8, 8, 0, FRCD_F, write_frcd },
@@ -1408,7 +1482,8 @@ static int remap_msi(IntelIOMMUState *s, MSIMessage *src, MSIMessage *dst,
     }
     f = vtd_ir_request_index(src->address, src->data, &index, &compat);
     if (f == VTD_IR_OK && compat) {
-        if (reg_l(s, R_GSTS) & GS_CFI) {
+        /* CFI lets compatibility-format requests through in xAPIC mode */
+        if ((reg_l(s, R_GSTS) & GS_CFI) && !s->irt_x2apic) {
             *dst = *src;
             return 0;
         }
@@ -1511,6 +1586,9 @@ static VTDAddressSpace *space_get(IntelIOMMUState *s, PCIBus *bus,
     vas = g_new0(VTDAddressSpace, 1);
     vas->s = s;
     vas->bus = bus;
+    if (bus) {
+        object_ref(OBJECT(bus));        /* see space_alive() */
+    }
     vas->devfn = devfn;
     name = bus ? g_strdup_printf("vtd-%s-%02x.%x", pci_bus_is_root(bus) ?
                                  "root" : bus->qbus.name,
@@ -1590,6 +1668,7 @@ static void vtd_reset(DeviceState *dev)
 
     init_registers(s);
     clear_state(s);
+    flush_interrupt_routes(s);
     update_all_spaces(s);
     QLIST_FOREACH_SAFE(vas, &s->notified, next, next) {
         if (vas->shadow) {
@@ -1604,27 +1683,37 @@ static void vtd_reset(DeviceState *dev)
 static int vtd_post_load(void *opaque, int version_id)
 {
     IntelIOMMUState *s = opaque;
-    uint16_t head = s->iq_head, tail = s->iq_tail;
+    uint64_t iq_base = s->iq_base;
+    uint16_t entries = s->iq_entries;
     GHashTableIter it;
     VTDAddressSpace *vas;
 
     latch_iqa(s);
-    if (head >= s->iq_entries || tail >= s->iq_entries ||
-        s->frcd_next >= NR_FRCD) {
-        error_report("intel-iommu: migration stream has queue head %u, "
-                     "tail %u (of %u) and fault record %u (of %u)",
-                     head, tail, s->iq_entries, s->frcd_next, NR_FRCD);
+    if (!s->qi_on) {
+        s->iq_head = s->iq_tail = 0;        /* reset when QI is enabled */
+    } else if (entries < 128 || entries > 32768 || !is_power_of_2(entries) ||
+               s->iq_head >= entries || s->iq_tail >= entries) {
+        error_report("intel-iommu: migration stream has queue head %u and "
+                     "tail %u of %u descriptors", s->iq_head, s->iq_tail,
+                     entries);
+        return -EINVAL;
+    } else {
+        /* the queue as latched when QI was enabled */
+        s->iq_entries = entries;
+        s->iq_base = iq_base & VTD_HAW_MASK(s->aw_bits) & ~0xfffull;
+    }
+    if (s->frcd_next >= NR_FRCD) {
+        error_report("intel-iommu: migration stream has fault record %u "
+                     "of %u", s->frcd_next, NR_FRCD);
         return -EINVAL;
     }
     s->root_scalable = s->scalable_mode &&
                        (reg_q(s, R_RTADDR) & RTADDR_TTM_SCALABLE);
     s->root_table &= VTD_HAW_MASK(s->aw_bits) & ~0xfffull;
-    s->iq_base &= VTD_HAW_MASK(s->aw_bits) & ~0xfffull;
     s->irt_base &= VTD_HAW_MASK(s->aw_bits) & ~0xfffull;
     s->irt_entries = MIN(s->irt_entries, 1u << 16);
     s->irt_x2apic = s->irt_x2apic && (s->ecap & (1ull << 4));
-    s->ir_on = s->ir_on &&
-                      x86_iommu_ir_supported(X86_IOMMU_DEVICE(s));
+    s->ir_on = s->ir_on && x86_iommu_ir_supported(X86_IOMMU_DEVICE(s));
     s->translation_on = s->translation_on && s->dma_translation;
     /* the capabilities are this configuration's, whatever was sent */
     set_q(s, R_CAP, s->cap);
@@ -1637,6 +1726,9 @@ static int vtd_post_load(void *opaque, int version_id)
     }
     qemu_mutex_unlock(&s->lock);
     update_all_spaces(s);
+    if (s->qi_on && s->iq_head != s->iq_tail) {
+        qemu_bh_schedule(s->qi_bh);         /* the source had not finished */
+    }
     return 0;
 }
 
@@ -1775,6 +1867,7 @@ static void vtd_realize(DeviceState *dev, Error **errp)
     qemu_mutex_init(&s->lock);
     s->iotlb = viommu_iotlb_new(VTD_IOTLB_ENTRIES);
     s->fault_bh = qemu_bh_new(record_pending_faults, s);
+    s->qi_bh = qemu_bh_new(qi_continue, s);
     s->spaces = g_hash_table_new_full(space_key_hash, space_key_equal,
                                       g_free, NULL);
     QLIST_INIT(&s->notified);

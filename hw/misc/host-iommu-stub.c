@@ -16,7 +16,8 @@
  * container would. It counts MAPs and UNMAPs and the events VFIO would
  * refuse (a MAP over a held mapping, an UNMAP that is not exactly one held
  * mapping) in registers of BAR 0: 0x00 MAPs, 0x08 UNMAPs, 0x10 refused,
- * 0x18 bytes held; a write anywhere zeroes the three counts.
+ * 0x18 bytes held; a write anywhere zeroes the three counts. With
+ * unmap-only=on too, its notifiers take UNMAPs only, as vhost's do.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -50,6 +51,7 @@ struct HostIOMMUStub {
     uint64_t page_size;     /* the host IOMMU's smallest page */
     uint64_t iova_end;      /* it maps [0, iova_end] */
     bool notifier;
+    bool unmap_only;
     StubHostIOMMU *hiod;
     MemoryRegion bar;
     MemoryListener listener;
@@ -85,6 +87,10 @@ static void stub_notify(IOMMUNotifier *n, IOMMUTLBEntry *e)
     StubRange want = { e->iova, e->iova + e->addr_mask };
     StubRange *held = g_tree_search(s->held, find_overlap, &want);
 
+    if (s->unmap_only) {
+        s->unmaps++;                    /* vhost drops what it cached */
+        return;
+    }
     if (e->perm != IOMMU_NONE) {
         s->maps++;
         if (held) {
@@ -119,7 +125,9 @@ static void stub_region_add(MemoryListener *l, MemoryRegionSection *sec)
     sn = g_new0(StubNotifier, 1);
     sn->stub = s;
     sn->mr = IOMMU_MEMORY_REGION(sec->mr);
-    iommu_notifier_init(&sn->n, stub_notify, IOMMU_NOTIFIER_IOTLB_EVENTS,
+    iommu_notifier_init(&sn->n, stub_notify,
+                        s->unmap_only ? IOMMU_NOTIFIER_UNMAP
+                                      : IOMMU_NOTIFIER_IOTLB_EVENTS,
                         first, last,
                         memory_region_iommu_attrs_to_index(
                             sn->mr, MEMTXATTRS_UNSPECIFIED));
@@ -129,7 +137,9 @@ static void stub_region_add(MemoryListener *l, MemoryRegionSection *sec)
         return;
     }
     QLIST_INSERT_HEAD(&s->notifiers, sn, next);
-    memory_region_iommu_replay(sn->mr, &sn->n);
+    if (!s->unmap_only) {
+        memory_region_iommu_replay(sn->mr, &sn->n);
+    }
 }
 
 static void stub_region_del(MemoryListener *l, MemoryRegionSection *sec)
@@ -248,6 +258,7 @@ static const Property host_iommu_stub_properties[] = {
     DEFINE_PROP_SIZE("page-size", HostIOMMUStub, page_size, 4096),
     DEFINE_PROP_UINT64("iova-end", HostIOMMUStub, iova_end, UINT64_MAX),
     DEFINE_PROP_BOOL("notifier", HostIOMMUStub, notifier, false),
+    DEFINE_PROP_BOOL("unmap-only", HostIOMMUStub, unmap_only, false),
 };
 
 static void host_iommu_stub_class_init(ObjectClass *klass, void *data)

@@ -2,7 +2,9 @@
 #
 # qemu-viommu: a device passed through twice (seeds/001, scenario 1), under TCG:
 #   L0  our qemu-system-x86_64, q35, an edu device behind our virtio-iommu
-#       (or our intel-iommu with caching-mode=on and interrupt remapping)
+#       (or our intel-iommu with caching-mode=on and interrupt remapping,
+#       and a pci-testdev whose group L1 switches between identity and DMA
+#       all along: invalidations of another device and domain)
 #   L1  Debian 6.12 from the guest kit: edu bound to vfio-pci, and our QEMU
 #       run as L2 in qtest mode with -device vfio-pci,host=<edu> -device
 #       virtio-iommu-pci (tests/guest/l2.sh)
@@ -18,6 +20,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 
 import os
+import re
 import socket
 import sys
 import time
@@ -216,16 +219,20 @@ class ViommuVfioRelay(ViommuGuestTest):
 
     timeout = 1200
 
-    def relay(self, l0_machine, l0_iommu, l1_append, fault_in_l0_log):
+    def relay(self, l0_machine, l0_iommu, l1_append, fault_in_l0_log,
+              churn=False):
         self.require_accelerator('tcg')
         sock = os.path.join(self.socket_dir().name, 'l2-qtest')
         vm, qemu_log = self.tcg_vm('l0', l0_machine, memory='2G')
         vm.add_args('-kernel', self.kit_file('amd64', 'vmlinuz'),
                     '-initrd', self.kit_file('amd64', 'initramfs-l1.cpio.gz'),
                     '-device', l0_iommu, '-device', 'edu',
+                    *(['-device', 'pci-testdev'] if churn else []),
                     '-serial', 'unix:%s,server=on,wait=off' % sock,
                     '-append', 'console=ttyS0 panic=-1 quiet loglevel=4 %s '
-                    'viommu.vfio=1 viommu.l2=1' % l1_append)
+                    'viommu.vfio=1 viommu.l2=1%s' % (l1_append,
+                                                     ' viommu.churn=1' if churn
+                                                     else ''))
         vm.set_console()
         l1 = GuestRun(vm, None, qemu_log)
         vm.launch()
@@ -262,6 +269,18 @@ class ViommuVfioRelay(ViommuGuestTest):
         else:
             faults = sum('DMAR: [DMA' in l for l in l1.lines)
         self.assertGreater(faults, 0, 'the DMA after UNMAP faulted in L0')
+        if churn:
+            switches = [int(m.group(1)) for m in
+                        (re.match(r'CHURN (\d+)\s*$', l) for l in l1.lines)
+                        if m]
+            self.log.info('group switches of the other device: %s',
+                          max(switches, default=0))
+            self.assertGreaterEqual(max(switches, default=0), 10,
+                                    'the other device switched groups '
+                                    'while the relay ran')
+            self.assertFalse(any('stopped' in l for l in l1.lines
+                                 if l.startswith('CHURN ')),
+                             'group switches kept working')
 
     def test_virtio(self):
         # no interrupt remapping behind a virtio-iommu on x86: type1 needs
@@ -270,9 +289,13 @@ class ViommuVfioRelay(ViommuGuestTest):
                    'iommu.strict=1 viommu.unsafe_irqs=1', True)
 
     def test_intel(self):
+        # our intel-iommu in L0; meanwhile L1 switches a pci-testdev's
+        # group between identity and DMA (context-cache invalidations of
+        # that device, domain-selective IOTLB invalidations): edu's DMA is
+        # never refused and VFIO's maps and unmaps stay exactly the guest's
         self.relay('q35,kernel-irqchip=split',
                    'intel-iommu,caching-mode=on,intremap=on',
-                   'intel_iommu=on iommu.strict=1', False)
+                   'intel_iommu=on iommu.strict=1', False, churn=True)
 
 
 if __name__ == '__main__':

@@ -120,6 +120,7 @@ struct IntelIOMMUState {
     QLIST_HEAD(, VTDAddressSpace) notified;     /* spaces with notifiers */
     VTDAddressSpace *ioapic_space;
     QEMUBH *fault_bh;
+    QEMUBH *qi_bh;              /* a long queue goes on from here */
     VtdPendingFault pending[VTD_PENDING_FAULTS];    /* under lock */
     unsigned nr_pending;
     uint64_t lost_faults;
