@@ -70,6 +70,20 @@ echo "== intel-iommu: guest 20000 4 KiB direct reads, strict (seconds)" >&2
 intel_guest_reads() { BENCH_IOMMU=intel-iommu BENCH_APPEND=intel_iommu=on guest_reads "$1"; }
 measure intel_guest_4k_read_s intel_guest_reads {}
 
+# an L1 guest's VFIO user (the relay test's L2) doing MAP+UNMAP pairs
+# through L0's intel-iommu
+relay_rate() {
+    (cd "$top/build/ours/src/qemu/tests/functional" &&
+     VIOMMU_BENCH_RELAY=40 VIOMMU_L0_FIRMWARE=$fw QEMU_TEST_QEMU_BINARY=$1 \
+     QEMU_BUILD_ROOT=$top/build/ours/obj \
+     PYTHONPATH=$top/build/ours/src/qemu/python:$top/build/ours/src/qemu/tests/functional \
+     "$top/build/ours/obj/pyvenv/bin/python3" -m unittest \
+        test_x86_64_viommu_vfio_relay.ViommuVfioRelay.test_intel_map_unmap_rate 2>&1 |
+     sed -n 's/^guest_vfio_map_unmap_per_s //p')
+}
+echo "== intel-iommu: an L1 VFIO user's MAP+UNMAP pairs a second" >&2
+measure guest_vfio_map_unmap_per_s relay_rate {}
+
 # Invalidations with a MAP notifier attached (caching mode): ours only, as
 # pristine upstream has no notifier user without VFIO hardware or vhost
 for r in $(seq "$rounds"); do
@@ -114,6 +128,7 @@ report bytes_per_mapping_1e6 0
 report guest_4k_read_s 0
 report intel_blk_ratio 1
 report intel_guest_4k_read_s 0
+report guest_vfio_map_unmap_per_s 1
 for f in intel_inval_page_per_s intel_inval_domain_1e4_per_s; do
     echo "$f ours=$(echo "${samples[$f.ours]}" | tr ' ' '\n' | grep . | median) upstream=n/a"
 done

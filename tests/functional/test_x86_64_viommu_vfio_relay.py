@@ -24,6 +24,7 @@ import re
 import socket
 import sys
 import time
+import unittest
 
 from qemu_test import QemuSystemTest
 from viommu_kit import GuestRun, ViommuGuestTest
@@ -104,6 +105,32 @@ def request(v, payload, out_len):
     v.setup_slots([(out_len, payload)])
     v.kick(1)
     return v.status(0)
+
+
+def map_unmap_rate(path, kicks):
+    """L2's MAP+UNMAP pairs a second through VFIO in L1 (each a VFIO map
+    and unmap, each an L1 IOMMU driver update and invalidation in L0)."""
+    q = wait_ready(path)
+    viommu_fn = qv.find(q, 0x1af4, 0x1057)
+    edu_fn = qv.find(q, 0x1234, 0x11e8)
+    bars, _ = qv.map_bars(q, viommu_fn, qv.BAR_BASE)
+    v = qv.VirtioIommu(q, viommu_fn, bars)
+    v.init()
+    if request(v, qv.attach(1, edu_fn), 20):
+        raise RuntimeError('ATTACH failed')
+    half = 32
+    reqs = [(36, qv.map_req(1, 0x100000 + (i << 12), 0x100fff + (i << 12),
+                            RAM_SRC)) for i in range(half)]
+    reqs += [(28, qv.unmap_req(1, 0x100000 + (i << 12), 0x100fff + (i << 12)))
+             for i in range(half)]
+    v.setup_slots(reqs)
+    t0 = time.perf_counter()
+    for _ in range(kicks):
+        v.kick(len(reqs))
+    dt = time.perf_counter() - t0
+    if any(v.status(i) for i in range(len(reqs))):
+        raise RuntimeError('MAP/UNMAP failed')
+    return kicks * half / dt
 
 
 def drive(path, step):
@@ -220,7 +247,7 @@ class ViommuVfioRelay(ViommuGuestTest):
     timeout = 1200
 
     def relay(self, l0_machine, l0_iommu, l1_append, fault_in_l0_log,
-              churn=False):
+              churn=False, bench=0):
         self.require_accelerator('tcg')
         sock = os.path.join(self.socket_dir().name, 'l2-qtest')
         vm, qemu_log = self.tcg_vm('l0', l0_machine, memory='2G')
@@ -233,11 +260,22 @@ class ViommuVfioRelay(ViommuGuestTest):
                     'viommu.vfio=1 viommu.l2=1%s' % (l1_append,
                                                      ' viommu.churn=1' if churn
                                                      else ''))
+        if os.getenv('VIOMMU_L0_FIRMWARE'):         # an L0 without our bundle
+            vm.add_args('-L', os.environ['VIOMMU_L0_FIRMWARE'])
         vm.set_console()
         l1 = GuestRun(vm, None, qemu_log)
         vm.launch()
         drain = self.drain_console(l1)
         steps = []
+        if bench:
+            try:
+                rate = map_unmap_rate(sock, bench)
+                self.log.info('RELAY map_unmap_per_s %.1f', rate)
+                print('guest_vfio_map_unmap_per_s %.1f' % rate, flush=True)
+            finally:
+                vm.shutdown()
+                drain.join(30)
+            return
 
         def step(name, ok, detail=''):
             self.log.info('STEP %s %s %s', name, 'ok' if ok else 'FAIL', detail)
@@ -296,6 +334,15 @@ class ViommuVfioRelay(ViommuGuestTest):
         self.relay('q35,kernel-irqchip=split',
                    'intel-iommu,caching-mode=on,intremap=on',
                    'intel_iommu=on iommu.strict=1', False, churn=True)
+
+
+    # make bench: VIOMMU_BENCH_RELAY=<kicks of 32 MAP+UNMAP pairs>
+    @unittest.skipUnless(os.getenv('VIOMMU_BENCH_RELAY'), 'make bench only')
+    def test_intel_map_unmap_rate(self):
+        self.relay('q35,kernel-irqchip=split',
+                   'intel-iommu,caching-mode=on,intremap=on',
+                   'intel_iommu=on iommu.strict=1', False,
+                   bench=int(os.environ['VIOMMU_BENCH_RELAY']))
 
 
 if __name__ == '__main__':
