@@ -17,7 +17,8 @@
  * refuse (a MAP over a held mapping, an UNMAP that is not exactly one held
  * mapping) in registers of BAR 0: 0x00 MAPs, 0x08 UNMAPs, 0x10 refused,
  * 0x18 bytes held; a write anywhere zeroes the three counts. With
- * unmap-only=on too, its notifiers take UNMAPs only, as vhost's do.
+ * unmap-only=on too, its notifiers take UNMAPs only, as vhost's do; with
+ * deviotlb=on, device-IOTLB UNMAPs only, as vhost's do with ATS.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -52,6 +53,7 @@ struct HostIOMMUStub {
     uint64_t iova_end;      /* it maps [0, iova_end] */
     bool notifier;
     bool unmap_only;
+    bool deviotlb;
     StubHostIOMMU *hiod;
     MemoryRegion bar;
     MemoryListener listener;
@@ -87,7 +89,7 @@ static void stub_notify(IOMMUNotifier *n, IOMMUTLBEntry *e)
     StubRange want = { e->iova, e->iova + e->addr_mask };
     StubRange *held = g_tree_search(s->held, find_overlap, &want);
 
-    if (s->unmap_only) {
+    if (s->unmap_only || s->deviotlb) {
         s->unmaps++;                    /* vhost drops what it cached */
         return;
     }
@@ -126,6 +128,7 @@ static void stub_region_add(MemoryListener *l, MemoryRegionSection *sec)
     sn->stub = s;
     sn->mr = IOMMU_MEMORY_REGION(sec->mr);
     iommu_notifier_init(&sn->n, stub_notify,
+                        s->deviotlb ? IOMMU_NOTIFIER_DEVIOTLB_UNMAP :
                         s->unmap_only ? IOMMU_NOTIFIER_UNMAP
                                       : IOMMU_NOTIFIER_IOTLB_EVENTS,
                         first, last,
@@ -137,7 +140,7 @@ static void stub_region_add(MemoryListener *l, MemoryRegionSection *sec)
         return;
     }
     QLIST_INSERT_HEAD(&s->notifiers, sn, next);
-    if (!s->unmap_only) {
+    if (!s->unmap_only && !s->deviotlb) {
         memory_region_iommu_replay(sn->mr, &sn->n);
     }
 }
@@ -259,6 +262,7 @@ static const Property host_iommu_stub_properties[] = {
     DEFINE_PROP_UINT64("iova-end", HostIOMMUStub, iova_end, UINT64_MAX),
     DEFINE_PROP_BOOL("notifier", HostIOMMUStub, notifier, false),
     DEFINE_PROP_BOOL("unmap-only", HostIOMMUStub, unmap_only, false),
+    DEFINE_PROP_BOOL("deviotlb", HostIOMMUStub, deviotlb, false),
 };
 
 static void host_iommu_stub_class_init(ObjectClass *klass, void *data)

@@ -33,6 +33,10 @@ class ViommuIntelGuest(ViommuGuestTest):
     def test_strict(self):
         self.guest('intremap=on', 'iommu.strict=1')
 
+    def test_aw_bits_39(self):
+        # 3-level tables, as pc-q35-9.1 and older machines set by compat
+        self.guest('intremap=on,aw-bits=39', 'iommu.strict=1')
+
     def test_lazy(self):
         self.guest('intremap=on', 'iommu.strict=0', group_type='DMA-FQ')
 

@@ -155,6 +155,26 @@ def test_unmap_only(binary, fw):
     v.close()
 
 
+def test_deviotlb(binary, fw):
+    """Device-IOTLB notifiers (vhost's with ATS): a device-IOTLB
+    invalidation of the device's SID reaches them, one of another SID
+    does not, IOTLB invalidations do not."""
+    s = Stub(binary, fw, ',deviotlb=on')
+    v, q = s.v, s.q
+    tables(s)
+    sid = s.fn                                      # bus 0
+    # S set, address bits 18:12 ones: 1 MiB at IOVA (6.5.2.5)
+    devtlb = (lambda src: (3 | src << 32, IOVA | 0x7f000 | 1))
+    v.submit((2 | 1 << 4, 0), wait_desc(sw=True))   # global IOTLB
+    v.submit(devtlb(v.edu_fn), wait_desc(sw=True))  # another device
+    quiet = s.counts()[1] == 0
+    v.submit(devtlb(sid), wait_desc(sw=True))       # this one: 1 MiB at IOVA
+    m, u, r, _ = s.counts()
+    check('device-IOTLB notifier: only its own device-IOTLB invalidations',
+          quiet and u >= 1 and m == 0 and v.alive(), str(s.counts()))
+    v.close()
+
+
 def bench(binary, fw, rounds, mappings):
     """Invalidations a second with the stub's notifier attached: page-
     selective (one PTE toggled each time), and domain-selective over a
@@ -191,6 +211,7 @@ def main():
         return 0
     test(binary, fw)
     test_unmap_only(binary, fw)
+    test_deviotlb(binary, fw)
     return summary('notify_vtd')
 
 
