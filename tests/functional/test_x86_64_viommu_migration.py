@@ -5,6 +5,8 @@
 # and through our intel-iommu's tables and invalidation queue. The
 # destination takes over, the guest's reads go on and finish there, the
 # data read back afterwards is intact, and neither side reports a fault.
+# Also between our intel-iommu and stock 10.0.2's (when build/upstream is
+# there), and a hostile stream refused on load.
 #
 # SPDX-License-Identifier: GPL-2.0-or-later
 
@@ -44,6 +46,49 @@ class ViommuMigration(ViommuGuestTest):
     def test_intel_migrate_from_upstream(self):
         self.migrate(['-device', 'intel-iommu,intremap=on'],
                      'intel_iommu=on iommu.strict=1', src_bin=UPSTREAM)
+
+    def test_intel_bad_stream_refused(self):
+        """A stream whose intel-iommu fault record index is out of range
+        (a hand-edited or hostile one) is refused on load; the destination
+        keeps running and says why."""
+        self.require_accelerator('tcg')
+        stream = self.scratch_file('iommu.stream')
+        src, _ = self.tcg_vm('src', 'q35')
+        src.add_args('-S', '-device', 'intel-iommu,intremap=on')
+        src.launch()
+        src.cmd('migrate', uri='exec:cat > %s' % stream)
+        for _ in range(120):
+            if src.cmd('query-migrate').get('status') == 'completed':
+                break
+            time.sleep(0.5)
+        src.shutdown()
+        with open(stream, 'rb') as f:
+            data = bytearray(f.read())
+        at = data.find(b'iommu-intel')
+        self.assertGreater(at, 0, 'intel-iommu section in the stream')
+        # idstr, instance and version ids, then be64 x 3, be32, be16 x 4
+        frcd_next = at + len('iommu-intel') + 8 + 24 + 4 + 6
+        self.assertEqual(data[frcd_next:frcd_next + 2], b'\0\0')
+        data[frcd_next + 1] = 7
+        with open(stream, 'wb') as f:
+            f.write(data)
+        dst, log = self.tcg_vm('dst', 'q35')
+        dst.add_args('-device', 'intel-iommu,intremap=on',
+                     '-incoming', 'defer')
+        dst.launch()
+        dst.cmd('migrate-incoming', uri='exec:cat %s' % stream,
+                **{'exit-on-error': False})
+        status = ''
+        for _ in range(120):
+            status = dst.cmd('query-migrate').get('status', '')
+            if status in ('completed', 'failed'):
+                break
+            time.sleep(0.5)
+        self.assertEqual(status, 'failed', 'the bad stream is refused')
+        self.assertIn('status', dst.cmd('query-status'), 'QEMU answers')
+        dst.shutdown()
+        self.assertIn('fault record 7 of 1', dst.get_log() or '',
+                      'the reason, in QEMU\'s output')
 
     def guest_on(self, binary, *args, **kwargs):
         """new_guest, run by @binary (None: ours) with our firmware."""
