@@ -186,6 +186,12 @@ class VirtioIommu:
         self.avail_idx = 0
         self.used_idx = 0
 
+    def choose_features(self, lo, hi):
+        """The device's features, and the ring features Linux takes (2.7);
+        VIRTIO_F_VERSION_1."""
+        return (lo & (1 << 0 | 1 << 1 | 1 << 2 | 1 << 4 | 1 << 6 |
+                      1 << F_INDIRECT_DESC | 1 << F_EVENT_IDX), hi & 1)
+
     def init(self):
         q, c = self.q, self.common
         q.wr('b', c + 0x14, 0)
@@ -194,15 +200,15 @@ class VirtioIommu:
         lo = q.rd('l', c + 0x04)
         q.wr('l', c + 0x00, 1)
         hi = q.rd('l', c + 0x04)
-        # the device's features, and the ring features Linux takes (2.7)
-        want_lo = lo & (1 << 0 | 1 << 1 | 1 << 2 | 1 << 4 | 1 << 6 |
-                        1 << F_INDIRECT_DESC | 1 << F_EVENT_IDX)
+        want_lo, want_hi = self.choose_features(lo, hi)
         self.indirect = bool(want_lo & 1 << F_INDIRECT_DESC)
         q.wr('l', c + 0x08, 0)
         q.wr('l', c + 0x0c, want_lo)
         q.wr('l', c + 0x08, 1)
-        q.wr('l', c + 0x0c, hi & 1)                 # VIRTIO_F_VERSION_1
+        q.wr('l', c + 0x0c, want_hi)
         q.wr('b', c + 0x14, 1 | 2 | 8)
+        if not q.rd('b', c + 0x14) & 8:
+            raise RuntimeError('the device refused the features')
         q.wr('w', c + 0x16, 0)                      # request queue
         q.wr('w', c + 0x18, QSIZE)
         q.wr('q', c + 0x20, DESC)

@@ -24,33 +24,12 @@ BASE = 0xfed90000
 
 
 class VirtioBlk(qv.VirtioIommu):
-    """The modern virtio-pci set-up of qtest_viommu, taking
+    """The modern virtio-pci set-up of qtest_viommu (queue 0), taking
     VIRTIO_F_ACCESS_PLATFORM too (the device translates through the IOMMU)
     and no indirect descriptors."""
 
-    def init(self):
-        q, c = self.q, self.common
-        q.wr('b', c + 0x14, 0)
-        q.wr('b', c + 0x14, 1 | 2)
-        q.wr('l', c + 0x00, 1)
-        hi = q.rd('l', c + 0x04)
-        q.wr('l', c + 0x08, 0)
-        q.wr('l', c + 0x0c, 0)
-        q.wr('l', c + 0x08, 1)
-        q.wr('l', c + 0x0c, hi & 3)         # VERSION_1, ACCESS_PLATFORM
-        q.wr('b', c + 0x14, 1 | 2 | 8)
-        if not q.rd('b', c + 0x14) & 8:
-            raise RuntimeError('virtio-blk refused the features')
-        q.wr('w', c + 0x16, 0)
-        q.wr('w', c + 0x18, QSIZE)
-        q.wr('q', c + 0x20, qv.DESC)
-        q.wr('q', c + 0x28, qv.AVAIL)
-        q.wr('q', c + 0x30, qv.USED)
-        self.notify = self.notify_base + q.rd('w', c + 0x1e) * self.notify_mult
-        q.mem(qv.AVAIL, bytes(4 + 2 * QSIZE + 2))
-        q.mem(qv.USED, bytes(4 + 8 * QSIZE + 2))
-        q.wr('w', c + 0x1c, 1)
-        q.wr('b', c + 0x14, 1 | 2 | 4 | 8)
+    def choose_features(self, lo, hi):
+        return 0, hi & 3                    # VERSION_1, ACCESS_PLATFORM
 
     def setup_reads(self):
         descs, ring = b'', b''
