@@ -765,10 +765,13 @@ static void update_all_spaces(IntelIOMMUState *s)
     GHashTableIter it;
     VTDAddressSpace *vas;
 
+    /* one new memory map for all of them, not one per space */
+    memory_region_transaction_begin();
     g_hash_table_iter_init(&it, s->spaces);
     while (g_hash_table_iter_next(&it, NULL, (void **)&vas)) {
         space_update(vas);
     }
+    memory_region_transaction_commit();
 }
 
 /* ---- notifiers (VFIO, vhost) ---- */
@@ -978,6 +981,13 @@ static void inv_context(IntelIOMMUState *s, unsigned g, uint16_t domain,
     GPtrArray *changed = g_ptr_array_new();
 
     qemu_mutex_lock(&s->lock);
+    /* cached pages go with the contexts: one pass over the IOTLB */
+    if (g == VTD_INV_CC_GLOBAL) {
+        viommu_iotlb_flush(s->iotlb);
+    } else if (g == VTD_INV_CC_DOMAIN) {
+        viommu_iotlb_inv_range(s->iotlb, domain, VIOMMU_IOTLB_ANY_PASID, 0,
+                               UINT64_MAX);
+    }
     g_hash_table_iter_init(&it, s->spaces);
     while (g_hash_table_iter_next(&it, NULL, (void **)&vas)) {
         bool hit = g == VTD_INV_CC_GLOBAL ||
@@ -987,7 +997,7 @@ static void inv_context(IntelIOMMUState *s, unsigned g, uint16_t domain,
                     sid_matches(space_sid(vas), sid, fm));
 
         if (hit) {
-            if (vas->ctx.valid) {
+            if (g == VTD_INV_CC_DEVICE && vas->ctx.valid) {
                 viommu_iotlb_inv_sid(s->iotlb, space_sid(vas));
             }
             vas->ctx.valid = false;
@@ -995,9 +1005,13 @@ static void inv_context(IntelIOMMUState *s, unsigned g, uint16_t domain,
         }
     }
     qemu_mutex_unlock(&s->lock);
+    memory_region_transaction_begin();
+    for (guint i = 0; i < changed->len; i++) {
+        space_update(changed->pdata[i]);
+    }
+    memory_region_transaction_commit();
     for (guint i = 0; i < changed->len; i++) {
         vas = changed->pdata[i];
-        space_update(vas);
         if (vas->notifier_flags) {
             space_sync(vas, 0, UINT64_MAX, NULL);
         }
