@@ -216,49 +216,70 @@ static void G_GNUC_PRINTF(2, 3) vtd_guest_error(IntelIOMMUState *s,
 /* ---- guest memory, for the walker and the table decoders ---- */
 
 /*
- * Translation structures are read from (and A/D bits written to) RAM only:
- * a table the guest points at MMIO is a failed read, never a device access
+ * Translation structures are read from (and A/D bits set in) RAM only: a
+ * table the guest points at MMIO is a failed read, never a device access
  * made from translate() with s->lock held and perhaps without the BQL.
+ * Returns the host address of [@addr, @addr + @len) and its region, or
+ * NULL. Called under RCU.
  */
-static bool ram_access(uint64_t addr, void *buf, unsigned len, bool write)
+static void *ram_ptr(uint64_t addr, unsigned len, bool write,
+                     MemoryRegion **mrp, hwaddr *xlatp)
 {
     MemoryRegion *mr;
     hwaddr xlat, l = len;
 
-    RCU_READ_LOCK_GUARD();
     mr = address_space_translate(&address_space_memory, addr, &xlat, &l,
                                  write, MEMTXATTRS_UNSPECIFIED);
     if (!memory_region_is_ram(mr) || memory_region_is_ram_device(mr) ||
         l < len || (write && memory_region_is_rom(mr))) {
-        return false;
+        return NULL;
     }
-    if (write) {
-        /* the same RAM, no second lookup: no MMIO with s->lock held */
-        memcpy((uint8_t *)memory_region_get_ram_ptr(mr) + xlat, buf, len);
-        memory_region_set_dirty(mr, xlat, len);
-        return true;
+    *mrp = mr;
+    *xlatp = xlat;
+    return (uint8_t *)memory_region_get_ram_ptr(mr) + xlat;
+}
+
+static bool ram_read(uint64_t addr, void *buf, unsigned len)
+{
+    MemoryRegion *mr;
+    hwaddr xlat;
+    void *p;
+
+    RCU_READ_LOCK_GUARD();
+    p = ram_ptr(addr, len, false, &mr, &xlat);
+    if (p) {
+        memcpy(buf, p, len);
     }
-    memcpy(buf, (uint8_t *)memory_region_get_ram_ptr(mr) + xlat, len);
-    return true;
+    return p;
 }
 
 static bool dma_read_q(void *opaque, uint64_t addr, uint64_t *entry)
 {
     uint8_t buf[8];
 
-    if (!ram_access(addr, buf, 8, false)) {
+    if (!ram_read(addr, buf, 8)) {
         return false;
     }
     *entry = ldq_le_p(buf);
     return true;
 }
 
-static bool dma_write_q(void *opaque, uint64_t addr, uint64_t entry)
+/* First-stage A/D bits: a locked update, as hardware makes it. */
+static bool dma_update_q(void *opaque, uint64_t addr, uint64_t old,
+                         uint64_t entry)
 {
-    uint8_t buf[8];
+    MemoryRegion *mr;
+    hwaddr xlat;
+    uint64_t *p;
 
-    stq_le_p(buf, entry);
-    return ram_access(addr, buf, 8, true);
+    RCU_READ_LOCK_GUARD();
+    p = (addr & 7) ? NULL : ram_ptr(addr, 8, true, &mr, &xlat);
+    if (!p || qatomic_cmpxchg(p, cpu_to_le64(old), cpu_to_le64(entry)) !=
+              cpu_to_le64(old)) {
+        return false;
+    }
+    memory_region_set_dirty(mr, xlat, 8);
+    return true;
 }
 
 /* @n little-endian quadwords from @addr, all in one RAM block. */
@@ -266,7 +287,7 @@ static bool dma_read_n(uint64_t addr, uint64_t *q, unsigned n)
 {
     uint8_t buf[64];
 
-    if (n > 8 || !ram_access(addr, buf, 8 * n, false)) {
+    if (n > 8 || !ram_read(addr, buf, 8 * n)) {
         return false;
     }
     for (unsigned i = 0; i < n; i++) {
@@ -606,7 +627,7 @@ static ViommuPtConfig walk_config(IntelIOMMUState *s, const VtdCtxCache *c)
         .out_mask = VTD_HAW_MASK(s->aw_bits),
         .flags = c->first_stage ? VIOMMU_PT_SET_AD : 0,
         .read = dma_read_q,
-        .write = dma_write_q,
+        .write = dma_update_q,
     };
     return cfg;
 }

@@ -253,23 +253,26 @@ static bool input_ok(const ViommuPtConfig *cfg, uint64_t iova)
            (cfg->fmt->canonical && high == (~0ull >> (bits - 1)));
 }
 
+/* walk_once(): an entry changed under an A/D update, walk again */
+#define WALK_AGAIN (-1)
+
 static inline unsigned entry_index(uint64_t iova, int level)
 {
     return (iova >> level_shift(level)) & (ENTRIES - 1);
 }
 
-static void set_used(const ViommuPtConfig *cfg, uint64_t addr, uint64_t pte,
+/* False if the entry changed before its A/D bits could be set. */
+static bool set_used(const ViommuPtConfig *cfg, uint64_t addr, uint64_t pte,
                      bool leaf, unsigned perm)
 {
     uint64_t bits;
 
     if (!(cfg->flags & VIOMMU_PT_SET_AD) || !cfg->fmt->used_bits) {
-        return;
+        return true;
     }
     bits = cfg->fmt->used_bits(leaf, perm);
-    if ((pte & bits) != bits) {
-        cfg->write(cfg->opaque, addr, pte | bits);
-    }
+    return (pte & bits) == bits ||
+           cfg->write(cfg->opaque, addr, pte, pte | bits);
 }
 
 /*
@@ -300,8 +303,9 @@ static void leaf_result(const PtStep *step, int level, uint64_t iova,
     };
 }
 
-ViommuPtFault viommu_pt_walk(const ViommuPtConfig *cfg, uint64_t iova,
-                             unsigned perm, ViommuPtResult *res)
+/* One walk; VIOMMU_PT_AD_RETRIES asks for another (an entry changed). */
+static int walk_once(const ViommuPtConfig *cfg, uint64_t iova, unsigned perm,
+                     ViommuPtResult *res)
 {
     uint64_t table = cfg->root & ~viommu_low_mask(VIOMMU_PT_PAGE_SHIFT);
     uint64_t addr, pte = 0;
@@ -310,12 +314,6 @@ ViommuPtFault viommu_pt_walk(const ViommuPtConfig *cfg, uint64_t iova,
     PtStep step;
 
     *res = (ViommuPtResult) { .level = level };
-    if (!config_ok(cfg)) {
-        return VIOMMU_PT_BAD_CONFIG;
-    }
-    if (!input_ok(cfg, iova)) {
-        return VIOMMU_PT_ADDR_WIDTH;
-    }
     for (;;) {
         addr = table + 8ull * entry_index(iova, level);
         res->level = level;
@@ -340,16 +338,39 @@ ViommuPtFault viommu_pt_walk(const ViommuPtConfig *cfg, uint64_t iova,
             ~viommu_low_mask(level_shift(step.next_level + 1))) {
             return VIOMMU_PT_ADDR_WIDTH;
         }
-        set_used(cfg, addr, pte, false, perm);
+        if (!set_used(cfg, addr, pte, false, perm)) {
+            return WALK_AGAIN;
+        }
         table = step.addr;
         level = step.next_level;
     }
     if (perm & ~granted) {
         return VIOMMU_PT_PERM;
     }
-    set_used(cfg, addr, pte, true, perm);
+    if (!set_used(cfg, addr, pte, true, perm)) {
+        return WALK_AGAIN;
+    }
     leaf_result(&step, level, iova, granted, pte, res);
     return VIOMMU_PT_OK;
+}
+
+ViommuPtFault viommu_pt_walk(const ViommuPtConfig *cfg, uint64_t iova,
+                             unsigned perm, ViommuPtResult *res)
+{
+    int fault = WALK_AGAIN;
+
+    *res = (ViommuPtResult) { .level = cfg->levels };
+    if (!config_ok(cfg)) {
+        return VIOMMU_PT_BAD_CONFIG;
+    }
+    if (!input_ok(cfg, iova)) {
+        return VIOMMU_PT_ADDR_WIDTH;
+    }
+    for (int i = 0; i < VIOMMU_PT_AD_RETRIES && fault == WALK_AGAIN; i++) {
+        fault = walk_once(cfg, iova, perm, res);
+    }
+    /* a guest that keeps changing the entry gets a fault, not a hang */
+    return fault == WALK_AGAIN ? VIOMMU_PT_READ_FAILED : fault;
 }
 
 typedef struct LeafVisit {

@@ -38,10 +38,11 @@ static bool mem_read(void *opaque, uint64_t addr, uint64_t *entry)
     return true;
 }
 
-static bool mem_write(void *opaque, uint64_t addr, uint64_t entry)
+static bool mem_write(void *opaque, uint64_t addr, uint64_t old,
+                      uint64_t entry)
 {
     writes++;
-    if (addr >= sizeof(mem)) {
+    if (addr >= sizeof(mem) || mem[addr / 8] != old) {
         return false;
     }
     mem[addr / 8] = entry;

@@ -32,9 +32,10 @@ static inline bool mem_read(void *opaque, uint64_t addr, uint64_t *entry)
     return true;
 }
 
-static inline bool mem_write(void *opaque, uint64_t addr, uint64_t entry)
+static inline bool mem_write(void *opaque, uint64_t addr, uint64_t old,
+                             uint64_t entry)
 {
-    if (addr >= sizeof(mem) || (addr & 7)) {
+    if (addr >= sizeof(mem) || (addr & 7) || mem[addr / 8] != old) {
         return false;
     }
     mem[addr / 8] = entry;

@@ -157,6 +157,51 @@ static void test_walk_read_failure_and_config(void)
 #define FL_A    (1ull << 5)
 #define FL_D    (1ull << 6)
 
+/*
+ * A guest that changes the leaf while the walk sets its D bit: the first
+ * @racing updates find another value there (the guest moved the page
+ * between 0x5000 and 0x9000 meanwhile), so the walk starts again and
+ * takes the new entry.
+ */
+static unsigned racing;
+
+static bool racing_write(void *opaque, uint64_t addr, uint64_t old,
+                         uint64_t entry)
+{
+    if (racing && (old & 0xfff) == (FL_P | FL_RW | FL_US | FL_A)) {
+        racing--;
+        mem[addr / 8] = old ^ (0x5000 ^ 0x9000);    /* the guest's write */
+    }
+    return mem_write(opaque, addr, old, entry);
+}
+
+static void test_x86_fl_racing_ad(void)
+{
+    uint64_t root, t, iova = 0x40000000;
+    ViommuPtConfig cfg;
+    ViommuPtResult res;
+
+    mem_reset();
+    root = new_table();
+    cfg = config(&viommu_pt_x86_fl, 4, root);
+    cfg.flags = VIOMMU_PT_SET_AD;
+    cfg.write = racing_write;
+    t = path(root, 4, iova, 1, FL_P | FL_RW | FL_US | FL_A);
+    set_entry(t, idx_of(iova, 1), 0x5000 | FL_P | FL_RW | FL_US | FL_A);
+    racing = 1;
+    CHECK_EQ(viommu_pt_walk(&cfg, iova, VIOMMU_PT_WRITE, &res), VIOMMU_PT_OK);
+    CHECK_EQ(res.output, 0x9000);               /* the entry now, not then */
+    CHECK_EQ(mem[t / 8 + idx_of(iova, 1)] & ~0xfffull, 0x9000);
+    CHECK(mem[t / 8 + idx_of(iova, 1)] & FL_D);
+    /* a guest that never stops changing it: a fault, not a hang */
+    set_entry(t, idx_of(iova, 1), 0x5000 | FL_P | FL_RW | FL_US | FL_A);
+    racing = ~0u;
+    CHECK_EQ(viommu_pt_walk(&cfg, iova, VIOMMU_PT_WRITE, &res),
+             VIOMMU_PT_READ_FAILED);
+    CHECK_EQ(~racing, VIOMMU_PT_AD_RETRIES);
+    racing = 0;
+}
+
 static void test_x86_fl(void)
 {
     uint64_t root, t, high = 0xffff800000201000ull, leaf_addr;
@@ -462,6 +507,7 @@ int main(void)
     RUN(test_vtd_sl_large);
     RUN(test_walk_read_failure_and_config);
     RUN(test_x86_fl);
+    RUN(test_x86_fl_racing_ad);
     RUN(test_amd_v1);
     RUN(test_for_each_matches_walk);
     RUN(test_for_each_amd_and_aliasing);

@@ -70,8 +70,17 @@ typedef enum ViommuPtFault {
  */
 typedef bool (*ViommuPtReadFn)(void *opaque, uint64_t addr, uint64_t *entry);
 
-/* Writes back an entry (first stage A/D bits); returns false on failure. */
-typedef bool (*ViommuPtWriteFn)(void *opaque, uint64_t addr, uint64_t entry);
+/*
+ * Sets first-stage A/D bits as hardware does, atomically: replaces the
+ * entry at @addr with @entry if it still holds @old. Returns false if it
+ * does not (the guest changed it: the walk starts again) or cannot be
+ * written.
+ */
+typedef bool (*ViommuPtWriteFn)(void *opaque, uint64_t addr, uint64_t old,
+                                uint64_t entry);
+
+/* Walks begun again because an entry changed under an A/D update. */
+#define VIOMMU_PT_AD_RETRIES    8
 
 typedef struct ViommuPtFormat ViommuPtFormat;
 
