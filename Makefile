@@ -43,7 +43,7 @@ qemu: $(TOP)/build/.configured
 CORE_SRCS := hw/viommu/iova-map.c hw/viommu/virtio-iommu-core.c hw/viommu/vring-split.c \
 	hw/viommu/pow2-split.c hw/viommu/pt-walk.c hw/viommu/iotlb.c hw/viommu/shadow.c \
 	hw/viommu/acpi-dmar.c hw/viommu/vtd-irte.c hw/viommu/vtd-context.c \
-	hw/viommu/vtd-qi.c hw/viommu/amd-cmd.c
+	hw/viommu/vtd-qi.c hw/viommu/amd-cmd.c hw/viommu/amd-irte.c
 CORE_HDRS := $(wildcard include/hw/viommu/*.h)
 SAN_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Wno-unused-parameter -Werror \
 	-fsanitize=address,undefined -fno-sanitize-recover=all -Iinclude -Itests/unit
@@ -59,7 +59,8 @@ $(UNIT)/fuzz-%: tests/fuzz/fuzz-%.c $(CORE_SRCS) $(CORE_HDRS) tests/unit/vring-f
 UNIT_TESTS := $(UNIT)/test-iova-map $(UNIT)/test-virtio-iommu-core \
 	$(UNIT)/test-vring-split $(UNIT)/test-pt-walk $(UNIT)/test-iotlb \
 	$(UNIT)/test-shadow $(UNIT)/test-acpi-dmar $(UNIT)/test-vtd-irte \
-	$(UNIT)/test-vtd-context $(UNIT)/test-vtd-qi $(UNIT)/test-amd-cmd
+	$(UNIT)/test-vtd-context $(UNIT)/test-vtd-qi $(UNIT)/test-amd-cmd \
+	$(UNIT)/test-amd-irte
 
 # test-acpi-dmar compares with upstream's expected DMAR in the pristine tree
 unit: $(TOP)/build/.configured $(UNIT_TESTS) $(UNIT)/fuzz-virtio-iommu-core \
