@@ -878,12 +878,11 @@ static void unmap_range(VTDAddressSpace *vas, IOMMUNotifierFlag type,
 }
 
 /*
- * Under the BQL: after the guest invalidated [@start, @last] of @vas,
- * UNMAP-only notifiers (vhost) drop the range and MAP notifiers (VFIO)
- * get the exact difference between the tables and what they hold.
+ * Under the BQL: MAP notifiers (VFIO) but @skip get the exact difference
+ * between the tables and what they hold over [@start, @last].
  */
-static void space_sync(VTDAddressSpace *vas, uint64_t start, uint64_t last,
-                       IOMMUNotifier *skip)
+static void shadow_sync(VTDAddressSpace *vas, uint64_t start, uint64_t last,
+                        IOMMUNotifier *skip)
 {
     IntelIOMMUState *s = vas->s;
     NotifyCtx n = { .vas = vas, .skip = skip };
@@ -892,9 +891,6 @@ static void space_sync(VTDAddressSpace *vas, uint64_t start, uint64_t last,
     VtdCtxCache c;
     bool mapped;
 
-    if (vas->notifier_flags & IOMMU_NOTIFIER_UNMAP) {
-        unmap_range(vas, IOMMU_NOTIFIER_UNMAP, start, last);
-    }
     if (!vas->shadow) {
         return;
     }
@@ -919,6 +915,19 @@ static void space_sync(VTDAddressSpace *vas, uint64_t start, uint64_t last,
                         vas->as.name, fault);
         break;
     }
+}
+
+/*
+ * Under the BQL: after the guest invalidated [@start, @last] of @vas,
+ * UNMAP-only notifiers (vhost) drop the range and MAP notifiers get the
+ * difference (shadow_sync).
+ */
+static void space_sync(VTDAddressSpace *vas, uint64_t start, uint64_t last)
+{
+    if (vas->notifier_flags & IOMMU_NOTIFIER_UNMAP) {
+        unmap_range(vas, IOMMU_NOTIFIER_UNMAP, start, last);
+    }
+    shadow_sync(vas, start, last, NULL);
 }
 
 /* DEVIOTLB_UNMAP to vhost with ATS, for a device-IOTLB invalidation. */
@@ -979,7 +988,7 @@ static void vtd_replay(IOMMUMemoryRegion *iommu, IOMMUNotifier *n)
     if (!vas->shadow || !(n->notifier_flags & IOMMU_NOTIFIER_MAP)) {
         return;
     }
-    space_sync(vas, 0, UINT64_MAX, n);
+    shadow_sync(vas, 0, UINT64_MAX, n);     /* vhost has nothing to drop */
     viommu_shadow_replay(vas->shadow, shadow_notify, &only);
 }
 
@@ -1034,7 +1043,7 @@ static void inv_context(IntelIOMMUState *s, unsigned g, uint16_t domain,
     for (guint i = 0; i < changed->len; i++) {
         vas = changed->pdata[i];
         if (vas->notifier_flags) {
-            space_sync(vas, 0, UINT64_MAX, NULL);
+            space_sync(vas, 0, UINT64_MAX);
         }
     }
     g_ptr_array_free(changed, true);
@@ -1062,7 +1071,7 @@ static void inv_iotlb(IntelIOMMUState *s, bool global, uint16_t domain,
                                c.domain == domain);
         qemu_mutex_unlock(&s->lock);
         if (in_domain) {
-            space_sync(vas, start, last, NULL);
+            space_sync(vas, start, last);
         }
     }
 }
@@ -1274,7 +1283,7 @@ static void set_translation(IntelIOMMUState *s, bool on)
         VTDAddressSpace *vas, *next;
 
         QLIST_FOREACH_SAFE(vas, &s->notified, next, next) {
-            space_sync(vas, 0, UINT64_MAX, NULL);
+            space_sync(vas, 0, UINT64_MAX);
         }
     }
 }
