@@ -82,6 +82,10 @@ apply_hooks() {
     hook_line_before "$ours/hw/i386/acpi-build.c" \
         "        build_dmar_q35(tables_blob, tables->linker, x86ms->oem_id," \
         "        intel_iommu_build_dmar(tables_blob, tables->linker, x86ms->oem_id, x86ms->oem_table_id); } else if (0) { /* qemu-viommu hook 3 */"
+    # 4. hw/i386/acpi-build.c: the IVRS of amd-iommu is ours, likewise.
+    hook_line_before "$ours/hw/i386/acpi-build.c" \
+        "        build_amd_iommu(tables_blob, tables->linker, x86ms->oem_id," \
+        "        amd_iommu_build_ivrs(tables_blob, tables->linker, x86ms->oem_id, x86ms->oem_table_id); } else if (0) { /* qemu-viommu hook 4 */"
 }
 
 hook_line_before() {

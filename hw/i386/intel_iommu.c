@@ -32,6 +32,7 @@
 #include "hw/i386/pc.h"
 #include "hw/i386/apic_internal.h"
 #include "hw/i386/intel_iommu.h"
+#include "hw/i386/viommu-ram.h"
 #include "hw/acpi/aml-build.h"
 #include "migration/vmstate.h"
 #include "exec/address-spaces.h"
@@ -211,89 +212,6 @@ static void G_GNUC_PRINTF(2, 3) vtd_guest_error(IntelIOMMUState *s,
     msg = g_strdup_vprintf(fmt, ap);
     va_end(ap);
     qemu_log_mask(LOG_GUEST_ERROR, "intel-iommu: %s\n", msg);
-}
-
-/* ---- guest memory, for the walker and the table decoders ---- */
-
-/*
- * Translation structures are read from (and A/D bits set in) RAM only: a
- * table the guest points at MMIO is a failed read, never a device access
- * made from translate() with s->lock held and perhaps without the BQL.
- * Returns the host address of [@addr, @addr + @len) and its region, or
- * NULL. Called under RCU.
- */
-static void *ram_ptr(uint64_t addr, unsigned len, bool write,
-                     MemoryRegion **mrp, hwaddr *xlatp)
-{
-    MemoryRegion *mr;
-    hwaddr xlat, l = len;
-
-    mr = address_space_translate(&address_space_memory, addr, &xlat, &l,
-                                 write, MEMTXATTRS_UNSPECIFIED);
-    if (!memory_region_is_ram(mr) || memory_region_is_ram_device(mr) ||
-        l < len || (write && memory_region_is_rom(mr))) {
-        return NULL;
-    }
-    *mrp = mr;
-    *xlatp = xlat;
-    return (uint8_t *)memory_region_get_ram_ptr(mr) + xlat;
-}
-
-static bool ram_read(uint64_t addr, void *buf, unsigned len)
-{
-    MemoryRegion *mr;
-    hwaddr xlat;
-    void *p;
-
-    RCU_READ_LOCK_GUARD();
-    p = ram_ptr(addr, len, false, &mr, &xlat);
-    if (p) {
-        memcpy(buf, p, len);
-    }
-    return p;
-}
-
-static bool dma_read_q(void *opaque, uint64_t addr, uint64_t *entry)
-{
-    uint8_t buf[8];
-
-    if (!ram_read(addr, buf, 8)) {
-        return false;
-    }
-    *entry = ldq_le_p(buf);
-    return true;
-}
-
-/* First-stage A/D bits: a locked update, as hardware makes it. */
-static bool dma_update_q(void *opaque, uint64_t addr, uint64_t old,
-                         uint64_t entry)
-{
-    MemoryRegion *mr;
-    hwaddr xlat;
-    uint64_t *p;
-
-    RCU_READ_LOCK_GUARD();
-    p = (addr & 7) ? NULL : ram_ptr(addr, 8, true, &mr, &xlat);
-    if (!p || qatomic_cmpxchg(p, cpu_to_le64(old), cpu_to_le64(entry)) !=
-              cpu_to_le64(old)) {
-        return false;
-    }
-    memory_region_set_dirty(mr, xlat, 8);
-    return true;
-}
-
-/* @n little-endian quadwords from @addr, all in one RAM block. */
-static bool dma_read_n(uint64_t addr, uint64_t *q, unsigned n)
-{
-    uint8_t buf[64];
-
-    if (n > 8 || !ram_read(addr, buf, 8 * n)) {
-        return false;
-    }
-    for (unsigned i = 0; i < n; i++) {
-        q[i] = ldq_le_p(buf + 8 * i);
-    }
-    return true;
 }
 
 /* ---- interrupts of the unit itself: fault and invalidation events ---- */
@@ -501,14 +419,14 @@ static VtdDmaFault resolve_legacy(IntelIOMMUState *s, uint16_t sid,
     VtdContext ctx;
     VtdDmaFault f;
 
-    if (!dma_read_n(s->root_table + 16 * (sid >> 8), re, 2)) {
+    if (!viommu_ram_read_n(s->root_table + 16 * (sid >> 8), re, 2)) {
         return VTD_FR_ROOT_READ;
     }
     f = vtd_root_context_table(re[0], re[1], false, sid & 0xff, caps, &table);
     if (f) {
         return f;
     }
-    if (!dma_read_n(table + 16 * (sid & 0xff), ce, 2)) {
+    if (!viommu_ram_read_n(table + 16 * (sid & 0xff), ce, 2)) {
         return VTD_FR_CONTEXT_READ;
     }
     f = vtd_context_decode(ce[0], ce[1], caps, &ctx, &c->fpd);
@@ -535,26 +453,26 @@ static VtdDmaFault resolve_scalable(IntelIOMMUState *s, uint16_t sid,
     VtdPasidEntry pasid;
     VtdDmaFault f;
 
-    if (!dma_read_n(s->root_table + 16 * (sid >> 8), re, 2)) {
+    if (!viommu_ram_read_n(s->root_table + 16 * (sid >> 8), re, 2)) {
         return VTD_FR_SM_ROOT_READ;
     }
     f = vtd_root_context_table(re[0], re[1], true, devfn, caps, &table);
     if (f) {
         return f;
     }
-    if (!dma_read_n(table + 32 * (devfn % 128), ce, 4)) {
+    if (!viommu_ram_read_n(table + 32 * (devfn % 128), ce, 4)) {
         return VTD_FR_SM_CONTEXT_READ;
     }
     f = vtd_sm_context_decode(ce, caps, &ctx, &c->fpd);
     if (f) {
         return f;
     }
-    f = vtd_pasid_table(&ctx, ctx.rid_pasid, caps, dma_read_q, NULL, &ptable,
-                        &c->fpd);
+    f = vtd_pasid_table(&ctx, ctx.rid_pasid, caps, viommu_ram_read_q, NULL,
+                        &ptable, &c->fpd);
     if (f) {
         return f;
     }
-    if (!dma_read_n(ptable + 64 * (ctx.rid_pasid % 64), pe, 8)) {
+    if (!viommu_ram_read_n(ptable + 64 * (ctx.rid_pasid % 64), pe, 8)) {
         return VTD_FR_SM_PASID_READ;
     }
     f = vtd_pasid_entry_decode(pe, caps, &pasid, &c->fpd);
@@ -626,8 +544,8 @@ static ViommuPtConfig walk_config(IntelIOMMUState *s, const VtdCtxCache *c)
                                       : sl_leaf_levels(),
         .out_mask = VTD_HAW_MASK(s->aw_bits),
         .flags = c->first_stage ? VIOMMU_PT_SET_AD : 0,
-        .read = dma_read_q,
-        .write = dma_update_q,
+        .read = viommu_ram_read_q,
+        .write = viommu_ram_cmpxchg_q,
     };
     return cfg;
 }
@@ -1182,7 +1100,7 @@ static void qi_run(IntelIOMMUState *s)
             qemu_bh_schedule(s->qi_bh);
             return;
         }
-        if (!dma_read_n(at, q, width / 8)) {
+        if (!viommu_ram_read_n(at, q, width / 8)) {
             iq_error(s, IQEI_FETCH);
             return;
         }
@@ -1534,7 +1452,7 @@ static int remap_msi(IntelIOMMUState *s, MSIMessage *src, MSIMessage *dst,
         f = VTD_IR_COMPAT_BLOCKED;
     } else if (f == VTD_IR_OK && index >= s->irt_entries) {
         f = VTD_IR_INDEX_OVER;
-    } else if (f == VTD_IR_OK && !dma_read_n(s->irt_base + 16ull * index,
+    } else if (f == VTD_IR_OK && !viommu_ram_read_n(s->irt_base + 16ull * index,
                                              irte, 2)) {
         f = VTD_IR_READ_FAILED;
     } else if (f == VTD_IR_OK) {

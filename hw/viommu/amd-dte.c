@@ -80,19 +80,19 @@ static AmdDteFault decode_interrupts(uint64_t q2, uint64_t out_mask,
     unsigned len = (q2 >> 1) & 0xf;
     unsigned ctl = (q2 >> 60) & 3;
 
+    d->iv = q2 & Q2_IV;
+    if (!d->iv) {
+        return AMD_DTE_OK;
+    }
+    if ((q2 & Q2_RESERVED) || ctl == 3) {
+        return AMD_DTE_RESERVED;
+    }
     d->init_pass = q2 & Q2_INIT_PASS;
     d->eint_pass = q2 & Q2_EINT_PASS;
     d->nmi_pass = q2 & Q2_NMI_PASS;
     d->lint0_pass = q2 & Q2_LINT0_PASS;
     d->lint1_pass = q2 & Q2_LINT1_PASS;
-    if (ctl == 3) {
-        return AMD_DTE_RESERVED;
-    }
     d->int_ctl = ctl;
-    d->iv = q2 & Q2_IV;
-    if (!d->iv) {
-        return AMD_DTE_OK;
-    }
     d->ig = q2 & Q2_IG;
     d->irt_root = q2 & Q2_IRT_ROOT;
     if (len > INTTABLEN_MAX || (d->irt_root & ~out_mask)) {
@@ -102,22 +102,21 @@ static AmdDteFault decode_interrupts(uint64_t q2, uint64_t out_mask,
     return AMD_DTE_OK;
 }
 
+/* V covers bits 127:2 (DMA), IV bits 255:128 (interrupts): each alone. */
 AmdDteFault amd_dte_decode(const uint64_t q[4], int max_mode,
                            uint64_t out_mask, AmdDte *dte)
 {
     AmdDte d = { 0 };
-    AmdDteFault f;
+    AmdDteFault f = AMD_DTE_OK;
 
     *dte = d;
-    if (!(q[0] & Q0_V)) {
-        return AMD_DTE_OK;
+    if (q[0] & Q0_V) {
+        d.valid = true;
+        if ((q[0] & Q0_RESERVED) || (q[1] & Q1_RESERVED) || q[3]) {
+            return AMD_DTE_RESERVED;
+        }
+        f = decode_dma(q[0], q[1], max_mode, out_mask, &d);
     }
-    d.valid = true;
-    if ((q[0] & Q0_RESERVED) || (q[1] & Q1_RESERVED) ||
-        (q[2] & Q2_RESERVED) || q[3]) {
-        return AMD_DTE_RESERVED;
-    }
-    f = decode_dma(q[0], q[1], max_mode, out_mask, &d);
     if (f == AMD_DTE_OK) {
         f = decode_interrupts(q[2], out_mask, &d);
     }

@@ -16,7 +16,7 @@
 
 /* -M q35 -device amd-iommu: what upstream's expected IVRS.ivrs lists */
 static const IvrsDevEntry q35_entries[] = {
-    { .type = IVRS_DEV_SELECT, .devid = 0x0000 },        /* 00:00.0 host bridge */
+    { .type = IVRS_DEV_SELECT, .devid = 0x0000 },        /* 00:00.0 host */
     { .type = IVRS_DEV_SELECT, .devid = 0x0008 },        /* 00:01.0 VGA */
     { .type = IVRS_DEV_SELECT, .devid = 0x0010 },        /* 00:02.0 the IOMMU */
     { .type = IVRS_DEV_SELECT, .devid = 0x00f8 },        /* 00:1f.0 LPC */
@@ -58,7 +58,8 @@ static void test_q35_upstream_bytes(void)
 static void test_ivhd40_alias_bound(void)
 {
     static const IvrsDevEntry e[] = {
-        { .type = IVRS_DEV_ALIAS_RANGE, .devid = 0x0100, .alias = 0x0018 },
+        { .type = IVRS_DEV_ALIAS_RANGE, .devid = 0x0100,
+          .alias = 0x0018 },
         { .type = IVRS_DEV_RANGE_END, .devid = 0x01ff },
     };
     IvrsConfig cfg = { .efr = 0x1122334455667788ull, .ivhd40 = true,
@@ -85,7 +86,8 @@ static void test_ivhd40_alias_bound(void)
         static IvrsDevEntry many[9000];
 
         for (unsigned i = 0; i < 9000; i++) {
-            many[i] = (IvrsDevEntry) { .type = IVRS_DEV_ALIAS_RANGE, .devid = i };
+            many[i] = (IvrsDevEntry) { .type = IVRS_DEV_ALIAS_RANGE,
+                                       .devid = i };
         }
         cfg.entries = many;
         cfg.nr_entries = 9000;

@@ -16,11 +16,16 @@
 
 static void test_not_valid(void)
 {
-    uint64_t q[4] = { 0, ~0ull, ~0ull, ~0ull };    /* V clear: nothing read */
+    uint64_t q[4] = { 0, ~0ull, ~0ull & ~1ull, ~0ull };     /* V, IV clear */
+    /* the IOAPIC's entry as Linux writes it: no V, an interrupt table */
+    uint64_t ioapic[4] = { 0, 0, 1 | 9 << 1 | 0x7000 | 2ull << 60, 0 };
     AmdDte d;
 
     CHECK_EQ(amd_dte_decode(q, 6, OUT52, &d), AMD_DTE_OK);
-    CHECK(!d.valid);
+    CHECK(!d.valid && !d.iv);
+    CHECK_EQ(amd_dte_decode(ioapic, 6, OUT52, &d), AMD_DTE_OK);
+    CHECK(!d.valid && d.iv && d.int_ctl == AMD_DTE_INTCTL_REMAP);
+    CHECK_EQ(d.irt_root, 0x7000);
 }
 
 static void test_linux_entries(void)
@@ -70,12 +75,12 @@ static void test_reserved(void)
         { 3 | 1ull << 63 },
         { 3, 1ull << 16 },                  /* GCR3 bits */
         { 3, 1ull << 42 },
-        { 3, 0, 1ull << 59 },
+        { 3, 0, 1 | 1ull << 59 },
         { 3, 0, 0, 1 },                     /* q3 */
         { 3 | 7ull << 9 },                  /* Mode 7 */
         { 3 | 6ull << 9 | 0x1000 },         /* Mode 6 beyond HATS 4 */
         { 3 | 4ull << 9 | 1ull << 48 },     /* root beyond 48 bits */
-        { 3, 0, 3ull << 60 },               /* IntCtl 3 */
+        { 3, 0, 1 | 3ull << 60 },           /* IntCtl 3 */
         { 3, 0, 1 | 10 << 1 },              /* 1024 entries */
     };
     AmdDte d;

@@ -39,7 +39,7 @@ typedef enum AmdDteIntCtl {
 
 /* One decoded entry; fields of the features not in use are zero. */
 typedef struct AmdDte {
-    bool valid;                 /* V */
+    bool valid;                 /* V: the DMA fields are valid */
     AmdDteDma dma;
     int mode;                   /* paging levels, 1..6 (Mode), 0: none */
     uint64_t root;              /* host page-table root (4 KiB aligned) */
@@ -70,9 +70,10 @@ typedef enum AmdDteFault {
  * deepest paging mode offered (EFR.HATS: 4, 5 or 6); @out_mask the output
  * address bits that may be set. Bits of the features this model does not
  * offer (guest translation, PPR, dirty tracking, SNP attributes) are
- * reserved. With V clear nothing else is read and the result is OK.
- * Returns AMD_DTE_RESERVED for a reserved bit set, a Mode of 7 or above
- * @max_mode, IntCtl 3, or an IntTabLen above 9 (512 entries).
+ * reserved. V says whether the DMA half (bits 127:2, and 255:192) is
+ * valid, IV whether the interrupt half (191:128) is: each is read only
+ * when valid. Returns AMD_DTE_RESERVED for a reserved bit set, a Mode of
+ * 7 or above @max_mode, IntCtl 3, or an IntTabLen above 9 (512 entries).
  */
 AmdDteFault amd_dte_decode(const uint64_t q[4], int max_mode,
                            uint64_t out_mask, AmdDte *dte);

@@ -1,0 +1,103 @@
+/*
+ * qemu-viommu: AMD-Vi DMA and interrupt remapping (amd-iommu, AMDVI-PCI).
+ *
+ * The device model is written from the AMD I/O Virtualization Technology
+ * (IOMMU) Specification (rev. 3.x); its tables and commands are decoded
+ * and walked by the QEMU-independent core in hw/viommu/. This header is
+ * what the rest of QEMU sees: the types, the fields the pc machine and the
+ * ACPI builder read, and the IVRS builder.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#ifndef HW_I386_AMD_IOMMU_H
+#define HW_I386_AMD_IOMMU_H
+
+#include "hw/i386/x86-iommu.h"
+#include "hw/pci/pci_device.h"
+#include "hw/acpi/bios-linker-loader.h"
+#include "qemu/thread.h"
+#include "qom/object.h"
+
+#define TYPE_AMD_IOMMU_DEVICE "amd-iommu"
+OBJECT_DECLARE_SIMPLE_TYPE(AMDVIState, AMD_IOMMU_DEVICE)
+
+#define TYPE_AMD_IOMMU_PCI "AMDVI-PCI"
+OBJECT_DECLARE_SIMPLE_TYPE(AMDVIPCIState, AMD_IOMMU_PCI)
+
+#define TYPE_AMD_IOMMU_MEMORY_REGION "amd-iommu-iommu-memory-region"
+
+/* Where the pc machines put the IOMMU's registers, and their size. */
+#define AMDVI_BASE_ADDR         0xfed80000ULL
+#define AMDVI_MMIO_SIZE         0x4000
+/* The registers that hold state: 0x0000..0x01ff and 0x2000..0x204f. */
+#define AMDVI_REGS_SIZE         0x2050
+
+/* The DeviceID the IOAPIC's interrupts carry (IVRS special entry). */
+#define AMDVI_IOAPIC_SB_DEVID   0x00a0      /* 00:14.0 */
+
+/* The IOMMU's PCI function (class 0806), and its capability's offset. */
+struct AMDVIPCIState {
+    PCIDevice dev;
+    uint32_t capab_offset;
+};
+
+typedef struct AMDVIAddressSpace AMDVIAddressSpace;
+struct ViommuIotlb;
+
+/* An event seen outside the BQL, logged later by the main loop. */
+#define AMDVI_PENDING_EVENTS 16
+typedef struct AmdviPendingEvent {
+    uint32_t d[4];
+} AmdviPendingEvent;
+
+/*
+ * One IOMMU covering every PCI device of the machine. Register contents
+ * live in regs[] at their offsets (little endian) and are the whole
+ * migration stream, with the two halt flags.
+ */
+struct AMDVIState {
+    X86IOMMUState iommu;
+    AMDVIPCIState pci;          /* our own function, unless pci-id names one */
+    AMDVIPCIState *pci_dev;     /* the function in use */
+    MemoryRegion mr_mmio;
+    uint8_t regs[AMDVI_REGS_SIZE];
+    bool cmd_halted;            /* stopped on a bad command until re-enabled */
+    bool evt_overflowed;        /* stopped on overflow until re-enabled */
+
+    /* properties ("intremap", "device-iotlb" and "pt" are x86-iommu's) */
+    bool xtsup;
+    char *pci_id;
+    bool dma_remap;             /* accepted: translation follows each DTE */
+    bool dma_translation;       /* off: HATS says v1 tables are not offered */
+
+    uint64_t efr;               /* what this configuration offers */
+    QemuMutex lock;             /* DTE cache and IOTLB; taken under the BQL */
+    struct ViommuIotlb *iotlb;
+    GHashTable *spaces;         /* (bus, devfn) -> AMDVIAddressSpace */
+    QLIST_HEAD(, AMDVIAddressSpace) notified;   /* spaces with notifiers */
+    AMDVIAddressSpace *ioapic_space;
+    QEMUBH *cmd_bh;             /* a long command buffer goes on from here */
+    QEMUBH *event_bh;
+    AmdviPendingEvent pending[AMDVI_PENDING_EVENTS];    /* under lock */
+    unsigned nr_pending;
+    uint64_t lost_events;
+    uint64_t log_time;          /* rate bound of guest-error messages */
+    unsigned log_count;
+};
+
+/* EFR (3.4.x) of the default configuration, for the stub build. */
+#define AMDVI_DEFAULT_EXT_FEATURES  0x8c1ull
+
+/* The EFR this IOMMU reports (register 0x30, IVHD 11h/40h image). */
+uint64_t amdvi_extended_feature_register(AMDVIState *s);
+
+/*
+ * Appends the IVRS table (AMD IOMMU 5.2) for the amd-iommu of the machine
+ * to @table_data, as the pc machines' ACPI builder does for its other
+ * tables. Called through qemu-viommu hook 4 in hw/i386/acpi-build.c.
+ */
+void amd_iommu_build_ivrs(GArray *table_data, BIOSLinker *linker,
+                          const char *oem_id, const char *oem_table_id);
+
+#endif
