@@ -7,9 +7,10 @@
 #    (our DMAR) under TCG
 #  - intel-iommu-test (our intel-iommu)
 #  - ours: host IOMMU constraints of assigned devices (host_constraints.py),
-#    a hostile driver against the request ring (hostile_ring.py) and a
+#    a hostile driver against the request ring (hostile_ring.py), a
 #    hostile guest against intel-iommu (hostile_vtd.py) and what its
-#    notifiers tell VFIO (notify_vtd.py)
+#    notifiers tell VFIO (notify_vtd.py), and a hostile guest against
+#    amd-iommu (hostile_amd.py)
 # under TCG: a wrapper drops "-accel kvm" so that a /dev/kvm does not matter.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -97,6 +98,12 @@ run hostile_ring python3 "$top/tests/qtest/hostile_ring.py" \
 # invalidation waits, bad descriptors, DMA faults, random tables and steps
 run hostile_vtd python3 "$top/tests/qtest/hostile_vtd.py" \
     "$obj/qemu-system-x86_64" "$fw" 3000
+
+# A hostile guest against our amd-iommu: register sizes and offsets, the
+# tail write that freezes stock 10.0.2, completion waits, illegal commands,
+# device table entries, DMA faults, a looping table, event log overflow
+run hostile_amd python3 "$top/tests/qtest/hostile_amd.py" \
+    "$obj/qemu-system-x86_64" "$fw" 20000
 
 # What VFIO would be told by our intel-iommu (x-host-iommu-stub,notifier=on)
 run notify_vtd python3 "$top/tests/qtest/notify_vtd.py" \
