@@ -220,8 +220,17 @@ static void G_GNUC_PRINTF(2, 3) amdvi_guest_error(AMDVIState *s,
 
 /* ---- the IOMMU's own interrupt: PCI MSI, or INTCAPXT in x2APIC mode ---- */
 
+/*
+ * The IOMMU raises its interrupt itself: whatever its function's Bus
+ * Master Enable says (Linux leaves it clear), and not through interrupt
+ * remapping (Linux gives its function a device table entry that blocks
+ * interrupts and programs a plain MSI message).
+ */
 static void raise_interrupt(AMDVIState *s)
 {
+    PCIDevice *pd = s->pci_dev ? &s->pci_dev->dev : NULL;
+    MSIMessage msg;
+
     if (ctl(s, CTL_INTCAPXT_EN)) {
         uint64_t xt = reg_q(s, R_XT_EVT);
         X86IOMMUIrq irq = {
@@ -229,12 +238,15 @@ static void raise_interrupt(AMDVIState *s)
             .dest = ((xt >> 8) & 0xffffff) | (uint32_t)(xt >> 56) << 24,
             .dest_mode = (xt >> 2) & 1,
         };
-        MSIMessage msg;
 
         x86_iommu_irq_to_msi_message(&irq, &msg);
+    } else if (pd && msi_enabled(pd)) {
+        msg = msi_get_message(pd, 0);
+    } else {
+        return;
+    }
+    if ((msg.address & 0xfff00000u) == AMDVI_INTR_BASE) {
         apic_get_class(NULL)->send_msi(&msg);
-    } else if (s->pci_dev && msi_enabled(&s->pci_dev->dev)) {
-        msi_notify(&s->pci_dev->dev, 0);
     }
 }
 

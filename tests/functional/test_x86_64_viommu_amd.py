@@ -48,6 +48,32 @@ class ViommuAmdGuest(ViommuGuestTest):
     def test_intremap_off(self):
         self.guest('intremap=off', 'iommu.strict=1', intremap='off')
 
+    def fault(self, iommu, args=()):
+        # an edu device (no driver) reads IOVA 0x2340000, which its domain
+        # does not map; the event reaches the guest through the IOMMU's
+        # interrupt: PCI MSI, or INTCAPXT in x2APIC mode
+        self.require_accelerator('tcg')
+        g = self.new_guest('guest', 'amd64', 'q35',
+                           ['-device', 'amd-iommu,' + iommu,
+                            '-device', 'edu'] + list(args),
+                           'amd_iommu=on iommu.strict=1 viommu.fault=1',
+                           disk=False, net=False)
+        self.run_guest(g)
+        self.assertRegex(g.result('fault.event'),
+                         r'AMD-Vi: Event logged \[IO_PAGE_FAULT .*'
+                         r'address=0x2340000 flags=0x0000\]',
+                         'the guest logged the fault event')
+        self.assertEqual(g.result('guest.faults'), '1', 'one fault')
+        self.assertEqual(g.device_faults(), 1, 'one fault in the device log')
+        return g
+
+    def test_io_page_fault(self):
+        self.fault('intremap=on')
+
+    def test_io_page_fault_intcapxt(self):
+        g = self.fault('intremap=on,xtsup=on', ['-cpu', 'qemu64,+x2apic'])
+        self.assertEqual(g.result('intremap'), 'x2apic')
+
     def test_x2apic_high_apic_id(self):
         # vCPU 1 sits in socket 1: with 256 cores a socket, APIC ID 256
         g = self.guest('intremap=on,xtsup=on', 'iommu.strict=1',
