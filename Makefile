@@ -83,7 +83,7 @@ qtest: qemu
 # meson from QEMU's build tree with TAP output; the guest kit is made first.
 SRC := $(TOP)/build/ours/src/qemu
 FUNC_GUEST := func-x86_64-x86_64_viommu_guest func-x86_64-x86_64_viommu_intel \
-	func-aarch64-aarch64_viommu_guest func-x86_64-x86_64_viommu_migration \
+	func-x86_64-x86_64_viommu_amd func-aarch64-aarch64_viommu_guest func-x86_64-x86_64_viommu_migration \
 	func-x86_64-x86_64_viommu_firmware
 FUNC_RELAY := func-x86_64-x86_64_viommu_vfio_relay
 MESON_TEST := meson test -C $(OBJ) --setup thorough --no-rebuild \

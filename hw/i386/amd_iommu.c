@@ -1491,8 +1491,8 @@ static void amdvi_pci_realize(PCIDevice *pdev, Error **errp)
     }
     cap = pdev->config + off;
     pci_set_long(cap, CAP_ID_SECURE | pci_get_byte(cap + 1) << 8 |
-                 CAP_TYPE_IOMMU | CAP_REV_1 | CAP_IOTLB_SUP | CAP_NP_CACHE |
-                 CAP_EFR_SUP | CAP_EXT);
+                 CAP_TYPE_IOMMU | CAP_REV_1 | CAP_NP_CACHE | CAP_EFR_SUP |
+                 CAP_EXT);
     pci_set_long(cap + 4, (AMDVI_BASE_ADDR & 0xffffc000u) | 1);
     pci_set_long(cap + 8, AMDVI_BASE_ADDR >> 32);
     pci_set_long(cap + 12, 0xff000000);     /* devices 0..ff of bus 0 */
@@ -1580,6 +1580,11 @@ static void amdvi_realize(DeviceState *dev, Error **errp)
         return;
     }
     compute_efr(s);
+    if (X86_IOMMU_DEVICE(s)->dt_supported) {     /* device-iotlb=on: ATS */
+        uint8_t *cap = s->pci_dev->dev.config + s->pci_dev->capab_offset;
+
+        pci_set_long(cap, pci_get_long(cap) | CAP_IOTLB_SUP);
+    }
     qemu_mutex_init(&s->lock);
     s->iotlb = viommu_iotlb_new(AMDVI_IOTLB_ENTRIES);
     s->event_bh = qemu_bh_new(log_pending_events, s);
@@ -1719,6 +1724,11 @@ void amd_iommu_build_ivrs(GArray *table_data, BIOSLinker *linker,
         append_entry(&l, (IvrsDevEntry) {
             .type = IVRS_DEV_SPECIAL, .handle = ACPI_BUILD_IOAPIC_ID,
             .alias = AMDVI_IOAPIC_SB_DEVID, .variety = IVRS_SPECIAL_IOAPIC,
+        });
+        /* HPET 0 (its FSB messages, when it has them), as on AMD boards */
+        append_entry(&l, (IvrsDevEntry) {
+            .type = IVRS_DEV_SPECIAL, .handle = 0,
+            .alias = AMDVI_IOAPIC_SB_DEVID, .variety = IVRS_SPECIAL_HPET,
         });
     }
     cfg = ivrs_config(s, &l);

@@ -34,6 +34,11 @@ class ViommuMigration(ViommuGuestTest):
         self.migrate(['-device', 'intel-iommu,intremap=on'],
                      'intel_iommu=on iommu.strict=1')
 
+    def test_amd_migrate(self):
+        # stock 10.0.2's amd-iommu cannot migrate; ours does by default
+        self.migrate(['-device', 'amd-iommu,intremap=on'],
+                     'amd_iommu=on iommu.strict=1')
+
     # between ours and stock 10.0.2, both ways: vmstate iommu-intel v1
     @unittest.skipUnless(os.path.exists(UPSTREAM), 'no upstream build '
                          '(make bench builds build/upstream)')

@@ -55,6 +55,46 @@ static void test_q35_upstream_bytes(void)
     CHECK(memcmp(got, want + ACPI_HEADER, n - ACPI_HEADER) == 0);
 }
 
+/*
+ * Ours (tests/qtest/data/IVRS.ivrs, what bios-tables-test expects of our
+ * amd-iommu): the same entries and the HPET's, the intended differences
+ * of README.rst, and a 40h block.
+ */
+static void test_q35_ours(void)
+{
+    static const IvrsDevEntry hpet = {
+        .type = IVRS_DEV_SPECIAL, .alias = 0x00a0,
+        .variety = IVRS_SPECIAL_HPET,
+    };
+    IvrsDevEntry entries[8];
+    static uint8_t want[4096], got[4096];
+    IvrsConfig cfg = {
+        .ivinfo = 1 | 40 << 8,
+        .iommu_devid = 0x0010, .cap_offset = 0x40, .base = 0xfed80000,
+        .flags10 = IVHD_FLAG_HT_TUN_EN | IVHD_FLAG_PREF_SUP,
+        .flags11 = IVHD_FLAG_HT_TUN_EN,
+        .features10 = 1u << 5 | 1u << 6 | 2u << 30,
+        .efr = 0x8c1,
+        .ivhd40 = true,
+        .entries = entries, .nr_entries = 8,
+    };
+    size_t n, len;
+    FILE *f;
+
+    memcpy(entries, q35_entries, sizeof(q35_entries));
+    entries[7] = hpet;
+    f = fopen("tests/qtest/data/IVRS.ivrs", "rb");
+    CHECK(f != NULL);
+    if (!f) {
+        return;
+    }
+    n = fread(want, 1, sizeof(want), f);
+    fclose(f);
+    len = ivrs_encode(&cfg, got, sizeof(got));
+    CHECK_EQ(len, n - ACPI_HEADER);
+    CHECK(memcmp(got, want + ACPI_HEADER, n - ACPI_HEADER) == 0);
+}
+
 static void test_ivhd40_alias_bound(void)
 {
     static const IvrsDevEntry e[] = {
@@ -98,6 +138,7 @@ static void test_ivhd40_alias_bound(void)
 int main(void)
 {
     RUN(test_q35_upstream_bytes);
+    RUN(test_q35_ours);
     RUN(test_ivhd40_alias_bound);
     return unit_report("test-acpi-ivrs");
 }
