@@ -1,7 +1,7 @@
 #!/bin/bash
-# make demo [IOMMU=virtio|intel]: boots Debian's 6.12 kernel on q35 under
-# TCG behind our virtio-iommu (or our intel-iommu, with interrupt
-# remapping), with a virtio-blk disk and a virtio-net NIC that translate
+# make demo [IOMMU=virtio|intel|amd]: boots Debian's 6.12 kernel on q35
+# under TCG behind our virtio-iommu (or our intel-iommu or amd-iommu, with
+# interrupt remapping), with a virtio-blk disk and a virtio-net NIC that translate
 # through it, and shows what the guest's own driver reports.
 set -euo pipefail
 . "$(dirname "$0")/guest-boot.sh"
@@ -9,7 +9,9 @@ set -euo pipefail
 case "${IOMMU:-virtio}" in
 virtio) device=virtio-iommu-pci; append=iommu.strict=1 ;;
 intel)  device=intel-iommu,intremap=on; append="intel_iommu=on iommu.strict=1" ;;
-*) echo "demo: IOMMU=${IOMMU}: allowed values are virtio and intel" >&2; exit 2 ;;
+amd)    device=amd-iommu,intremap=on; append=iommu.strict=1 ;;
+*) echo "demo: IOMMU=${IOMMU}: allowed values are virtio, intel and amd" >&2
+   exit 2 ;;
 esac
 name=demo-${IOMMU:-virtio}
 echo "== booting: qemu-system-x86_64 -M q35 -device $device" \
@@ -19,7 +21,7 @@ log=$GUEST_WORK/$name.console
 
 echo "== the guest kernel's view of the IOMMU"
 grep -a '^DMESG' "$log" |
-    grep -ai 'viot\|virtio_iommu\|DMAR\|remapping\|iommu group\|TLB invalidation' |
+    grep -ai 'viot\|virtio_iommu\|DMAR\|AMD-Vi\|remapping\|iommu group\|TLB invalidation' |
     sed 's/^DMESG /   /' | tr -d '\r'
 echo "== IOMMU groups (vendor:device = group:type)"
 grep -a 'RESULT group\.' "$log" | sed 's/.*RESULT group\./   /' | tr -d '\r'

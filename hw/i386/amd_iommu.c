@@ -292,9 +292,10 @@ static void write_event(AMDVIState *s, const uint32_t d[4])
     for (int i = 0; i < 4; i++) {
         stl_le_p(buf + 4 * i, d[i]);
     }
-    address_space_write(&address_space_memory,
-                        (reg_q(s, R_EVTLOG) & BASE_MASK) + slot,
-                        MEMTXATTRS_UNSPECIFIED, buf, sizeof(buf));
+    if (!viommu_ram_write((reg_q(s, R_EVTLOG) & BASE_MASK) + slot, buf,
+                          sizeof(buf))) {
+        amdvi_guest_error(s, "event log outside RAM");
+    }
     set_q(s, R_EVT_TAIL, (slot + AMD_EVENT_SIZE) % len);
     if (ctl(s, CTL_EVT_INT_EN)) {
         mod_q(s, R_STATUS, 0, ST_EVT_INT);
@@ -349,30 +350,35 @@ static void log_pending_events(void *opaque)
 
 /* ---- device table (2.2.2) ---- */
 
+/* The device table entry of @devid, read from RAM and decoded. */
+static AmdviDteState read_dte(AMDVIState *s, uint16_t devid, AmdDte *out)
+{
+    uint64_t base = reg_q(s, R_DEVTAB), q[4];
+    uint32_t entries = ((base & 0x1ff) + 1) * (4096 / AMD_DTE_SIZE);
+
+    *out = (AmdDte) {};
+    if (devid >= entries || devid == X86_IOMMU_SID_INVALID) {
+        return DTE_BEYOND;
+    }
+    if (!viommu_ram_read_n((base & BASE_MASK) + AMD_DTE_SIZE * devid, q, 4)) {
+        return DTE_UNREADABLE;
+    }
+    if (amd_dte_decode(q, s->dma_translation ? AMDVI_MAX_MODE : 0, OUT_MASK,
+                       out)) {
+        return DTE_ILLEGAL;
+    }
+    return DTE_OK;
+}
+
 /* With s->lock held: the entry of @as, read and decoded once. */
 static AmdviDteState space_dte(AMDVIAddressSpace *as, AmdDte *out)
 {
-    AMDVIState *s = as->s;
-    uint64_t base = reg_q(s, R_DEVTAB), q[4];
-    uint32_t entries = ((base & 0x1ff) + 1) * (4096 / AMD_DTE_SIZE);
-    uint16_t devid = space_devid(as);
-    AmdviDteCache c = { .valid = true, .state = DTE_OK };
-
-    if (as->dc.valid) {
-        *out = as->dc.dte;
-        return as->dc.state;
+    if (!as->dc.valid) {
+        as->dc.state = read_dte(as->s, space_devid(as), &as->dc.dte);
+        as->dc.valid = true;
     }
-    if (devid >= entries || devid == X86_IOMMU_SID_INVALID) {
-        c.state = DTE_BEYOND;
-    } else if (!viommu_ram_read_n((base & BASE_MASK) + AMD_DTE_SIZE * devid,
-                                  q, 4)) {
-        c.state = DTE_UNREADABLE;
-    } else if (amd_dte_decode(q, AMDVI_MAX_MODE, OUT_MASK, &c.dte)) {
-        c.state = DTE_ILLEGAL;
-    }
-    as->dc = c;
-    *out = c.dte;
-    return c.state;
+    *out = as->dc.dte;
+    return as->dc.state;
 }
 
 /* The event for an entry that could not be used (@flags: I, RW). */
@@ -473,6 +479,12 @@ static void translate_locked(AMDVIAddressSpace *as, uint64_t addr,
         .page_shift = 12, .perm = VIOMMU_PT_READ | VIOMMU_PT_WRITE,
     };
     if (!d.valid || d.dma == AMD_DTE_DMA_UNTRANSLATED) {
+        return;
+    }
+    x->e.domain = d.domain;
+    if (d.dma == AMD_DTE_DMA_BLOCKED) {
+        x->e.perm = 0;
+        page_fault(x, VIOMMU_PT_NOT_PRESENT, &d);
         return;
     }
     if (d.dma == AMD_DTE_DMA_MODE0) {
@@ -586,6 +598,8 @@ static bool space_untranslated(AMDVIAddressSpace *as)
     return plain;
 }
 
+static void space_drop_notified(AMDVIAddressSpace *as);
+
 /* Under the BQL: the iommu region for translation, nodma otherwise. */
 static void space_update(AMDVIAddressSpace *as)
 {
@@ -593,6 +607,9 @@ static void space_update(AMDVIAddressSpace *as)
 
     if (translating == as->translating) {
         return;
+    }
+    if (!translating) {
+        space_drop_notified(as);
     }
     memory_region_transaction_begin();
     memory_region_set_enabled(&as->nodma, !translating);
@@ -730,6 +747,26 @@ static void space_sync(AMDVIAddressSpace *as, uint64_t start, uint64_t last)
     shadow_sync(as, start, last, NULL);
 }
 
+/*
+ * Under the BQL, before @as leaves translation: notifiers are told that
+ * nothing is mapped any more (vhost drops its IOTLB; QEMU unregisters
+ * notifiers without a word when the region goes).
+ */
+static void space_drop_notified(AMDVIAddressSpace *as)
+{
+    if (as->notifier_flags & IOMMU_NOTIFIER_UNMAP) {
+        unmap_range(as, IOMMU_NOTIFIER_UNMAP, 0, UINT64_MAX);
+    }
+    if (as->notifier_flags & IOMMU_NOTIFIER_DEVIOTLB_UNMAP) {
+        unmap_range(as, IOMMU_NOTIFIER_DEVIOTLB_UNMAP, 0, UINT64_MAX);
+    }
+    if (as->shadow) {
+        NotifyCtx n = { .as = as };
+
+        viommu_shadow_clear(as->shadow, shadow_notify, &n);
+    }
+}
+
 static int amdvi_notify_flag_changed(IOMMUMemoryRegion *iommu,
                                      IOMMUNotifierFlag old,
                                      IOMMUNotifierFlag new, Error **errp)
@@ -821,6 +858,7 @@ static void inv_devtab(AMDVIState *s, int devid)
         }
     }
     g_ptr_array_free(changed, true);
+    flush_interrupt_routes(s);          /* the interrupt half may differ */
 }
 
 /* INVALIDATE_IOMMU_PAGES: @domain over [start, last]. */
@@ -876,8 +914,10 @@ static void completion_wait(AMDVIState *s, const AmdCmd *c)
         uint8_t buf[8];
 
         stq_le_p(buf, c->cw_data);
-        address_space_write(&address_space_memory, c->cw_addr,
-                            MEMTXATTRS_UNSPECIFIED, buf, 8);
+        if (!viommu_ram_write(c->cw_addr, buf, 8)) {
+            amdvi_guest_error(s, "COMPLETION_WAIT store to 0x%" PRIx64
+                              " outside RAM", c->cw_addr);
+        }
     }
     if (c->cw_interrupt) {
         mod_q(s, R_STATUS, 0, ST_COMWAIT_INT);
@@ -1162,8 +1202,9 @@ static bool passes_through(const AmdDte *d, unsigned dm, bool *blocked)
     case DM_EXTINT:
         *blocked = !d->eint_pass;
         return d->eint_pass;
-    case DM_SMI:
-        return true;
+    case DM_SMI:                /* system management: SysMgt says */
+        *blocked = d->sysmgt == AMD_DTE_SYSMGT_BLOCK;
+        return !*blocked;
     default:
         *blocked = true;
         return false;
@@ -1205,11 +1246,11 @@ static int remap_msi(AMDVIState *s, MSIMessage *src, MSIMessage *dst,
     bool sup = false, blocked;
 
     *dst = *src;
-    if (!ctl(s, CTL_IOMMU_EN) || !as) {
+    if (!ctl(s, CTL_IOMMU_EN)) {
         return 0;
     }
     qemu_mutex_lock(&s->lock);
-    st = space_dte(as, &d);
+    st = as ? space_dte(as, &d) : read_dte(s, devid, &d);
     qemu_mutex_unlock(&s->lock);
     if (st != DTE_OK) {
         dte_event(s, devid, st, src->address, AMD_EVENT_I | AMD_EVENT_RW);
@@ -1257,6 +1298,10 @@ static AMDVIAddressSpace *space_of_devid(AMDVIState *s, uint16_t devid)
     return pdev ? space_get(s, pci_get_bus(pdev), devid & 0xff) : NULL;
 }
 
+/*
+ * Interrupt routes (KVM) come here with the requester ID: its space's
+ * cached entry if it has one, else the entry read for that DeviceID.
+ */
 static int amdvi_int_remap(X86IOMMUState *iommu, MSIMessage *src,
                            MSIMessage *dst, uint16_t sid)
 {
@@ -1333,7 +1378,15 @@ static AMDVIAddressSpace *space_get(AMDVIState *s, PCIBus *bus,
     as->s = s;
     as->bus = bus;
     if (bus) {
-        object_ref(OBJECT(bus));        /* see space_alive() */
+        /*
+         * A bridge's secondary bus lives inside the bridge: hold both,
+         * so that after an unplug the bus can still say it is gone
+         * (see space_alive()) rather than be read after it was freed.
+         */
+        object_ref(OBJECT(bus));
+        if (BUS(bus)->parent) {
+            object_ref(OBJECT(BUS(bus)->parent));
+        }
     }
     as->devfn = devfn;
     name = bus ? g_strdup_printf("amdvi-%s-%02x.%x", pci_bus_is_root(bus) ?
@@ -1459,11 +1512,19 @@ static int amdvi_post_load(void *opaque, int version_id)
     return 0;
 }
 
+/* Events found outside the BQL and not yet logged go into the log first. */
+static int amdvi_pre_save(void *opaque)
+{
+    log_pending_events(opaque);
+    return 0;
+}
+
 static const VMStateDescription amdvi_vmstate = {
     .name = "amd-iommu",
     .version_id = 1,
     .minimum_version_id = 1,
     .priority = MIG_PRI_IOMMU,
+    .pre_save = amdvi_pre_save,
     .post_load = amdvi_post_load,
     .fields = (const VMStateField[]) {
         VMSTATE_UINT8_ARRAY(regs, AMDVIState, AMDVI_REGS_SIZE),
@@ -1496,7 +1557,7 @@ static void amdvi_pci_realize(PCIDevice *pdev, Error **errp)
     pci_set_long(cap + 4, (AMDVI_BASE_ADDR & 0xffffc000u) | 1);
     pci_set_long(cap + 8, AMDVI_BASE_ADDR >> 32);
     pci_set_long(cap + 12, 0xff000000);     /* devices 0..ff of bus 0 */
-    pci_set_long(cap + 16, 48 << 8 | 64 << 15);     /* PA and VA sizes */
+    pci_set_long(cap + 16, 40 << 8 | 64 << 15);     /* PA, VA: as IVinfo */
 }
 
 static const VMStateDescription amdvi_pci_vmstate = {
@@ -1587,8 +1648,10 @@ static void amdvi_realize(DeviceState *dev, Error **errp)
     }
     qemu_mutex_init(&s->lock);
     s->iotlb = viommu_iotlb_new(AMDVI_IOTLB_ENTRIES);
-    s->event_bh = qemu_bh_new(log_pending_events, s);
-    s->cmd_bh = qemu_bh_new(cmd_continue, s);
+    s->event_bh = qemu_bh_new_guarded(log_pending_events, s,
+                                      &DEVICE(s)->mem_reentrancy_guard);
+    s->cmd_bh = qemu_bh_new_guarded(cmd_continue, s,
+                                    &DEVICE(s)->mem_reentrancy_guard);
     s->spaces = g_hash_table_new_full(space_key_hash, space_key_equal,
                                       g_free, NULL);
     QLIST_INIT(&s->notified);
@@ -1682,12 +1745,24 @@ static int add_host_bridge(Object *obj, void *opaque)
     return 0;
 }
 
+/*
+ * HPET 0 is listed as on AMD boards, unless its FSB (MSI) delivery is on:
+ * QEMU's HPET sends those to memory directly, never through remapping, so
+ * a guest told to remap them would program messages that arrive wrong.
+ */
+static bool hpet_sends_msi(void)
+{
+    Object *hpet = object_resolve_path_type("", "hpet", NULL);
+
+    return hpet && object_property_get_bool(hpet, "msi", NULL);
+}
+
 static IvrsConfig ivrs_config(AMDVIState *s, const EntryList *l)
 {
     X86IOMMUState *x86 = X86_IOMMU_DEVICE(s);
     uint8_t iotlb = x86->dt_supported ? IVHD_FLAG_IOTLB_SUP : 0;
     IvrsConfig cfg = {
-        .ivinfo = 1 | 40 << 8,          /* EFRSup; 40-bit PA, 64-bit VA */
+        .ivinfo = 1 | 40 << 8,          /* EFRSup, PA 40 bits, VA 0: 64 */
         .iommu_devid = pci_get_bdf(&s->pci_dev->dev),
         .cap_offset = s->pci_dev->capab_offset,
         .base = AMDVI_BASE_ADDR,
@@ -1725,11 +1800,13 @@ void amd_iommu_build_ivrs(GArray *table_data, BIOSLinker *linker,
             .type = IVRS_DEV_SPECIAL, .handle = ACPI_BUILD_IOAPIC_ID,
             .alias = AMDVI_IOAPIC_SB_DEVID, .variety = IVRS_SPECIAL_IOAPIC,
         });
-        /* HPET 0 (its FSB messages, when it has them), as on AMD boards */
-        append_entry(&l, (IvrsDevEntry) {
-            .type = IVRS_DEV_SPECIAL, .handle = 0,
-            .alias = AMDVI_IOAPIC_SB_DEVID, .variety = IVRS_SPECIAL_HPET,
-        });
+        if (!hpet_sends_msi()) {
+            append_entry(&l, (IvrsDevEntry) {
+                .type = IVRS_DEV_SPECIAL, .handle = 0,
+                .alias = AMDVI_IOAPIC_SB_DEVID,
+                .variety = IVRS_SPECIAL_HPET,
+            });
+        }
     }
     cfg = ivrs_config(s, &l);
     len = ivrs_encode(&cfg, NULL, 0);

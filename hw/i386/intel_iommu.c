@@ -676,6 +676,8 @@ static IOMMUTLBEntry vtd_translate(IOMMUMemoryRegion *iommu, hwaddr addr,
 
 /* ---- address-space layout: translated, or straight to memory ---- */
 
+static void space_drop_notified(VTDAddressSpace *vas);
+
 /* Under the BQL: the iommu region for translation, nodmar otherwise. */
 static void space_update(VTDAddressSpace *vas)
 {
@@ -691,6 +693,9 @@ static void space_update(VTDAddressSpace *vas)
     }
     if (translating == vas->translating) {
         return;
+    }
+    if (!translating) {
+        space_drop_notified(vas);
     }
     memory_region_transaction_begin();
     memory_region_set_enabled(&vas->nodmar, !translating);
@@ -854,6 +859,26 @@ static void space_deviotlb_unmap(VTDAddressSpace *vas, uint64_t start,
 {
     if (vas->notifier_flags & IOMMU_NOTIFIER_DEVIOTLB_UNMAP) {
         unmap_range(vas, IOMMU_NOTIFIER_DEVIOTLB_UNMAP, start, last);
+    }
+}
+
+/*
+ * Under the BQL, before @vas leaves translation: notifiers are told that
+ * nothing is mapped any more (vhost drops its IOTLB; QEMU unregisters
+ * notifiers without a word when the region goes).
+ */
+static void space_drop_notified(VTDAddressSpace *vas)
+{
+    if (vas->notifier_flags & IOMMU_NOTIFIER_UNMAP) {
+        unmap_range(vas, IOMMU_NOTIFIER_UNMAP, 0, UINT64_MAX);
+    }
+    if (vas->notifier_flags & IOMMU_NOTIFIER_DEVIOTLB_UNMAP) {
+        unmap_range(vas, IOMMU_NOTIFIER_DEVIOTLB_UNMAP, 0, UINT64_MAX);
+    }
+    if (vas->shadow) {
+        NotifyCtx n = { .vas = vas };
+
+        viommu_shadow_clear(vas->shadow, shadow_notify, &n);
     }
 }
 
@@ -1031,8 +1056,10 @@ static void inv_wait(IntelIOMMUState *s, const VtdInvDesc *d)
         uint8_t buf[4];
 
         stl_le_p(buf, d->status_data);
-        address_space_write(&address_space_memory, d->status_addr,
-                            MEMTXATTRS_UNSPECIFIED, buf, 4);
+        if (!viommu_ram_write(d->status_addr, buf, 4)) {
+            vtd_guest_error(s, "invalidation wait status to 0x%" PRIx64
+                            " outside RAM", d->status_addr);
+        }
     }
     if (d->wait_if && !(reg_l(s, R_ICS) & ICS_IWC)) {
         mod_l(s, R_ICS, 0, ICS_IWC);
@@ -1549,7 +1576,15 @@ static VTDAddressSpace *space_get(IntelIOMMUState *s, PCIBus *bus,
     vas->s = s;
     vas->bus = bus;
     if (bus) {
-        object_ref(OBJECT(bus));        /* see space_alive() */
+        /*
+         * A bridge's secondary bus lives inside the bridge: hold both,
+         * so that after an unplug the bus can still say it is gone
+         * (see space_alive()) rather than be read after it was freed.
+         */
+        object_ref(OBJECT(bus));
+        if (BUS(bus)->parent) {
+            object_ref(OBJECT(BUS(bus)->parent));
+        }
     }
     vas->devfn = devfn;
     name = bus ? g_strdup_printf("vtd-%s-%02x.%x", pci_bus_is_root(bus) ?
@@ -1828,8 +1863,10 @@ static void vtd_realize(DeviceState *dev, Error **errp)
     compute_caps(s);
     qemu_mutex_init(&s->lock);
     s->iotlb = viommu_iotlb_new(VTD_IOTLB_ENTRIES);
-    s->fault_bh = qemu_bh_new(record_pending_faults, s);
-    s->qi_bh = qemu_bh_new(qi_continue, s);
+    s->fault_bh = qemu_bh_new_guarded(record_pending_faults, s,
+                                      &DEVICE(s)->mem_reentrancy_guard);
+    s->qi_bh = qemu_bh_new_guarded(qi_continue, s,
+                                   &DEVICE(s)->mem_reentrancy_guard);
     s->spaces = g_hash_table_new_full(space_key_hash, space_key_equal,
                                       g_free, NULL);
     QLIST_INIT(&s->notified);

@@ -42,6 +42,21 @@ bool viommu_ram_read(uint64_t addr, void *buf, unsigned len)
     return p;
 }
 
+bool viommu_ram_write(uint64_t addr, const void *buf, unsigned len)
+{
+    MemoryRegion *mr;
+    hwaddr xlat;
+    void *p;
+
+    RCU_READ_LOCK_GUARD();
+    p = ram_ptr(addr, len, true, &mr, &xlat);
+    if (p) {
+        memcpy(p, buf, len);
+        memory_region_set_dirty(mr, xlat, len);
+    }
+    return p;
+}
+
 bool viommu_ram_read_q(void *opaque, uint64_t addr, uint64_t *entry)
 {
     uint8_t buf[8];

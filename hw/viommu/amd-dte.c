@@ -58,7 +58,7 @@ static AmdDteFault decode_dma(uint64_t q0, uint64_t q1, int max_mode,
     d->allow_exclusion = q1 & Q1_EX;
     d->sysmgt = (q1 >> Q1_SYSMGT_SHIFT) & 3;
     if (!(q0 & Q0_TV)) {
-        d->dma = AMD_DTE_DMA_UNTRANSLATED;
+        d->dma = AMD_DTE_DMA_BLOCKED;
         return AMD_DTE_OK;
     }
     d->mode = (q0 >> Q0_MODE_SHIFT) & 7;

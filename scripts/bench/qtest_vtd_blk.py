@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """virtio-blk 4 KiB reads over qtest (q35, no guest CPU), with or without an
-intel-iommu in front: the device's own speed against its speed through
-the IOMMU. Legacy tables map the ring and the buffers with 4 KiB pages, as
-Linux's DMA API would; requests go 64 a kick from a null-co backend.
+intel-iommu (iommu) or an amd-iommu (amd) in front: the device's own speed
+against its speed through the IOMMU. VT-d legacy tables, or AMD-Vi v1
+tables, map the ring and the buffers with 4 KiB pages, as Linux's DMA API
+would; requests go 64 a kick from a null-co backend.
 
-Usage: qtest_vtd_blk.py QEMU_BINARY FIRMWARE_DIR iommu|none KICKS
+Usage: qtest_vtd_blk.py QEMU_BINARY FIRMWARE_DIR iommu|amd|none KICKS
 Prints one line: "<requests per second>".
 """
 import os
@@ -64,12 +65,40 @@ def identity_tables(q, devfn, pages):
         raise RuntimeError('translation did not turn on')
 
 
+AMD_BASE = 0xfed80000
+DT, CB, EL, AMD_PT = 0x600000, 0x601000, 0x602000, 0x603000
+
+
+def amd_tables(q, devfn, pages):
+    """AMD-Vi: @devfn in domain 1 with mode-3 tables, 4 KiB identity pages
+    for @pages; the device table, command buffer and event log set up,
+    the IOMMU on and its caches invalidated."""
+    l2, l1 = AMD_PT + 0x1000, AMD_PT + 0x2000   # one L2, L1s for 0..8 MiB
+    rw = 3 << 61
+    q.mem(AMD_PT, struct.pack('<Q', l2 | 2 << 9 | 1 | rw))
+    q.mem(l2, b''.join(struct.pack('<Q', (l1 + 0x1000 * i) | 1 << 9 | 1 | rw)
+                       for i in range(4)))
+    for p in pages:
+        q.mem(l1 + 8 * (p >> 12), struct.pack('<Q', p | 1 | rw))
+    q.mem(DT + 32 * devfn, struct.pack('<QQQQ', 3 | 3 << 9 | AMD_PT | rw, 1,
+                                       0, 0))
+    q.mem(CB, struct.pack('<IIII', 0, 8 << 28, 0, 0))   # INVALIDATE_IOMMU_ALL
+    q.wr('q', AMD_BASE + 0x00, DT)
+    q.wr('q', AMD_BASE + 0x08, CB | 8 << 56)
+    q.wr('q', AMD_BASE + 0x10, EL | 8 << 56)
+    q.wr('q', AMD_BASE + 0x18, 1 | 1 << 2 | 1 << 12)   # IOMMU, log, commands
+    q.wr('q', AMD_BASE + 0x2008, 16)
+    if q.rd('q', AMD_BASE + 0x2000) != 16:
+        raise RuntimeError('the command did not run')
+
+
 def run(binary, fw, iommu, kicks):
     devices = ['-blockdev', 'null-co,node-name=d0,size=1073741824',
                '-device', 'virtio-blk-pci,drive=d0,iommu_platform=on,'
                'disable-legacy=on']
     if iommu:
-        devices = ['-device', 'intel-iommu,aw-bits=39'] + devices
+        devices = ['-device', 'intel-iommu,aw-bits=39' if iommu == 'iommu'
+                   else 'amd-iommu'] + devices
     q = qv.Qtest(binary, fw, [], devices=devices, machine='q35')
     fn = qv.find(q, 0x1af4, 0x1042)
     bars, _ = qv.map_bars(q, fn, qv.BAR_BASE)
@@ -78,7 +107,10 @@ def run(binary, fw, iommu, kicks):
         pages = [qv.DESC, qv.DESC + 0x1000, qv.DESC + 0x2000, qv.AVAIL,
                  qv.USED, qv.USED + 0x1000, REQ, REQ + 0x1000]
         pages += [BUF + 0x1000 * i for i in range(PER_KICK)]
-        identity_tables(q, fn, pages)
+        if iommu == 'iommu':
+            identity_tables(q, fn, pages)
+        else:
+            amd_tables(q, fn, pages)
     blk.init()
     blk.setup_reads()
     # the reads complete asynchronously: one batch in flight at a time
@@ -89,8 +121,10 @@ def run(binary, fw, iommu, kicks):
         blk.kick(PER_KICK)
     dt = time.perf_counter() - t0
     status = q.read(REQ + 0x1000, PER_KICK)
-    if iommu and (q.rd('l', BASE + 0x34) & 3):
+    if iommu == 'iommu' and (q.rd('l', BASE + 0x34) & 3):
         raise RuntimeError('the IOMMU recorded a fault')
+    if iommu == 'amd' and q.rd('q', AMD_BASE + 0x2018):
+        raise RuntimeError('the IOMMU logged an event')
     q.close()
     if status != bytes(PER_KICK):
         raise RuntimeError('reads failed: %s' % status.hex())
@@ -99,7 +133,7 @@ def run(binary, fw, iommu, kicks):
 
 def main():
     binary, fw, mode, kicks = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-    print('%.0f' % run(binary, fw, mode == 'iommu', kicks))
+    print('%.0f' % run(binary, fw, None if mode == 'none' else mode, kicks))
 
 
 if __name__ == '__main__':

@@ -9,8 +9,12 @@ again once software re-enables it), device table entries with reserved
 bits (ILLEGAL_DEV_TABLE_ENTRY), DMA of an edu device through v1 page
 tables (data intact; IO_PAGE_FAULT with the device, domain and address),
 a page table that points at itself, event log overflow and Linux's
-restart, and a seeded random walk through registers, commands, tables
-and DMA. Each time QEMU keeps answering and the event log says what the
+restart, interrupt requests blocked, unmapped or beyond the interrupt
+table (IO_PAGE_FAULT with I), completion stores and the event log aimed
+at the IOMMU's own
+registers, a bridge the guest unplugs (native hotplug) while its bus has
+address spaces, and a seeded random walk through registers, commands,
+tables and DMA. Each time QEMU keeps answering and the event log says what the
 spec says.
 
 Usage: hostile_amd.py QEMU_BINARY FIRMWARE_DIR [STEPS]
@@ -291,6 +295,122 @@ def test_overflow(binary, fw):
     a.close()
 
 
+def test_self_targets(binary, fw):
+    """Completion stores and the event log aimed at the IOMMU's own
+    registers: nothing is written there (RAM only), so a store cannot
+    rewind the command buffer's head and run it forever."""
+    a = Amd(binary, fw)
+    a.enable()
+    # 4000 commands: more than one 2 ms slice, the rest from a bottom half
+    a.wr(CONTROL, IOMMU_EN | EVT_LOG_EN)
+    a.wr(CMDBUF, CB | 12 << 56)                     # 4096 entries
+    a.q.mem(CB, struct.pack('<IIII', *inv_all()) * 4000 +
+            struct.pack('<IIII', *cw(BASE + CMD_HEAD, 0)))
+    a.wr(CONTROL, IOMMU_EN | EVT_LOG_EN | CMDBUF_EN)
+    a.wr(CMD_TAIL, 4001 * 16)
+    heads = [a.rd(CMD_HEAD) for _ in range(400)]
+    check('COMPLETION_WAIT storing 0 into CmdHead: not done, the buffer '
+          'ends and stays ended', heads[-50:] == [4001 * 16] * 50 and
+          a.alive(), 'heads %s' % heads[-5:])
+    a.wr(CONTROL, IOMMU_EN | EVT_LOG_EN)
+    a.wr(CMDBUF, CB | 8 << 56)
+    a.enable()
+    a.wr(CONTROL, IOMMU_EN | CMDBUF_EN)
+    a.wr(EVTLOG, (BASE + CONTROL) | 8 << 56)
+    a.wr(CONTROL, IOMMU_EN | CMDBUF_EN | EVT_LOG_EN)
+    a.submit((0, 0, 0, 0))                  # ILLEGAL_COMMAND: one event
+    check('an event logged onto the registers: Control untouched',
+          a.rd(CONTROL) == IOMMU_EN | CMDBUF_EN | EVT_LOG_EN and a.alive())
+    a.close()
+
+
+def test_interrupts(binary, fw):
+    """edu's MSI (raised when its DMA ends) under a device table entry
+    without V (DMA untranslated) and with IV: blocked, not remapped or
+    beyond the table, each logs IO_PAGE_FAULT with I; a good IRTE logs
+    nothing."""
+    a = Amd(binary, fw, ',intremap=on')
+    q = a.q
+    a.enable()
+    irt = 0x160000
+    q.mem(irt, bytes(2048))
+    msi = find_cap(q, a.edu_fn, 0x05)
+    ctl = qv.cfg_read(q, a.edu_fn, msi + 2, 2)
+    data_at = msi + (0xc if ctl & 0x80 else 0x8)
+    qv.cfg_write(q, a.edu_fn, msi + 4, 4, 0xfee00000)
+
+    def request(index, q2):
+        a.dte(a.edu_fn, 0, 0, q2)
+        qv.cfg_write(q, a.edu_fn, data_at, 2, index)
+        qv.cfg_write(q, a.edu_fn, msi + 2, 2, ctl | 1)
+        q.cmds(['writeq 0x%x 0x%x' % (a.edu + 0x80, DATA),
+                'writeq 0x%x 0x%x' % (a.edu + 0x88, 0x40000),
+                'writeq 0x%x 0x%x' % (a.edu + 0x90, 4),
+                'writeq 0x%x 0x%x' % (a.edu + 0x98, 1 | 4),  # with its IRQ
+                'clock_step 100000000'])
+        return a.events()
+
+    remap = 1 | 9 << 1 | irt | 2 << 60
+    for name, index, q2 in (('IntCtl abort', 5, 1),
+                            ('IRTE without RemapEn', 5, remap),
+                            ('index beyond a 2-entry table', 5,
+                             1 | 1 << 1 | irt | 2 << 60)):
+        ev = request(index, q2)
+        check('interrupt, %s: IO_PAGE_FAULT with I from edu' % name,
+              len(ev) == 1 and ev[0][0] == IO_PAGE_FAULT and
+              ev[0][1] == a.edu_fn and (ev[0][2] >> 16) & 0x8, str(ev))
+    q.mem(irt + 4 * 5, struct.pack('<I', 1 | 0x41 << 16))   # vector 0x41
+    check('interrupt through a good IRTE: no event',
+          request(5, remap) == [] and a.alive())
+    a.close()
+
+
+def find_cap(q, devfn, cap_id):
+    off = qv.cfg_read(q, devfn, 0x34, 1)
+    while off:
+        if qv.cfg_read(q, devfn, off, 1) == cap_id:
+            return off
+        off = qv.cfg_read(q, devfn, off + 1, 1)
+    raise RuntimeError('no capability 0x%x' % cap_id)
+
+
+def test_bridge_unplug(binary, fw):
+    """The guest powers off a root port's slot (native hotplug) that holds
+    a PCIe-to-PCI bridge with edu behind it: QEMU unplugs the bridge, and
+    the spaces of the bus inside it must not be read once it is freed
+    (malloc perturbation makes a read of freed memory crash)."""
+    os.environ['MALLOC_PERTURB_'] = '165'
+    try:
+        a = Amd(binary, fw, more=(
+            '-global', 'ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off',
+            '-device', 'pcie-root-port,id=rp1,chassis=1,slot=1',
+            '-device', 'pcie-pci-bridge,id=br1,bus=rp1',
+            '-device', 'edu,bus=br1,addr=1'))
+    finally:
+        del os.environ['MALLOC_PERTURB_']
+    q = a.q
+    rp = qv.find(q, 0x1b36, 0x000c)
+    slot_ctl = find_cap(q, rp, 0x10) + 0x18
+    a.enable()
+    a.submit(inv_all())                     # every space, the bridge's too
+    qv.cfg_write(q, rp, slot_ctl, 2,
+                 qv.cfg_read(q, rp, slot_ctl, 2) | 0x0400 | 0x0300)
+    q.cmd('clock_step 100000000')
+    ok = True
+    for i in range(50):
+        ent = struct.pack('<QQQQ', (3 | 3 << 9 | PT | 3 << 61) if i & 1
+                          else 0, 1, 0, 0)
+        a.q.mem(DT, ent * 128)
+        a.wr(CONTROL, (IOMMU_EN if i & 2 else 0) | EVT_LOG_EN | CMDBUF_EN)
+        a.submit(inv_all())
+        if not a.alive():
+            ok = False
+            break
+    check('bridge unplugged by the guest, then 50 rounds of device table '
+          'changes and INVALIDATE_IOMMU_ALL: QEMU keeps running', ok)
+    a.close()
+
+
 def test_random_walk(binary, fw, steps):
     """Random registers, commands, tables and DMA from a fixed seed."""
     a = Amd(binary, fw, ',intremap=on')
@@ -339,6 +459,9 @@ def main():
     test_illegal_commands(binary, fw)
     test_dma(binary, fw)
     test_overflow(binary, fw)
+    test_interrupts(binary, fw)
+    test_self_targets(binary, fw)
+    test_bridge_unplug(binary, fw)
     test_random_walk(binary, fw, steps)
     return summary('hostile_amd')
 

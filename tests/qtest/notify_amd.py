@@ -128,9 +128,10 @@ def test(binary, fw):
     s.zero()
     dte(a, s.fn, STUB_DOMAIN, 0, mode=0)                # identity, Mode 0
     a.submit(inv_devtab(s.fn), cw(CW, 1))
-    check('the device switched to Mode 0: the notifier and what it held '
-          'are gone with the region', s.counts() == (0, 0, 0, 0),
-          str(s.counts()))
+    m, u, r, held = s.counts()
+    check('the device switched to Mode 0: what the notifier held unmapped, '
+          'the notifier gone with the region', m == 0 and u >= 1 and
+          r == 0 and held == 0, str(s.counts()))
     dte(a, s.fn, STUB_DOMAIN, PT)
     a.submit(inv_devtab(s.fn), cw(CW, 1))
     check('and back to its tables: replayed', s.counts()[3] == 0xf000 and

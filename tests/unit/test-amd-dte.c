@@ -60,10 +60,10 @@ static void test_linux_entries(void)
     CHECK(d.init_pass && d.eint_pass && d.nmi_pass && d.lint0_pass &&
           d.lint1_pass);
     CHECK(d.dma == AMD_DTE_DMA_MODE0);
-    /* TV clear: untranslated, whatever Mode says */
+    /* V without TV: blocked (Linux's SNP way to block), whatever Mode */
     blocked[0] = 1 | 7ull << 9;
     CHECK_EQ(amd_dte_decode(blocked, 6, OUT52, &d), AMD_DTE_OK);
-    CHECK(d.dma == AMD_DTE_DMA_UNTRANSLATED);
+    CHECK(d.dma == AMD_DTE_DMA_BLOCKED);
 }
 
 static void test_reserved(void)

@@ -32,6 +32,15 @@ bool viommu_ram_read_q(void *opaque, uint64_t addr, uint64_t *entry);
 bool viommu_ram_cmpxchg_q(void *opaque, uint64_t addr, uint64_t old,
                           uint64_t entry);
 
+/*
+ * Writes @len bytes of @buf at @addr, all in one RAM block, and marks them
+ * dirty: completion and status writes, event log entries. Returns false
+ * (nothing written) if they are not all writable RAM: a guest that points
+ * them at MMIO (the IOMMU's own registers) does not get a device write
+ * made on its behalf.
+ */
+bool viommu_ram_write(uint64_t addr, const void *buf, unsigned len);
+
 /* @n (at most 8) quadwords at @addr into @q; false if not all RAM. */
 bool viommu_ram_read_n(uint64_t addr, uint64_t *q, unsigned n);
 

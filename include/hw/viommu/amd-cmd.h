@@ -31,7 +31,7 @@ typedef struct AmdCmdCaps {
     bool invalidate_all;        /* EFR.IASup: INVALIDATE_IOMMU_ALL */
     bool ppr;                   /* EFR.PPRSup: COMPLETE_PPR_REQUEST */
     bool guest;                 /* EFR.GTSup: GN and PASIDs */
-    bool prefetch;              /* EFR.PCSup: PREFETCH_IOMMU_PAGES */
+    bool prefetch;              /* EFR.PreFSup: PREFETCH_IOMMU_PAGES */
 } AmdCmdCaps;
 
 /* One decoded command; fields its type does not have are zero. */

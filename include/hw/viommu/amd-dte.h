@@ -22,7 +22,8 @@
 
 /* What the entry says about DMA (translation is decided by V, TV, Mode). */
 typedef enum AmdDteDma {
-    AMD_DTE_DMA_UNTRANSLATED,   /* V or TV clear: passes untranslated */
+    AMD_DTE_DMA_UNTRANSLATED,   /* V clear: passes untranslated */
+    AMD_DTE_DMA_BLOCKED,        /* V set, TV clear: no translation, aborted */
     AMD_DTE_DMA_MODE0,          /* Mode 0: untranslated, IR/IW decide */
     AMD_DTE_DMA_TRANSLATED,     /* Mode 1..6: through the page tables */
 } AmdDteDma;
