@@ -7,7 +7,10 @@
 # parsed, one IOMMU, interrupt remapping as its driver enabled it,
 # virtio-blk and virtio-net in IOMMU groups of the expected type, 4 MiB
 # written and read back intact (also in the host's image), a DHCP lease,
-# and no IO_PAGE_FAULT on either side.
+# and no IO_PAGE_FAULT on either side. Also a disk behind a PCIe-to-PCI
+# bridge (its requests carry the bridge's alias), the IOMMU's function
+# given with pci-id, and a device made to fault: the guest logs the
+# IO_PAGE_FAULT event, through MSI and through INTCAPXT.
 #
 # SPDX-License-Identifier: GPL-2.0-or-later
 
@@ -18,11 +21,12 @@ from viommu_kit import ViommuGuestTest
 class ViommuAmdGuest(ViommuGuestTest):
 
     def guest(self, iommu, append, group_type='DMA', intremap='xapic',
-              blk_opts='', args=()):
+              blk_opts='', args=(), pre_args=()):
         self.require_accelerator('tcg')
         g = self.new_guest('guest', 'amd64', 'q35',
                            ['-device', 'amd-iommu,' + iommu] + list(args),
-                           'amd_iommu=on ' + append, blk_opts=blk_opts)
+                           'amd_iommu=on ' + append, blk_opts=blk_opts,
+                           pre_args=pre_args)
         self.run_guest(g)
         self.assert_guest(g, group_type, table='ivrs', ring=None)
         self.assertEqual(g.result('intremap'), intremap,
@@ -47,6 +51,19 @@ class ViommuAmdGuest(ViommuGuestTest):
 
     def test_intremap_off(self):
         self.guest('intremap=off', 'iommu.strict=1', intremap='off')
+
+    def test_behind_pci_bridge(self):
+        # virtio-blk on a conventional bus behind a PCIe-to-PCI bridge: its
+        # requests carry the bridge's alias (secondary bus, devfn 0), which
+        # the IVRS gives as an alias range
+        self.guest('intremap=on', 'iommu.strict=1',
+                   pre_args=['-device', 'pcie-pci-bridge,id=br1'],
+                   blk_opts=',bus=br1,addr=1')
+
+    def test_pci_id(self):
+        # the IOMMU's PCI function made by the user and named (10.1's way)
+        self.guest('intremap=on,pci-id=iommupci0', 'iommu.strict=1',
+                   pre_args=['-device', 'AMDVI-PCI,id=iommupci0,addr=0x5'])
 
     def fault(self, iommu, args=()):
         # an edu device (no driver) reads IOVA 0x2340000, which its domain

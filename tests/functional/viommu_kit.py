@@ -74,18 +74,20 @@ class ViommuGuestTest(QemuSystemTest):
 
     def new_guest(self, name, arch, machine, args, append, disk=True,
                   net=True, disk_size=16 << 20, blk_opts='', initrd=None,
-                  image=None):
+                  image=None, pre_args=()):
         """A VM that boots the kit's kernel: -accel tcg, 512 MiB, 2 vCPUs,
         no default devices, guest errors logged to NAME.qemu.log; with a
         fresh raw disk of DISK_SIZE bytes (or IMAGE, an existing one) on
         virtio-blk and with virtio-net, both behind the IOMMU, unless told
-        otherwise. ARGS come after those; APPEND is added to the kernel
-        command line. Returns a GuestRun (not launched)."""
+        otherwise. PRE_ARGS come before those (buses they plug into), ARGS
+        after; APPEND is added to the kernel command line. Returns a
+        GuestRun (not launched)."""
         vm, qemu_log = self.tcg_vm(name, machine)
         console = 'ttyS0' if arch == 'amd64' else 'ttyAMA0'
         append = 'console=%s panic=-1 quiet loglevel=4 %s' % (console, append)
         vm.add_args('-kernel', self.kit_file(arch, 'vmlinuz'),
                     '-initrd', initrd or self.kit_file(arch, 'initramfs.cpio.gz'))
+        vm.add_args(*pre_args)
         if disk and image is None:
             image = self.scratch_file(name + '.img')
             with open(image, 'wb') as f:
