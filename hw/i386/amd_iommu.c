@@ -34,6 +34,7 @@
 #include "hw/i386/pc.h"
 #include "hw/i386/apic_internal.h"
 #include "hw/i386/amd_iommu.h"
+#include "hw/i386/viommu-glue.h"
 #include "hw/i386/viommu-ram.h"
 #include "hw/acpi/aml-build.h"
 #include "migration/vmstate.h"
@@ -181,7 +182,7 @@ static uint32_t ring_ptr(AMDVIState *s, hwaddr r)
 /* Whether the space's bus is still there (a bridge may be unplugged). */
 static bool space_alive(AMDVIAddressSpace *as)
 {
-    return !as->bus || BUS(as->bus)->realized;
+    return !as->bus || viommu_bus_alive(as->bus);
 }
 
 /* DeviceID: bus << 8 | devfn. */
@@ -200,25 +201,12 @@ static uint16_t space_devid(AMDVIAddressSpace *as)
 static void G_GNUC_PRINTF(2, 3) amdvi_guest_error(AMDVIState *s,
                                                   const char *fmt, ...)
 {
-    uint64_t now = qemu_clock_get_ms(QEMU_CLOCK_REALTIME);
-    g_autofree char *msg = NULL;
     va_list ap;
 
-    if (now - s->log_time >= 1000) {
-        s->log_time = now;
-        s->log_count = 0;
-    }
-    if (s->log_count++ >= AMDVI_LOG_BURST ||
-        !qemu_loglevel_mask(LOG_GUEST_ERROR)) {
-        return;
-    }
     va_start(ap, fmt);
-    msg = g_strdup_vprintf(fmt, ap);
+    viommu_guest_verror(&s->log_limit, AMDVI_LOG_BURST, "amd-iommu", fmt, ap);
     va_end(ap);
-    qemu_log_mask(LOG_GUEST_ERROR, "amd-iommu: %s\n", msg);
 }
-
-/* ---- the IOMMU's own interrupt: PCI MSI, or INTCAPXT in x2APIC mode ---- */
 
 /*
  * The IOMMU raises its interrupt itself: whatever its function's Bus
@@ -416,18 +404,6 @@ static ViommuPtConfig walk_config(const AmdDte *d)
 
 /* ---- DMA translation (2.2.3) ---- */
 
-static IOMMUAccessFlags iommu_perm(unsigned perm)
-{
-    return (perm & VIOMMU_PT_READ ? IOMMU_RO : 0) |
-           (perm & VIOMMU_PT_WRITE ? IOMMU_WO : 0);
-}
-
-static unsigned walk_perm(IOMMUAccessFlags flag)
-{
-    return (flag & IOMMU_RO ? VIOMMU_PT_READ : 0) |
-           (flag & IOMMU_WO ? VIOMMU_PT_WRITE : 0);
-}
-
 typedef struct AmdviXlate {
     ViommuIotlbEntry e;
     bool fault;
@@ -562,13 +538,13 @@ static IOMMUTLBEntry amdvi_translate(IOMMUMemoryRegion *iommu, hwaddr addr,
         qemu_mutex_unlock(&s->lock);
         return entry;
     }
-    translate_locked(as, addr, walk_perm(flag), &x);
+    translate_locked(as, addr, viommu_walk_perm(flag), &x);
     if (!x.fault || x.e.perm) {
         mask = viommu_low_mask(x.e.page_shift);
         entry.iova = x.e.iova & ~mask;
         entry.translated_addr = x.e.output & ~mask;
         entry.addr_mask = mask;
-        entry.perm = iommu_perm(x.e.perm);
+        entry.perm = viommu_iommu_perm(x.e.perm);
     }
     qemu_mutex_unlock(&s->lock);
     if (x.fault && flag != IOMMU_NONE) {
@@ -598,8 +574,6 @@ static bool space_untranslated(AMDVIAddressSpace *as)
     return plain;
 }
 
-static void space_drop_notified(AMDVIAddressSpace *as);
-
 /* Under the BQL: the iommu region for translation, nodma otherwise. */
 static void space_update(AMDVIAddressSpace *as)
 {
@@ -609,7 +583,7 @@ static void space_update(AMDVIAddressSpace *as)
         return;
     }
     if (!translating) {
-        space_drop_notified(as);
+        viommu_drop_notified(&as->iommu, as->notifier_flags, as->shadow);
     }
     memory_region_transaction_begin();
     memory_region_set_enabled(&as->nodma, !translating);
@@ -620,84 +594,6 @@ static void space_update(AMDVIAddressSpace *as)
 
 /* ---- notifiers (VFIO, vhost) ---- */
 
-typedef struct NotifyCtx {
-    AMDVIAddressSpace *as;
-    IOMMUNotifier *only;        /* this notifier only */
-    IOMMUNotifier *skip;        /* every MAP notifier but this one */
-} NotifyCtx;
-
-static void notify_one_event(NotifyCtx *n, const IOMMUTLBEvent *ev)
-{
-    IOMMUNotifier *nf;
-
-    if (n->only) {
-        memory_region_notify_iommu_one(n->only, ev);
-        return;
-    }
-    IOMMU_NOTIFIER_FOREACH(nf, &n->as->iommu) {
-        if (nf != n->skip && (nf->notifier_flags & IOMMU_NOTIFIER_MAP)) {
-            memory_region_notify_iommu_one(nf, ev);
-        }
-    }
-}
-
-/* The shadow's MAPs and UNMAPs go to the MAP notifiers (VFIO). */
-static void shadow_notify(bool map, uint64_t iova, uint64_t output,
-                          uint64_t mask, unsigned perm, void *opaque)
-{
-    IOMMUTLBEvent ev = {
-        .type = map ? IOMMU_NOTIFIER_MAP : IOMMU_NOTIFIER_UNMAP,
-        .entry = {
-            .target_as = &address_space_memory,
-            .iova = iova,
-            .translated_addr = map ? output : 0,
-            .addr_mask = mask,
-            .perm = map ? iommu_perm(perm) : IOMMU_NONE,
-        },
-    };
-
-    notify_one_event(opaque, &ev);
-}
-
-typedef struct UnmapCtx {
-    IOMMUNotifier *nf;
-    IOMMUNotifierFlag type;
-} UnmapCtx;
-
-static void unmap_block(uint64_t start, uint64_t mask, void *opaque)
-{
-    UnmapCtx *u = opaque;
-    IOMMUTLBEvent ev = {
-        .type = u->type,
-        .entry = {
-            .target_as = &address_space_memory,
-            .iova = start, .addr_mask = mask, .perm = IOMMU_NONE,
-        },
-    };
-
-    memory_region_notify_iommu_one(u->nf, &ev);
-}
-
-/*
- * UNMAPs of [start, last] (of @type: UNMAP or DEVIOTLB_UNMAP) to the
- * notifiers of that type that do not hold MAPs, each cut to its range.
- */
-static void unmap_range(AMDVIAddressSpace *as, IOMMUNotifierFlag type,
-                        uint64_t start, uint64_t last)
-{
-    IOMMUNotifier *nf;
-
-    IOMMU_NOTIFIER_FOREACH(nf, &as->iommu) {
-        UnmapCtx u = { nf, type };
-        uint64_t lo = MAX(start, nf->start), hi = MIN(last, nf->end);
-
-        if ((nf->notifier_flags & type) &&
-            !(nf->notifier_flags & IOMMU_NOTIFIER_MAP) && lo <= hi) {
-            viommu_split_pow2(lo, hi, 0, unmap_block, &u);
-        }
-    }
-}
-
 /*
  * Under the BQL: MAP notifiers (VFIO) but @skip get the exact difference
  * between the tables and what they hold over [@start, @last].
@@ -706,7 +602,7 @@ static void shadow_sync(AMDVIAddressSpace *as, uint64_t start, uint64_t last,
                         IOMMUNotifier *skip)
 {
     AMDVIState *s = as->s;
-    NotifyCtx n = { .as = as, .skip = skip };
+    ViommuNotifyTarget n = { .iommu = &as->iommu, .skip = skip };
     ViommuPtConfig cfg;
     ViommuPtFault fault;
     AmdDte d;
@@ -724,7 +620,7 @@ static void shadow_sync(AMDVIAddressSpace *as, uint64_t start, uint64_t last,
         cfg.max_reads = 4 * AMDVI_SHADOW_MAX;
     }
     switch (viommu_shadow_sync(as->shadow, mapped ? &cfg : NULL, start, last,
-                               shadow_notify, &n, &fault)) {
+                               viommu_shadow_notify, &n, &fault)) {
     case VIOMMU_SHADOW_OK:
         break;
     case VIOMMU_SHADOW_FULL:
@@ -742,29 +638,9 @@ static void shadow_sync(AMDVIAddressSpace *as, uint64_t start, uint64_t last,
 static void space_sync(AMDVIAddressSpace *as, uint64_t start, uint64_t last)
 {
     if (as->notifier_flags & IOMMU_NOTIFIER_UNMAP) {
-        unmap_range(as, IOMMU_NOTIFIER_UNMAP, start, last);
+        viommu_unmap_range(&as->iommu, IOMMU_NOTIFIER_UNMAP, start, last);
     }
     shadow_sync(as, start, last, NULL);
-}
-
-/*
- * Under the BQL, before @as leaves translation: notifiers are told that
- * nothing is mapped any more (vhost drops its IOTLB; QEMU unregisters
- * notifiers without a word when the region goes).
- */
-static void space_drop_notified(AMDVIAddressSpace *as)
-{
-    if (as->notifier_flags & IOMMU_NOTIFIER_UNMAP) {
-        unmap_range(as, IOMMU_NOTIFIER_UNMAP, 0, UINT64_MAX);
-    }
-    if (as->notifier_flags & IOMMU_NOTIFIER_DEVIOTLB_UNMAP) {
-        unmap_range(as, IOMMU_NOTIFIER_DEVIOTLB_UNMAP, 0, UINT64_MAX);
-    }
-    if (as->shadow) {
-        NotifyCtx n = { .as = as };
-
-        viommu_shadow_clear(as->shadow, shadow_notify, &n);
-    }
 }
 
 static int amdvi_notify_flag_changed(IOMMUMemoryRegion *iommu,
@@ -804,13 +680,13 @@ static int amdvi_notify_flag_changed(IOMMUMemoryRegion *iommu,
 static void amdvi_replay(IOMMUMemoryRegion *iommu, IOMMUNotifier *n)
 {
     AMDVIAddressSpace *as = container_of(iommu, AMDVIAddressSpace, iommu);
-    NotifyCtx only = { .as = as, .only = n };
+    ViommuNotifyTarget only = { .iommu = &as->iommu, .only = n };
 
     if (!as->shadow || !(n->notifier_flags & IOMMU_NOTIFIER_MAP)) {
         return;
     }
     shadow_sync(as, 0, UINT64_MAX, n);
-    viommu_shadow_replay(as->shadow, shadow_notify, &only);
+    viommu_shadow_replay(as->shadow, viommu_shadow_notify, &only);
 }
 
 /* ---- invalidation ---- */
@@ -894,7 +770,8 @@ static void inv_device_iotlb(AMDVIState *s, uint16_t devid, uint64_t start,
     QLIST_FOREACH_SAFE(as, &s->notified, next, next) {
         if (space_devid(as) == devid &&
             (as->notifier_flags & IOMMU_NOTIFIER_DEVIOTLB_UNMAP)) {
-            unmap_range(as, IOMMU_NOTIFIER_DEVIOTLB_UNMAP, start, last);
+            viommu_unmap_range(&as->iommu, IOMMU_NOTIFIER_DEVIOTLB_UNMAP,
+                               start, last);
         }
     }
 }
@@ -1345,30 +1222,10 @@ static const MemoryRegionOps ir_ops = {
 
 /* ---- per-device address spaces ---- */
 
-typedef struct SpaceKey {
-    PCIBus *bus;
-    uint8_t devfn;
-} SpaceKey;
-
-static guint space_key_hash(gconstpointer k)
-{
-    const SpaceKey *key = k;
-
-    return g_direct_hash(key->bus) ^ key->devfn;
-}
-
-static gboolean space_key_equal(gconstpointer a, gconstpointer b)
-{
-    const SpaceKey *x = a, *y = b;
-
-    return x->bus == y->bus && x->devfn == y->devfn;
-}
-
 static AMDVIAddressSpace *space_get(AMDVIState *s, PCIBus *bus,
                                     uint8_t devfn)
 {
-    SpaceKey key = { bus, devfn }, *k;
-    AMDVIAddressSpace *as = g_hash_table_lookup(s->spaces, &key);
+    AMDVIAddressSpace *as = viommu_space_table_lookup(s->spaces, bus, devfn);
     g_autofree char *name = NULL;
 
     if (as) {
@@ -1378,15 +1235,7 @@ static AMDVIAddressSpace *space_get(AMDVIState *s, PCIBus *bus,
     as->s = s;
     as->bus = bus;
     if (bus) {
-        /*
-         * A bridge's secondary bus lives inside the bridge: hold both,
-         * so that after an unplug the bus can still say it is gone
-         * (see space_alive()) rather than be read after it was freed.
-         */
-        object_ref(OBJECT(bus));
-        if (BUS(bus)->parent) {
-            object_ref(OBJECT(BUS(bus)->parent));
-        }
+        viommu_hold_bus(bus);           /* see space_alive() */
     }
     as->devfn = devfn;
     name = bus ? g_strdup_printf("amdvi-%s-%02x.%x", pci_bus_is_root(bus) ?
@@ -1409,9 +1258,7 @@ static AMDVIAddressSpace *space_get(AMDVIState *s, PCIBus *bus,
     memory_region_add_subregion_overlap(&as->root, 0, &as->nodma, 0);
     memory_region_set_enabled(MEMORY_REGION(&as->iommu), false);
     address_space_init(&as->as, &as->root, name);
-    k = g_new(SpaceKey, 1);
-    *k = key;
-    g_hash_table_insert(s->spaces, k, as);
+    viommu_space_table_insert(s->spaces, bus, devfn, as);
     space_update(as);
     return as;
 }
@@ -1484,11 +1331,7 @@ static void amdvi_reset(DeviceState *dev)
     flush_interrupt_routes(s);
     update_all_spaces(s);
     QLIST_FOREACH_SAFE(as, &s->notified, next, next) {
-        if (as->shadow) {
-            NotifyCtx n = { .as = as };
-
-            viommu_shadow_clear(as->shadow, shadow_notify, &n);
-        }
+        viommu_drop_notified(&as->iommu, 0, as->shadow);
     }
 }
 
@@ -1652,8 +1495,7 @@ static void amdvi_realize(DeviceState *dev, Error **errp)
                                       &DEVICE(s)->mem_reentrancy_guard);
     s->cmd_bh = qemu_bh_new_guarded(cmd_continue, s,
                                     &DEVICE(s)->mem_reentrancy_guard);
-    s->spaces = g_hash_table_new_full(space_key_hash, space_key_equal,
-                                      g_free, NULL);
+    s->spaces = viommu_space_table_new();
     QLIST_INIT(&s->notified);
     memory_region_init_io(&s->mr_mmio, OBJECT(s), &amdvi_mmio_ops, s,
                           "amdvi-mmio", AMDVI_MMIO_SIZE);

@@ -14,6 +14,7 @@
 #define HW_I386_AMD_IOMMU_H
 
 #include "hw/i386/x86-iommu.h"
+#include "hw/i386/viommu-glue.h"
 #include "hw/pci/pci_device.h"
 #include "hw/acpi/bios-linker-loader.h"
 #include "qemu/thread.h"
@@ -82,8 +83,7 @@ struct AMDVIState {
     AmdviPendingEvent pending[AMDVI_PENDING_EVENTS];    /* under lock */
     unsigned nr_pending;
     uint64_t lost_events;
-    uint64_t log_time;          /* rate bound of guest-error messages */
-    unsigned log_count;
+    ViommuLogLimit log_limit;   /* rate bound of guest-error messages */
 };
 
 /* EFR (3.4.x) of the default configuration, for the stub build. */

@@ -32,6 +32,7 @@
 #include "hw/i386/pc.h"
 #include "hw/i386/apic_internal.h"
 #include "hw/i386/intel_iommu.h"
+#include "hw/i386/viommu-glue.h"
 #include "hw/i386/viommu-ram.h"
 #include "hw/acpi/aml-build.h"
 #include "migration/vmstate.h"
@@ -177,7 +178,7 @@ static void mod_l(IntelIOMMUState *s, hwaddr r, uint32_t clear, uint32_t set)
  */
 static bool space_alive(VTDAddressSpace *vas)
 {
-    return !vas->bus || BUS(vas->bus)->realized;
+    return !vas->bus || viommu_bus_alive(vas->bus);
 }
 
 /* Requester ID; X86_IOMMU_SID_INVALID once the bus is gone. */
@@ -196,22 +197,12 @@ static uint16_t space_sid(VTDAddressSpace *vas)
 static void G_GNUC_PRINTF(2, 3) vtd_guest_error(IntelIOMMUState *s,
                                                 const char *fmt, ...)
 {
-    uint64_t now = qemu_clock_get_ms(QEMU_CLOCK_REALTIME);
-    g_autofree char *msg = NULL;
     va_list ap;
 
-    if (now - s->fault_log_time >= 1000) {
-        s->fault_log_time = now;
-        s->fault_log_count = 0;
-    }
-    if (s->fault_log_count++ >= VTD_LOG_BURST ||
-        !qemu_loglevel_mask(LOG_GUEST_ERROR)) {
-        return;
-    }
     va_start(ap, fmt);
-    msg = g_strdup_vprintf(fmt, ap);
+    viommu_guest_verror(&s->log_limit, VTD_LOG_BURST, "intel-iommu", fmt,
+                        ap);
     va_end(ap);
-    qemu_log_mask(LOG_GUEST_ERROR, "intel-iommu: %s\n", msg);
 }
 
 /* ---- interrupts of the unit itself: fault and invalidation events ---- */
@@ -574,18 +565,6 @@ static uint8_t walk_fault_reason(const VtdCtxCache *c, ViommuPtFault f,
 
 /* ---- DMA translation ---- */
 
-static IOMMUAccessFlags iommu_perm(unsigned perm)
-{
-    return (perm & VIOMMU_PT_READ ? IOMMU_RO : 0) |
-           (perm & VIOMMU_PT_WRITE ? IOMMU_WO : 0);
-}
-
-static unsigned walk_perm(IOMMUAccessFlags flag)
-{
-    return (flag & IOMMU_RO ? VIOMMU_PT_READ : 0) |
-           (flag & IOMMU_WO ? VIOMMU_PT_WRITE : 0);
-}
-
 typedef struct VtdXlate {
     ViommuIotlbEntry e;
     uint8_t fault;              /* 0: translated */
@@ -659,13 +638,13 @@ static IOMMUTLBEntry vtd_translate(IOMMUMemoryRegion *iommu, hwaddr addr,
         qemu_mutex_unlock(&s->lock);
         return entry;
     }
-    translate_locked(vas, addr, walk_perm(flag), &x);
+    translate_locked(vas, addr, viommu_walk_perm(flag), &x);
     if (!x.fault) {
         mask = viommu_low_mask(x.e.page_shift);
         entry.iova = x.e.iova & ~mask;
         entry.translated_addr = x.e.output & ~mask;
         entry.addr_mask = mask;
-        entry.perm = iommu_perm(x.e.perm);
+        entry.perm = viommu_iommu_perm(x.e.perm);
     }
     qemu_mutex_unlock(&s->lock);
     if (x.fault && flag != IOMMU_NONE && !x.fpd) {
@@ -675,8 +654,6 @@ static IOMMUTLBEntry vtd_translate(IOMMUMemoryRegion *iommu, hwaddr addr,
 }
 
 /* ---- address-space layout: translated, or straight to memory ---- */
-
-static void space_drop_notified(VTDAddressSpace *vas);
 
 /* Under the BQL: the iommu region for translation, nodmar otherwise. */
 static void space_update(VTDAddressSpace *vas)
@@ -695,7 +672,7 @@ static void space_update(VTDAddressSpace *vas)
         return;
     }
     if (!translating) {
-        space_drop_notified(vas);
+        viommu_drop_notified(&vas->iommu, vas->notifier_flags, vas->shadow);
     }
     memory_region_transaction_begin();
     memory_region_set_enabled(&vas->nodmar, !translating);
@@ -720,86 +697,6 @@ static void update_all_spaces(IntelIOMMUState *s)
 
 /* ---- notifiers (VFIO, vhost) ---- */
 
-typedef struct NotifyCtx {
-    VTDAddressSpace *vas;
-    IOMMUNotifier *only;        /* this notifier only */
-    IOMMUNotifier *skip;        /* every MAP notifier but this one */
-} NotifyCtx;
-
-static void notify_one_event(NotifyCtx *n, const IOMMUTLBEvent *ev)
-{
-    IOMMUNotifier *nf;
-
-    if (n->only) {
-        memory_region_notify_iommu_one(n->only, ev);
-        return;
-    }
-    IOMMU_NOTIFIER_FOREACH(nf, &n->vas->iommu) {
-        if (nf != n->skip && (nf->notifier_flags & IOMMU_NOTIFIER_MAP)) {
-            memory_region_notify_iommu_one(nf, ev);
-        }
-    }
-}
-
-/* The shadow's MAPs and UNMAPs go to the MAP notifiers (VFIO). */
-static void shadow_notify(bool map, uint64_t iova, uint64_t output,
-                          uint64_t mask, unsigned perm, void *opaque)
-{
-    NotifyCtx *n = opaque;
-    IOMMUTLBEvent ev = {
-        .type = map ? IOMMU_NOTIFIER_MAP : IOMMU_NOTIFIER_UNMAP,
-        .entry = {
-            .target_as = &address_space_memory,
-            .iova = iova,
-            .translated_addr = map ? output : 0,
-            .addr_mask = mask,
-            .perm = map ? iommu_perm(perm) : IOMMU_NONE,
-        },
-    };
-
-    notify_one_event(n, &ev);
-}
-
-typedef struct UnmapCtx {
-    IOMMUNotifier *nf;
-    IOMMUNotifierFlag type;
-} UnmapCtx;
-
-static void unmap_block(uint64_t start, uint64_t mask, void *opaque)
-{
-    UnmapCtx *u = opaque;
-    IOMMUTLBEvent ev = {
-        .type = u->type,
-        .entry = {
-            .target_as = &address_space_memory,
-            .iova = start, .addr_mask = mask, .perm = IOMMU_NONE,
-        },
-    };
-
-    memory_region_notify_iommu_one(u->nf, &ev);
-}
-
-/*
- * UNMAPs of [start, last] (of @type: UNMAP or DEVIOTLB_UNMAP) to the
- * notifiers of that type that do not hold MAPs, each cut to the range it
- * registered (a notifier per section: the interrupt window splits them).
- */
-static void unmap_range(VTDAddressSpace *vas, IOMMUNotifierFlag type,
-                        uint64_t start, uint64_t last)
-{
-    IOMMUNotifier *nf;
-
-    IOMMU_NOTIFIER_FOREACH(nf, &vas->iommu) {
-        UnmapCtx u = { nf, type };
-        uint64_t lo = MAX(start, nf->start), hi = MIN(last, nf->end);
-
-        if ((nf->notifier_flags & type) &&
-            !(nf->notifier_flags & IOMMU_NOTIFIER_MAP) && lo <= hi) {
-            viommu_split_pow2(lo, hi, 0, unmap_block, &u);
-        }
-    }
-}
-
 /*
  * Under the BQL: MAP notifiers (VFIO) but @skip get the exact difference
  * between the tables and what they hold over [@start, @last].
@@ -808,7 +705,7 @@ static void shadow_sync(VTDAddressSpace *vas, uint64_t start, uint64_t last,
                         IOMMUNotifier *skip)
 {
     IntelIOMMUState *s = vas->s;
-    NotifyCtx n = { .vas = vas, .skip = skip };
+    ViommuNotifyTarget n = { .iommu = &vas->iommu, .skip = skip };
     ViommuPtConfig cfg;
     ViommuPtFault fault;
     VtdCtxCache c;
@@ -826,7 +723,7 @@ static void shadow_sync(VTDAddressSpace *vas, uint64_t start, uint64_t last,
         cfg.max_reads = 4 * VTD_SHADOW_MAX;
     }
     switch (viommu_shadow_sync(vas->shadow, mapped ? &cfg : NULL, start, last,
-                               shadow_notify, &n, &fault)) {
+                               viommu_shadow_notify, &n, &fault)) {
     case VIOMMU_SHADOW_OK:
         break;
     case VIOMMU_SHADOW_FULL:
@@ -848,7 +745,7 @@ static void shadow_sync(VTDAddressSpace *vas, uint64_t start, uint64_t last,
 static void space_sync(VTDAddressSpace *vas, uint64_t start, uint64_t last)
 {
     if (vas->notifier_flags & IOMMU_NOTIFIER_UNMAP) {
-        unmap_range(vas, IOMMU_NOTIFIER_UNMAP, start, last);
+        viommu_unmap_range(&vas->iommu, IOMMU_NOTIFIER_UNMAP, start, last);
     }
     shadow_sync(vas, start, last, NULL);
 }
@@ -858,27 +755,8 @@ static void space_deviotlb_unmap(VTDAddressSpace *vas, uint64_t start,
                                  uint64_t last)
 {
     if (vas->notifier_flags & IOMMU_NOTIFIER_DEVIOTLB_UNMAP) {
-        unmap_range(vas, IOMMU_NOTIFIER_DEVIOTLB_UNMAP, start, last);
-    }
-}
-
-/*
- * Under the BQL, before @vas leaves translation: notifiers are told that
- * nothing is mapped any more (vhost drops its IOTLB; QEMU unregisters
- * notifiers without a word when the region goes).
- */
-static void space_drop_notified(VTDAddressSpace *vas)
-{
-    if (vas->notifier_flags & IOMMU_NOTIFIER_UNMAP) {
-        unmap_range(vas, IOMMU_NOTIFIER_UNMAP, 0, UINT64_MAX);
-    }
-    if (vas->notifier_flags & IOMMU_NOTIFIER_DEVIOTLB_UNMAP) {
-        unmap_range(vas, IOMMU_NOTIFIER_DEVIOTLB_UNMAP, 0, UINT64_MAX);
-    }
-    if (vas->shadow) {
-        NotifyCtx n = { .vas = vas };
-
-        viommu_shadow_clear(vas->shadow, shadow_notify, &n);
+        viommu_unmap_range(&vas->iommu, IOMMU_NOTIFIER_DEVIOTLB_UNMAP,
+                           start, last);
     }
 }
 
@@ -926,13 +804,13 @@ static int vtd_notify_flag_changed(IOMMUMemoryRegion *iommu,
 static void vtd_replay(IOMMUMemoryRegion *iommu, IOMMUNotifier *n)
 {
     VTDAddressSpace *vas = container_of(iommu, VTDAddressSpace, iommu);
-    NotifyCtx only = { .vas = vas, .only = n };
+    ViommuNotifyTarget only = { .iommu = &vas->iommu, .only = n };
 
     if (!vas->shadow || !(n->notifier_flags & IOMMU_NOTIFIER_MAP)) {
         return;
     }
     shadow_sync(vas, 0, UINT64_MAX, n);     /* vhost has nothing to drop */
-    viommu_shadow_replay(vas->shadow, shadow_notify, &only);
+    viommu_shadow_replay(vas->shadow, viommu_shadow_notify, &only);
 }
 
 /* ---- invalidation (6.5) ---- */
@@ -1543,30 +1421,10 @@ static const MemoryRegionOps ir_ops = {
 
 /* ---- per-device address spaces ---- */
 
-typedef struct SpaceKey {
-    PCIBus *bus;
-    uint8_t devfn;
-} SpaceKey;
-
-static guint space_key_hash(gconstpointer k)
-{
-    const SpaceKey *key = k;
-
-    return g_direct_hash(key->bus) ^ key->devfn;
-}
-
-static gboolean space_key_equal(gconstpointer a, gconstpointer b)
-{
-    const SpaceKey *x = a, *y = b;
-
-    return x->bus == y->bus && x->devfn == y->devfn;
-}
-
 static VTDAddressSpace *space_get(IntelIOMMUState *s, PCIBus *bus,
                                   uint8_t devfn)
 {
-    SpaceKey key = { bus, devfn }, *k;
-    VTDAddressSpace *vas = g_hash_table_lookup(s->spaces, &key);
+    VTDAddressSpace *vas = viommu_space_table_lookup(s->spaces, bus, devfn);
     g_autofree char *name = NULL;
 
     if (vas) {
@@ -1576,15 +1434,7 @@ static VTDAddressSpace *space_get(IntelIOMMUState *s, PCIBus *bus,
     vas->s = s;
     vas->bus = bus;
     if (bus) {
-        /*
-         * A bridge's secondary bus lives inside the bridge: hold both,
-         * so that after an unplug the bus can still say it is gone
-         * (see space_alive()) rather than be read after it was freed.
-         */
-        object_ref(OBJECT(bus));
-        if (BUS(bus)->parent) {
-            object_ref(OBJECT(BUS(bus)->parent));
-        }
+        viommu_hold_bus(bus);           /* see space_alive() */
     }
     vas->devfn = devfn;
     name = bus ? g_strdup_printf("vtd-%s-%02x.%x", pci_bus_is_root(bus) ?
@@ -1607,9 +1457,7 @@ static VTDAddressSpace *space_get(IntelIOMMUState *s, PCIBus *bus,
     memory_region_add_subregion_overlap(&vas->root, 0, &vas->nodmar, 0);
     memory_region_set_enabled(MEMORY_REGION(&vas->iommu), false);
     address_space_init(&vas->as, &vas->root, name);
-    k = g_new(SpaceKey, 1);
-    *k = key;
-    g_hash_table_insert(s->spaces, k, vas);
+    viommu_space_table_insert(s->spaces, bus, devfn, vas);
     space_update(vas);
     return vas;
 }
@@ -1668,11 +1516,7 @@ static void vtd_reset(DeviceState *dev)
     flush_interrupt_routes(s);
     update_all_spaces(s);
     QLIST_FOREACH_SAFE(vas, &s->notified, next, next) {
-        if (vas->shadow) {
-            NotifyCtx n = { .vas = vas };
-
-            viommu_shadow_clear(vas->shadow, shadow_notify, &n);
-        }
+        viommu_drop_notified(&vas->iommu, 0, vas->shadow);
     }
 }
 
@@ -1867,8 +1711,7 @@ static void vtd_realize(DeviceState *dev, Error **errp)
                                       &DEVICE(s)->mem_reentrancy_guard);
     s->qi_bh = qemu_bh_new_guarded(qi_continue, s,
                                    &DEVICE(s)->mem_reentrancy_guard);
-    s->spaces = g_hash_table_new_full(space_key_hash, space_key_equal,
-                                      g_free, NULL);
+    s->spaces = viommu_space_table_new();
     QLIST_INIT(&s->notified);
     memory_region_init_io(&s->csrmem, OBJECT(s), &vtd_mmio_ops, s,
                           "intel-iommu", DMAR_REG_SIZE);

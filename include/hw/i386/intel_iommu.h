@@ -14,6 +14,7 @@
 #define HW_I386_INTEL_IOMMU_H
 
 #include "hw/i386/x86-iommu.h"
+#include "hw/i386/viommu-glue.h"
 #include "hw/acpi/bios-linker-loader.h"
 #include "qemu/thread.h"
 #include "qom/object.h"
@@ -124,8 +125,7 @@ struct IntelIOMMUState {
     VtdPendingFault pending[VTD_PENDING_FAULTS];    /* under lock */
     unsigned nr_pending;
     uint64_t lost_faults;
-    uint64_t fault_log_time;    /* rate bound of guest-error messages */
-    unsigned fault_log_count;
+    ViommuLogLimit log_limit;   /* rate bound of guest-error messages */
 };
 
 /*

@@ -1,0 +1,171 @@
+/*
+ * qemu-viommu: QEMU glue shared by the x86 IOMMU models (see
+ * include/hw/i386/viommu-glue.h).
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "qemu/osdep.h"
+#include "qemu/log.h"
+#include "qemu/timer.h"
+#include "exec/address-spaces.h"
+#include "hw/i386/viommu-glue.h"
+#include "hw/pci/pci_bus.h"
+#include "hw/viommu/pow2-split.h"
+#include "hw/viommu/pt-walk.h"
+
+IOMMUAccessFlags viommu_iommu_perm(unsigned perm)
+{
+    return (perm & VIOMMU_PT_READ ? IOMMU_RO : 0) |
+           (perm & VIOMMU_PT_WRITE ? IOMMU_WO : 0);
+}
+
+unsigned viommu_walk_perm(IOMMUAccessFlags flag)
+{
+    return (flag & IOMMU_RO ? VIOMMU_PT_READ : 0) |
+           (flag & IOMMU_WO ? VIOMMU_PT_WRITE : 0);
+}
+
+void viommu_shadow_notify(bool map, uint64_t iova, uint64_t output,
+                          uint64_t mask, unsigned perm, void *opaque)
+{
+    ViommuNotifyTarget *t = opaque;
+    IOMMUNotifier *nf;
+    IOMMUTLBEvent ev = {
+        .type = map ? IOMMU_NOTIFIER_MAP : IOMMU_NOTIFIER_UNMAP,
+        .entry = {
+            .target_as = &address_space_memory,
+            .iova = iova,
+            .translated_addr = map ? output : 0,
+            .addr_mask = mask,
+            .perm = map ? viommu_iommu_perm(perm) : IOMMU_NONE,
+        },
+    };
+
+    if (t->only) {
+        memory_region_notify_iommu_one(t->only, &ev);
+        return;
+    }
+    IOMMU_NOTIFIER_FOREACH(nf, t->iommu) {
+        if (nf != t->skip && (nf->notifier_flags & IOMMU_NOTIFIER_MAP)) {
+            memory_region_notify_iommu_one(nf, &ev);
+        }
+    }
+}
+
+typedef struct UnmapTarget {
+    IOMMUNotifier *nf;
+    IOMMUNotifierFlag type;
+} UnmapTarget;
+
+static void unmap_block(uint64_t start, uint64_t mask, void *opaque)
+{
+    UnmapTarget *u = opaque;
+    IOMMUTLBEvent ev = {
+        .type = u->type,
+        .entry = {
+            .target_as = &address_space_memory,
+            .iova = start, .addr_mask = mask, .perm = IOMMU_NONE,
+        },
+    };
+
+    memory_region_notify_iommu_one(u->nf, &ev);
+}
+
+void viommu_unmap_range(IOMMUMemoryRegion *iommu, IOMMUNotifierFlag type,
+                        uint64_t start, uint64_t last)
+{
+    IOMMUNotifier *nf;
+
+    IOMMU_NOTIFIER_FOREACH(nf, iommu) {
+        UnmapTarget u = { nf, type };
+        uint64_t lo = MAX(start, nf->start), hi = MIN(last, nf->end);
+
+        if ((nf->notifier_flags & type) &&
+            !(nf->notifier_flags & IOMMU_NOTIFIER_MAP) && lo <= hi) {
+            viommu_split_pow2(lo, hi, 0, unmap_block, &u);
+        }
+    }
+}
+
+void viommu_drop_notified(IOMMUMemoryRegion *iommu, IOMMUNotifierFlag flags,
+                          ViommuShadow *shadow)
+{
+    ViommuNotifyTarget t = { .iommu = iommu };
+
+    if (flags & IOMMU_NOTIFIER_UNMAP) {
+        viommu_unmap_range(iommu, IOMMU_NOTIFIER_UNMAP, 0, UINT64_MAX);
+    }
+    if (flags & IOMMU_NOTIFIER_DEVIOTLB_UNMAP) {
+        viommu_unmap_range(iommu, IOMMU_NOTIFIER_DEVIOTLB_UNMAP, 0,
+                           UINT64_MAX);
+    }
+    if (shadow) {
+        viommu_shadow_clear(shadow, viommu_shadow_notify, &t);
+    }
+}
+
+static guint space_key_hash(gconstpointer k)
+{
+    const ViommuSpaceKey *key = k;
+
+    return g_direct_hash(key->bus) ^ key->devfn;
+}
+
+static gboolean space_key_equal(gconstpointer a, gconstpointer b)
+{
+    const ViommuSpaceKey *x = a, *y = b;
+
+    return x->bus == y->bus && x->devfn == y->devfn;
+}
+
+GHashTable *viommu_space_table_new(void)
+{
+    return g_hash_table_new_full(space_key_hash, space_key_equal, g_free,
+                                 NULL);
+}
+
+void viommu_space_table_insert(GHashTable *t, PCIBus *bus, uint8_t devfn,
+                               void *value)
+{
+    ViommuSpaceKey *k = g_new(ViommuSpaceKey, 1);
+
+    *k = (ViommuSpaceKey) { bus, devfn };
+    g_hash_table_insert(t, k, value);
+}
+
+void *viommu_space_table_lookup(GHashTable *t, PCIBus *bus, uint8_t devfn)
+{
+    ViommuSpaceKey key = { bus, devfn };
+
+    return g_hash_table_lookup(t, &key);
+}
+
+void viommu_hold_bus(PCIBus *bus)
+{
+    object_ref(OBJECT(bus));
+    if (BUS(bus)->parent) {
+        object_ref(OBJECT(BUS(bus)->parent));
+    }
+}
+
+bool viommu_bus_alive(PCIBus *bus)
+{
+    return BUS(bus)->realized;
+}
+
+void viommu_guest_verror(ViommuLogLimit *l, unsigned burst, const char *who,
+                         const char *fmt, va_list ap)
+{
+    uint64_t now = qemu_clock_get_ms(QEMU_CLOCK_REALTIME);
+    g_autofree char *msg = NULL;
+
+    if (now - l->since_ms >= 1000) {
+        l->since_ms = now;
+        l->count = 0;
+    }
+    if (l->count++ >= burst || !qemu_loglevel_mask(LOG_GUEST_ERROR)) {
+        return;
+    }
+    msg = g_strdup_vprintf(fmt, ap);
+    qemu_log_mask(LOG_GUEST_ERROR, "%s: %s\n", who, msg);
+}

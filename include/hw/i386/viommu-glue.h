@@ -1,0 +1,98 @@
+/*
+ * qemu-viommu: QEMU glue shared by the x86 IOMMU models (intel-iommu,
+ * amd-iommu), beside the QEMU-independent core of hw/viommu/.
+ *
+ *  - what IOMMU notifiers are told: the notifier shadow's MAPs and UNMAPs
+ *    to the MAP notifiers (VFIO), invalidated ranges to UNMAP-only and
+ *    DEVIOTLB notifiers (vhost), everything dropped before a space leaves
+ *    translation;
+ *  - the (bus, devfn) keys of the per-device address-space tables, and
+ *    how a space keeps its bus readable after a bridge is unplugged;
+ *  - guest-error messages bounded to a burst a second.
+ *
+ * All of it runs under the BQL.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#ifndef HW_I386_VIOMMU_GLUE_H
+#define HW_I386_VIOMMU_GLUE_H
+
+#include "exec/memory.h"
+#include "hw/pci/pci.h"
+#include "hw/viommu/shadow.h"
+
+/* Walker permissions (VIOMMU_PT_READ/WRITE) as IOMMU access flags. */
+IOMMUAccessFlags viommu_iommu_perm(unsigned perm);
+/* IOMMU access flags as walker permissions. */
+unsigned viommu_walk_perm(IOMMUAccessFlags flag);
+
+/*
+ * Whom the shadow's events go to: the MAP notifiers of @iommu, all of
+ * them but @skip, or @only (a notifier being replayed).
+ */
+typedef struct ViommuNotifyTarget {
+    IOMMUMemoryRegion *iommu;
+    IOMMUNotifier *only;
+    IOMMUNotifier *skip;
+} ViommuNotifyTarget;
+
+/* A ViommuShadowFn; @opaque is a ViommuNotifyTarget. */
+void viommu_shadow_notify(bool map, uint64_t iova, uint64_t output,
+                          uint64_t mask, unsigned perm, void *opaque);
+
+/*
+ * UNMAPs of [@start, @last] (inclusive), of @type (IOMMU_NOTIFIER_UNMAP or
+ * IOMMU_NOTIFIER_DEVIOTLB_UNMAP), to the notifiers of @iommu registered
+ * for that type and not for MAPs, each cut to the range it registered
+ * (a notifier per section: the interrupt window splits them), in
+ * naturally aligned power-of-two blocks.
+ */
+void viommu_unmap_range(IOMMUMemoryRegion *iommu, IOMMUNotifierFlag type,
+                        uint64_t start, uint64_t last);
+
+/*
+ * Before a space leaves translation: its notifiers (@flags, the union of
+ * theirs) are told that nothing is mapped any more, and @shadow (may be
+ * NULL) is emptied through its MAP notifiers. QEMU unregisters notifiers
+ * without a word when the region is disabled; vhost would otherwise keep
+ * translations the guest took away.
+ */
+void viommu_drop_notified(IOMMUMemoryRegion *iommu, IOMMUNotifierFlag flags,
+                          ViommuShadow *shadow);
+
+/* A per-device address space's key: its bus and device/function. */
+typedef struct ViommuSpaceKey {
+    PCIBus *bus;
+    uint8_t devfn;
+} ViommuSpaceKey;
+
+/* A table of spaces by ViommuSpaceKey (keys freed with the table). */
+GHashTable *viommu_space_table_new(void);
+
+/* Adds @value under a copy of (@bus, @devfn). */
+void viommu_space_table_insert(GHashTable *t, PCIBus *bus, uint8_t devfn,
+                               void *value);
+
+/* The space of (@bus, @devfn), or NULL. */
+void *viommu_space_table_lookup(GHashTable *t, PCIBus *bus, uint8_t devfn);
+
+/*
+ * Keeps @bus readable for as long as a space uses it: a bridge's
+ * secondary bus lives inside the bridge, so both are held. Once the
+ * bridge is unplugged, viommu_bus_alive() says so rather than the bus
+ * being read after it was freed.
+ */
+void viommu_hold_bus(PCIBus *bus);
+bool viommu_bus_alive(PCIBus *bus);
+
+/* Guest-error messages: at most @burst a second. */
+typedef struct ViommuLogLimit {
+    uint64_t since_ms;
+    unsigned count;
+} ViommuLogLimit;
+
+/* Logs "@who: <message>" as a guest error, within @l's bound of @burst. */
+void viommu_guest_verror(ViommuLogLimit *l, unsigned burst, const char *who,
+                         const char *fmt, va_list ap) G_GNUC_PRINTF(4, 0);
+
+#endif
