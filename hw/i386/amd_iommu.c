@@ -134,12 +134,7 @@ struct AMDVIAddressSpace {
     AMDVIState *s;
     PCIBus *bus;                /* NULL: the IOAPIC's pseudo device */
     uint8_t devfn;
-    IOMMUMemoryRegion iommu;
-    MemoryRegion root;          /* container: iommu or nodma, and ir */
-    MemoryRegion nodma;         /* system memory: untranslated */
-    MemoryRegion ir;            /* the interrupt address range */
-    AddressSpace as;
-    bool translating;           /* iommu enabled rather than nodma */
+    ViommuSpaceRegions mr;      /* translated, or straight to memory */
     AmdviDteCache dc;           /* under s->lock */
     IOMMUNotifierFlag notifier_flags;
     ViommuShadow *shadow;       /* what MAP notifiers hold */
@@ -520,7 +515,7 @@ static void xlate_event(AMDVIState *s, uint16_t devid, const AmdviXlate *x,
 static IOMMUTLBEntry amdvi_translate(IOMMUMemoryRegion *iommu, hwaddr addr,
                                      IOMMUAccessFlags flag, int iommu_idx)
 {
-    AMDVIAddressSpace *as = container_of(iommu, AMDVIAddressSpace, iommu);
+    AMDVIAddressSpace *as = container_of(iommu, AMDVIAddressSpace, mr.iommu);
     AMDVIState *s = as->s;
     IOMMUTLBEntry entry = {
         .target_as = &address_space_memory,
@@ -579,17 +574,13 @@ static void space_update(AMDVIAddressSpace *as)
 {
     bool translating = !space_untranslated(as);
 
-    if (translating == as->translating) {
+    if (translating == as->mr.translating) {
         return;
     }
     if (!translating) {
-        viommu_drop_notified(&as->iommu, as->notifier_flags, as->shadow);
+        viommu_drop_notified(&as->mr.iommu, as->notifier_flags, as->shadow);
     }
-    memory_region_transaction_begin();
-    memory_region_set_enabled(&as->nodma, !translating);
-    memory_region_set_enabled(MEMORY_REGION(&as->iommu), translating);
-    memory_region_transaction_commit();
-    as->translating = translating;
+    viommu_space_regions_switch(&as->mr, translating);
 }
 
 /* ---- notifiers (VFIO, vhost) ---- */
@@ -602,7 +593,7 @@ static void shadow_sync(AMDVIAddressSpace *as, uint64_t start, uint64_t last,
                         IOMMUNotifier *skip)
 {
     AMDVIState *s = as->s;
-    ViommuNotifyTarget n = { .iommu = &as->iommu, .skip = skip };
+    ViommuNotifyTarget n = { .iommu = &as->mr.iommu, .skip = skip };
     ViommuPtConfig cfg;
     ViommuPtFault fault;
     AmdDte d;
@@ -625,11 +616,11 @@ static void shadow_sync(AMDVIAddressSpace *as, uint64_t start, uint64_t last,
         break;
     case VIOMMU_SHADOW_FULL:
         amdvi_guest_error(s, "more than %u mappings for notifiers of %s",
-                          AMDVI_SHADOW_MAX, as->as.name);
+                          AMDVI_SHADOW_MAX, as->mr.as.name);
         break;
     default:
         amdvi_guest_error(s, "tables of %s unreadable (%d) while notified",
-                          as->as.name, fault);
+                          as->mr.as.name, fault);
         break;
     }
 }
@@ -638,7 +629,7 @@ static void shadow_sync(AMDVIAddressSpace *as, uint64_t start, uint64_t last,
 static void space_sync(AMDVIAddressSpace *as, uint64_t start, uint64_t last)
 {
     if (as->notifier_flags & IOMMU_NOTIFIER_UNMAP) {
-        viommu_unmap_range(&as->iommu, IOMMU_NOTIFIER_UNMAP, start, last);
+        viommu_unmap_range(&as->mr.iommu, IOMMU_NOTIFIER_UNMAP, start, last);
     }
     shadow_sync(as, start, last, NULL);
 }
@@ -647,7 +638,7 @@ static int amdvi_notify_flag_changed(IOMMUMemoryRegion *iommu,
                                      IOMMUNotifierFlag old,
                                      IOMMUNotifierFlag new, Error **errp)
 {
-    AMDVIAddressSpace *as = container_of(iommu, AMDVIAddressSpace, iommu);
+    AMDVIAddressSpace *as = container_of(iommu, AMDVIAddressSpace, mr.iommu);
     AMDVIState *s = as->s;
     static const uint64_t intr_hole[1][2] = {
         { AMDVI_INTR_BASE, AMDVI_INTR_BASE + AMDVI_INTR_SIZE - 1 },
@@ -679,8 +670,8 @@ static int amdvi_notify_flag_changed(IOMMUMemoryRegion *iommu,
  */
 static void amdvi_replay(IOMMUMemoryRegion *iommu, IOMMUNotifier *n)
 {
-    AMDVIAddressSpace *as = container_of(iommu, AMDVIAddressSpace, iommu);
-    ViommuNotifyTarget only = { .iommu = &as->iommu, .only = n };
+    AMDVIAddressSpace *as = container_of(iommu, AMDVIAddressSpace, mr.iommu);
+    ViommuNotifyTarget only = { .iommu = &as->mr.iommu, .only = n };
 
     if (!as->shadow || !(n->notifier_flags & IOMMU_NOTIFIER_MAP)) {
         return;
@@ -770,7 +761,7 @@ static void inv_device_iotlb(AMDVIState *s, uint16_t devid, uint64_t start,
     QLIST_FOREACH_SAFE(as, &s->notified, next, next) {
         if (space_devid(as) == devid &&
             (as->notifier_flags & IOMMU_NOTIFIER_DEVIOTLB_UNMAP)) {
-            viommu_unmap_range(&as->iommu, IOMMU_NOTIFIER_DEVIOTLB_UNMAP,
+            viommu_unmap_range(&as->mr.iommu, IOMMU_NOTIFIER_DEVIOTLB_UNMAP,
                                start, last);
         }
     }
@@ -1242,22 +1233,10 @@ static AMDVIAddressSpace *space_get(AMDVIState *s, PCIBus *bus,
                                  "root" : bus->qbus.name,
                                  PCI_SLOT(devfn), PCI_FUNC(devfn))
                : g_strdup("amdvi-ioapic");
-    memory_region_init(&as->root, OBJECT(s), name, UINT64_MAX);
-    memory_region_init_iommu(&as->iommu, sizeof(as->iommu),
-                             TYPE_AMD_IOMMU_MEMORY_REGION, OBJECT(s), name,
-                             UINT64_MAX);
-    memory_region_init_alias(&as->nodma, OBJECT(s), "amdvi-nodma",
-                             get_system_memory(), 0,
-                             memory_region_size(get_system_memory()));
-    memory_region_init_io(&as->ir, OBJECT(s), &ir_ops, as, "amdvi-ir",
-                          AMDVI_INTR_SIZE);
-    memory_region_add_subregion_overlap(&as->root, AMDVI_INTR_BASE, &as->ir,
-                                        1);
-    memory_region_add_subregion_overlap(&as->root, 0,
-                                        MEMORY_REGION(&as->iommu), 0);
-    memory_region_add_subregion_overlap(&as->root, 0, &as->nodma, 0);
-    memory_region_set_enabled(MEMORY_REGION(&as->iommu), false);
-    address_space_init(&as->as, &as->root, name);
+    viommu_space_regions_init(&as->mr, OBJECT(s), name,
+                              TYPE_AMD_IOMMU_MEMORY_REGION, "amdvi-nodma",
+                              &ir_ops, as, "amdvi-ir", AMDVI_INTR_BASE,
+                              AMDVI_INTR_SIZE);
     viommu_space_table_insert(s->spaces, bus, devfn, as);
     space_update(as);
     return as;
@@ -1266,7 +1245,7 @@ static AMDVIAddressSpace *space_get(AMDVIState *s, PCIBus *bus,
 static AddressSpace *amdvi_get_address_space(PCIBus *bus, void *opaque,
                                              int devfn)
 {
-    return &space_get(opaque, bus, devfn)->as;
+    return &space_get(opaque, bus, devfn)->mr.as;
 }
 
 static const PCIIOMMUOps amdvi_pci_ops = {
@@ -1331,7 +1310,7 @@ static void amdvi_reset(DeviceState *dev)
     flush_interrupt_routes(s);
     update_all_spaces(s);
     QLIST_FOREACH_SAFE(as, &s->notified, next, next) {
-        viommu_drop_notified(&as->iommu, 0, as->shadow);
+        viommu_drop_notified(&as->mr.iommu, 0, as->shadow);
     }
 }
 
@@ -1504,7 +1483,7 @@ static void amdvi_realize(DeviceState *dev, Error **errp)
     init_registers(s);
     pci_setup_iommu(pcms->pcibus, &amdvi_pci_ops, s);
     s->ioapic_space = space_get(s, NULL, 0);
-    x86ms->ioapic_as = &s->ioapic_space->as;
+    x86ms->ioapic_as = &s->ioapic_space->mr.as;
 }
 
 /* ---- IVRS (5.2), through hook 4 in acpi-build.c ---- */

@@ -135,12 +135,7 @@ struct VTDAddressSpace {
     IntelIOMMUState *s;
     PCIBus *bus;                /* NULL: the IOAPIC's pseudo device */
     uint8_t devfn;
-    IOMMUMemoryRegion iommu;
-    MemoryRegion root;          /* container: iommu or nodmar, and ir */
-    MemoryRegion nodmar;        /* system memory, translation off or PT */
-    MemoryRegion ir;            /* the interrupt address range */
-    AddressSpace as;
-    bool translating;           /* iommu enabled rather than nodmar */
+    ViommuSpaceRegions mr;      /* translated, or straight to memory */
     VtdCtxCache ctx;            /* under s->lock */
     IOMMUNotifierFlag notifier_flags;
     ViommuShadow *shadow;       /* what MAP notifiers hold */
@@ -620,7 +615,7 @@ static void translate_locked(VTDAddressSpace *vas, uint64_t addr,
 static IOMMUTLBEntry vtd_translate(IOMMUMemoryRegion *iommu, hwaddr addr,
                                    IOMMUAccessFlags flag, int iommu_idx)
 {
-    VTDAddressSpace *vas = container_of(iommu, VTDAddressSpace, iommu);
+    VTDAddressSpace *vas = container_of(iommu, VTDAddressSpace, mr.iommu);
     IntelIOMMUState *s = vas->s;
     IOMMUTLBEntry entry = {
         .target_as = &address_space_memory,
@@ -668,17 +663,13 @@ static void space_update(VTDAddressSpace *vas)
                       c.mode != VTD_MODE_PASS_THROUGH;
         qemu_mutex_unlock(&s->lock);
     }
-    if (translating == vas->translating) {
+    if (translating == vas->mr.translating) {
         return;
     }
     if (!translating) {
-        viommu_drop_notified(&vas->iommu, vas->notifier_flags, vas->shadow);
+        viommu_drop_notified(&vas->mr.iommu, vas->notifier_flags, vas->shadow);
     }
-    memory_region_transaction_begin();
-    memory_region_set_enabled(&vas->nodmar, !translating);
-    memory_region_set_enabled(MEMORY_REGION(&vas->iommu), translating);
-    memory_region_transaction_commit();
-    vas->translating = translating;
+    viommu_space_regions_switch(&vas->mr, translating);
 }
 
 static void update_all_spaces(IntelIOMMUState *s)
@@ -705,7 +696,7 @@ static void shadow_sync(VTDAddressSpace *vas, uint64_t start, uint64_t last,
                         IOMMUNotifier *skip)
 {
     IntelIOMMUState *s = vas->s;
-    ViommuNotifyTarget n = { .iommu = &vas->iommu, .skip = skip };
+    ViommuNotifyTarget n = { .iommu = &vas->mr.iommu, .skip = skip };
     ViommuPtConfig cfg;
     ViommuPtFault fault;
     VtdCtxCache c;
@@ -728,11 +719,11 @@ static void shadow_sync(VTDAddressSpace *vas, uint64_t start, uint64_t last,
         break;
     case VIOMMU_SHADOW_FULL:
         vtd_guest_error(s, "more than %u mappings for notifiers of %s",
-                        VTD_SHADOW_MAX, vas->as.name);
+                        VTD_SHADOW_MAX, vas->mr.as.name);
         break;
     default:
         vtd_guest_error(s, "tables of %s unreadable (%d) while notified",
-                        vas->as.name, fault);
+                        vas->mr.as.name, fault);
         break;
     }
 }
@@ -745,7 +736,7 @@ static void shadow_sync(VTDAddressSpace *vas, uint64_t start, uint64_t last,
 static void space_sync(VTDAddressSpace *vas, uint64_t start, uint64_t last)
 {
     if (vas->notifier_flags & IOMMU_NOTIFIER_UNMAP) {
-        viommu_unmap_range(&vas->iommu, IOMMU_NOTIFIER_UNMAP, start, last);
+        viommu_unmap_range(&vas->mr.iommu, IOMMU_NOTIFIER_UNMAP, start, last);
     }
     shadow_sync(vas, start, last, NULL);
 }
@@ -755,7 +746,7 @@ static void space_deviotlb_unmap(VTDAddressSpace *vas, uint64_t start,
                                  uint64_t last)
 {
     if (vas->notifier_flags & IOMMU_NOTIFIER_DEVIOTLB_UNMAP) {
-        viommu_unmap_range(&vas->iommu, IOMMU_NOTIFIER_DEVIOTLB_UNMAP,
+        viommu_unmap_range(&vas->mr.iommu, IOMMU_NOTIFIER_DEVIOTLB_UNMAP,
                            start, last);
     }
 }
@@ -764,7 +755,7 @@ static int vtd_notify_flag_changed(IOMMUMemoryRegion *iommu,
                                    IOMMUNotifierFlag old,
                                    IOMMUNotifierFlag new, Error **errp)
 {
-    VTDAddressSpace *vas = container_of(iommu, VTDAddressSpace, iommu);
+    VTDAddressSpace *vas = container_of(iommu, VTDAddressSpace, mr.iommu);
     IntelIOMMUState *s = vas->s;
     static const uint64_t intr_hole[1][2] = {
         { VTD_INTR_BASE, VTD_INTR_BASE + VTD_INTR_SIZE - 1 },
@@ -774,7 +765,7 @@ static int vtd_notify_flag_changed(IOMMUMemoryRegion *iommu,
         error_setg(errp, "intel-iommu: %s needs caching-mode=on: VFIO and "
                    "other MAP notifiers only learn of new mappings from "
                    "the invalidations caching mode makes the guest send",
-                   vas->as.name);
+                   vas->mr.as.name);
         return -EINVAL;
     }
     if ((new & IOMMU_NOTIFIER_MAP) && !vas->shadow) {
@@ -803,8 +794,8 @@ static int vtd_notify_flag_changed(IOMMUMemoryRegion *iommu,
  */
 static void vtd_replay(IOMMUMemoryRegion *iommu, IOMMUNotifier *n)
 {
-    VTDAddressSpace *vas = container_of(iommu, VTDAddressSpace, iommu);
-    ViommuNotifyTarget only = { .iommu = &vas->iommu, .only = n };
+    VTDAddressSpace *vas = container_of(iommu, VTDAddressSpace, mr.iommu);
+    ViommuNotifyTarget only = { .iommu = &vas->mr.iommu, .only = n };
 
     if (!vas->shadow || !(n->notifier_flags & IOMMU_NOTIFIER_MAP)) {
         return;
@@ -1441,22 +1432,10 @@ static VTDAddressSpace *space_get(IntelIOMMUState *s, PCIBus *bus,
                                  "root" : bus->qbus.name,
                                  PCI_SLOT(devfn), PCI_FUNC(devfn))
                : g_strdup("vtd-ioapic");
-    memory_region_init(&vas->root, OBJECT(s), name, UINT64_MAX);
-    memory_region_init_iommu(&vas->iommu, sizeof(vas->iommu),
-                             TYPE_INTEL_IOMMU_MEMORY_REGION, OBJECT(s), name,
-                             UINT64_MAX);
-    memory_region_init_alias(&vas->nodmar, OBJECT(s), "vtd-nodmar",
-                             get_system_memory(), 0,
-                             memory_region_size(get_system_memory()));
-    memory_region_init_io(&vas->ir, OBJECT(s), &ir_ops, vas, "vtd-ir",
-                          VTD_INTR_SIZE);
-    memory_region_add_subregion_overlap(&vas->root, VTD_INTR_BASE, &vas->ir,
-                                        1);
-    memory_region_add_subregion_overlap(&vas->root, 0,
-                                        MEMORY_REGION(&vas->iommu), 0);
-    memory_region_add_subregion_overlap(&vas->root, 0, &vas->nodmar, 0);
-    memory_region_set_enabled(MEMORY_REGION(&vas->iommu), false);
-    address_space_init(&vas->as, &vas->root, name);
+    viommu_space_regions_init(&vas->mr, OBJECT(s), name,
+                              TYPE_INTEL_IOMMU_MEMORY_REGION, "vtd-nodmar",
+                              &ir_ops, vas, "vtd-ir", VTD_INTR_BASE,
+                              VTD_INTR_SIZE);
     viommu_space_table_insert(s->spaces, bus, devfn, vas);
     space_update(vas);
     return vas;
@@ -1465,7 +1444,7 @@ static VTDAddressSpace *space_get(IntelIOMMUState *s, PCIBus *bus,
 static AddressSpace *vtd_get_address_space(PCIBus *bus, void *opaque,
                                            int devfn)
 {
-    return &space_get(opaque, bus, devfn)->as;
+    return &space_get(opaque, bus, devfn)->mr.as;
 }
 
 static const PCIIOMMUOps vtd_pci_ops = {
@@ -1516,7 +1495,7 @@ static void vtd_reset(DeviceState *dev)
     flush_interrupt_routes(s);
     update_all_spaces(s);
     QLIST_FOREACH_SAFE(vas, &s->notified, next, next) {
-        viommu_drop_notified(&vas->iommu, 0, vas->shadow);
+        viommu_drop_notified(&vas->mr.iommu, 0, vas->shadow);
     }
 }
 
@@ -1721,7 +1700,7 @@ static void vtd_realize(DeviceState *dev, Error **errp)
     clear_state(s);
     pci_setup_iommu(pcms->pcibus, &vtd_pci_ops, s);
     s->ioapic_space = space_get(s, NULL, Q35_PSEUDO_DEVFN_IOAPIC);
-    x86ms->ioapic_as = &s->ioapic_space->as;
+    x86ms->ioapic_as = &s->ioapic_space->mr.as;
     qemu_add_machine_init_done_notifier(&vtd_machine_done_notifier);
 }
 

@@ -104,6 +104,39 @@ void viommu_drop_notified(IOMMUMemoryRegion *iommu, IOMMUNotifierFlag flags,
     }
 }
 
+void viommu_space_regions_init(ViommuSpaceRegions *r, Object *owner,
+                               const char *name, const char *iommu_type,
+                               const char *direct_name,
+                               const MemoryRegionOps *ir_ops, void *ir_opaque,
+                               const char *ir_name, uint64_t intr_base,
+                               uint64_t intr_size)
+{
+    memory_region_init(&r->root, owner, name, UINT64_MAX);
+    memory_region_init_iommu(&r->iommu, sizeof(r->iommu), iommu_type, owner,
+                             name, UINT64_MAX);
+    memory_region_init_alias(&r->direct, owner, direct_name,
+                             get_system_memory(), 0,
+                             memory_region_size(get_system_memory()));
+    memory_region_init_io(&r->ir, owner, ir_ops, ir_opaque, ir_name,
+                          intr_size);
+    memory_region_add_subregion_overlap(&r->root, intr_base, &r->ir, 1);
+    memory_region_add_subregion_overlap(&r->root, 0,
+                                        MEMORY_REGION(&r->iommu), 0);
+    memory_region_add_subregion_overlap(&r->root, 0, &r->direct, 0);
+    memory_region_set_enabled(MEMORY_REGION(&r->iommu), false);
+    address_space_init(&r->as, &r->root, name);
+    r->translating = false;
+}
+
+void viommu_space_regions_switch(ViommuSpaceRegions *r, bool translating)
+{
+    memory_region_transaction_begin();
+    memory_region_set_enabled(&r->direct, !translating);
+    memory_region_set_enabled(MEMORY_REGION(&r->iommu), translating);
+    memory_region_transaction_commit();
+    r->translating = translating;
+}
+
 static guint space_key_hash(gconstpointer k)
 {
     const ViommuSpaceKey *key = k;

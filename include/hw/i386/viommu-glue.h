@@ -60,6 +60,36 @@ void viommu_unmap_range(IOMMUMemoryRegion *iommu, IOMMUNotifierFlag type,
 void viommu_drop_notified(IOMMUMemoryRegion *iommu, IOMMUNotifierFlag flags,
                           ViommuShadow *shadow);
 
+/*
+ * A per-device address space: a container holding the IOMMU region (while
+ * translating) or a plain alias of system memory (while not: no cost per
+ * access), and above both the interrupt address window, whose writes are
+ * the device's interrupt requests.
+ */
+typedef struct ViommuSpaceRegions {
+    MemoryRegion root;
+    IOMMUMemoryRegion iommu;
+    MemoryRegion direct;        /* system memory, untranslated */
+    MemoryRegion ir;            /* the interrupt address window */
+    AddressSpace as;
+    bool translating;           /* iommu enabled rather than direct */
+} ViommuSpaceRegions;
+
+/*
+ * Builds @r, owned by @owner and named @name, not translating: an IOMMU
+ * region of @iommu_type, the alias @direct_name, and @ir_ops (with
+ * @ir_opaque) over [@intr_base, @intr_base + @intr_size) as @ir_name.
+ */
+void viommu_space_regions_init(ViommuSpaceRegions *r, Object *owner,
+                               const char *name, const char *iommu_type,
+                               const char *direct_name,
+                               const MemoryRegionOps *ir_ops, void *ir_opaque,
+                               const char *ir_name, uint64_t intr_base,
+                               uint64_t intr_size);
+
+/* Switches @r to translating (the IOMMU region) or not (the alias). */
+void viommu_space_regions_switch(ViommuSpaceRegions *r, bool translating);
+
 /* A per-device address space's key: its bus and device/function. */
 typedef struct ViommuSpaceKey {
     PCIBus *bus;
