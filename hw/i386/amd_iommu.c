@@ -1183,33 +1183,16 @@ static int amdvi_int_remap(X86IOMMUState *iommu, MSIMessage *src,
  * A DMA write to the interrupt address range is an interrupt request of
  * the space's device: remapped (or blocked, with an event) and delivered.
  */
-static void ir_request(void *opaque, hwaddr addr, uint64_t value,
-                       unsigned size)
+static void ir_request(void *opaque, MSIMessage *msg)
 {
     AMDVIAddressSpace *as = opaque;
-    MSIMessage msg = { .address = AMDVI_INTR_BASE + addr, .data = value };
     MSIMessage remapped;
 
-    if (remap_msi(as->s, &msg, &remapped, space_devid(as), as) < 0) {
+    if (remap_msi(as->s, msg, &remapped, space_devid(as), as) < 0) {
         return;
     }
     apic_get_class(NULL)->send_msi(&remapped);
 }
-
-static uint64_t ir_no_read(void *opaque, hwaddr addr, unsigned size)
-{
-    return 0;
-}
-
-static const MemoryRegionOps ir_ops = {
-    .write = ir_request,
-    .read = ir_no_read,
-    .valid.min_access_size = 1,
-    .valid.max_access_size = 8,
-    .impl.min_access_size = 4,
-    .impl.max_access_size = 4,
-    .endianness = DEVICE_LITTLE_ENDIAN,
-};
 
 /* ---- per-device address spaces ---- */
 
@@ -1217,7 +1200,6 @@ static AMDVIAddressSpace *space_get(AMDVIState *s, PCIBus *bus,
                                     uint8_t devfn)
 {
     AMDVIAddressSpace *as = viommu_space_table_lookup(s->spaces, bus, devfn);
-    g_autofree char *name = NULL;
 
     if (as) {
         return as;
@@ -1229,14 +1211,10 @@ static AMDVIAddressSpace *space_get(AMDVIState *s, PCIBus *bus,
         viommu_hold_bus(bus);           /* see space_alive() */
     }
     as->devfn = devfn;
-    name = bus ? g_strdup_printf("amdvi-%s-%02x.%x", pci_bus_is_root(bus) ?
-                                 "root" : bus->qbus.name,
-                                 PCI_SLOT(devfn), PCI_FUNC(devfn))
-               : g_strdup("amdvi-ioapic");
-    viommu_space_regions_init(&as->mr, OBJECT(s), name,
-                              TYPE_AMD_IOMMU_MEMORY_REGION, "amdvi-nodma",
-                              &ir_ops, as, "amdvi-ir", AMDVI_INTR_BASE,
-                              AMDVI_INTR_SIZE);
+    viommu_space_regions_init(&as->mr, OBJECT(s), "amdvi", bus, devfn,
+                              "ioapic", TYPE_AMD_IOMMU_MEMORY_REGION,
+                              AMDVI_INTR_BASE, AMDVI_INTR_SIZE, ir_request,
+                              as);
     viommu_space_table_insert(s->spaces, bus, devfn, as);
     space_update(as);
     return as;

@@ -1381,34 +1381,16 @@ static int vtd_int_remap(X86IOMMUState *iommu, MSIMessage *src,
  * A DMA write to the interrupt address range is an interrupt request of
  * the space's device: remapped (or blocked, with a fault) and delivered.
  */
-static void ir_request(void *opaque, hwaddr addr, uint64_t value,
-                       unsigned size)
+static void ir_request(void *opaque, MSIMessage *msg)
 {
     VTDAddressSpace *vas = opaque;
-    MSIMessage msg = { .address = VTD_INTR_BASE + addr, .data = value };
     MSIMessage remapped;
 
-    if (remap_msi(vas->s, &msg, &remapped, space_sid(vas)) < 0) {
+    if (remap_msi(vas->s, msg, &remapped, space_sid(vas)) < 0) {
         return;
     }
     apic_get_class(NULL)->send_msi(&remapped);
 }
-
-/* Nothing to read there. */
-static uint64_t ir_no_read(void *opaque, hwaddr addr, unsigned size)
-{
-    return 0;
-}
-
-static const MemoryRegionOps ir_ops = {
-    .write = ir_request,
-    .read = ir_no_read,
-    .valid.min_access_size = 1,
-    .valid.max_access_size = 8,
-    .impl.min_access_size = 4,
-    .impl.max_access_size = 4,
-    .endianness = DEVICE_LITTLE_ENDIAN,
-};
 
 /* ---- per-device address spaces ---- */
 
@@ -1416,7 +1398,6 @@ static VTDAddressSpace *space_get(IntelIOMMUState *s, PCIBus *bus,
                                   uint8_t devfn)
 {
     VTDAddressSpace *vas = viommu_space_table_lookup(s->spaces, bus, devfn);
-    g_autofree char *name = NULL;
 
     if (vas) {
         return vas;
@@ -1428,14 +1409,9 @@ static VTDAddressSpace *space_get(IntelIOMMUState *s, PCIBus *bus,
         viommu_hold_bus(bus);           /* see space_alive() */
     }
     vas->devfn = devfn;
-    name = bus ? g_strdup_printf("vtd-%s-%02x.%x", pci_bus_is_root(bus) ?
-                                 "root" : bus->qbus.name,
-                                 PCI_SLOT(devfn), PCI_FUNC(devfn))
-               : g_strdup("vtd-ioapic");
-    viommu_space_regions_init(&vas->mr, OBJECT(s), name,
-                              TYPE_INTEL_IOMMU_MEMORY_REGION, "vtd-nodmar",
-                              &ir_ops, vas, "vtd-ir", VTD_INTR_BASE,
-                              VTD_INTR_SIZE);
+    viommu_space_regions_init(&vas->mr, OBJECT(s), "vtd", bus, devfn,
+                              "ioapic", TYPE_INTEL_IOMMU_MEMORY_REGION,
+                              VTD_INTR_BASE, VTD_INTR_SIZE, ir_request, vas);
     viommu_space_table_insert(s->spaces, bus, devfn, vas);
     space_update(vas);
     return vas;

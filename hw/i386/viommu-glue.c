@@ -9,6 +9,7 @@
 #include "qemu/timer.h"
 #include "exec/address-spaces.h"
 #include "hw/i386/viommu-glue.h"
+#include "hw/pci/msi.h"
 #include "hw/pci/pci_bus.h"
 #include "hw/viommu/pow2-split.h"
 #include "hw/viommu/pt-walk.h"
@@ -104,21 +105,55 @@ void viommu_drop_notified(IOMMUMemoryRegion *iommu, IOMMUNotifierFlag flags,
     }
 }
 
-void viommu_space_regions_init(ViommuSpaceRegions *r, Object *owner,
-                               const char *name, const char *iommu_type,
-                               const char *direct_name,
-                               const MemoryRegionOps *ir_ops, void *ir_opaque,
-                               const char *ir_name, uint64_t intr_base,
-                               uint64_t intr_size)
+static void ir_write(void *opaque, hwaddr addr, uint64_t value,
+                     unsigned size)
 {
+    ViommuSpaceRegions *r = opaque;
+    MSIMessage msg = { .address = r->intr_base + addr, .data = value };
+
+    r->ir_request(r->ir_opaque, &msg);
+}
+
+static uint64_t ir_read(void *opaque, hwaddr addr, unsigned size)
+{
+    return 0;
+}
+
+static const MemoryRegionOps ir_ops = {
+    .write = ir_write,
+    .read = ir_read,
+    .valid.min_access_size = 1,
+    .valid.max_access_size = 8,
+    .impl.min_access_size = 4,
+    .impl.max_access_size = 4,
+    .endianness = DEVICE_LITTLE_ENDIAN,
+};
+
+void viommu_space_regions_init(ViommuSpaceRegions *r, Object *owner,
+                               const char *prefix, PCIBus *bus,
+                               uint8_t devfn, const char *pseudo,
+                               const char *iommu_type, uint64_t intr_base,
+                               uint64_t intr_size, ViommuIrRequestFn ir_request,
+                               void *ir_opaque)
+{
+    g_autofree char *name = NULL, *direct = NULL, *ir = NULL;
+
+    name = bus ? g_strdup_printf("%s-%s-%02x.%x", prefix,
+                                 pci_bus_is_root(bus) ? "root"
+                                                      : bus->qbus.name,
+                                 PCI_SLOT(devfn), PCI_FUNC(devfn))
+               : g_strdup_printf("%s-%s", prefix, pseudo);
+    direct = g_strdup_printf("%s-direct", prefix);
+    ir = g_strdup_printf("%s-ir", prefix);
+    r->intr_base = intr_base;
+    r->ir_request = ir_request;
+    r->ir_opaque = ir_opaque;
     memory_region_init(&r->root, owner, name, UINT64_MAX);
     memory_region_init_iommu(&r->iommu, sizeof(r->iommu), iommu_type, owner,
                              name, UINT64_MAX);
-    memory_region_init_alias(&r->direct, owner, direct_name,
-                             get_system_memory(), 0,
-                             memory_region_size(get_system_memory()));
-    memory_region_init_io(&r->ir, owner, ir_ops, ir_opaque, ir_name,
-                          intr_size);
+    memory_region_init_alias(&r->direct, owner, direct, get_system_memory(),
+                             0, memory_region_size(get_system_memory()));
+    memory_region_init_io(&r->ir, owner, &ir_ops, r, ir, intr_size);
     memory_region_add_subregion_overlap(&r->root, intr_base, &r->ir, 1);
     memory_region_add_subregion_overlap(&r->root, 0,
                                         MEMORY_REGION(&r->iommu), 0);

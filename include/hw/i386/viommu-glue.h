@@ -66,6 +66,13 @@ void viommu_drop_notified(IOMMUMemoryRegion *iommu, IOMMUNotifierFlag flags,
  * access), and above both the interrupt address window, whose writes are
  * the device's interrupt requests.
  */
+/*
+ * An interrupt request: a DMA write of @msg (address in the window, the
+ * data written) by the space's device, for the model to remap (or block)
+ * and deliver.
+ */
+typedef void (*ViommuIrRequestFn)(void *opaque, MSIMessage *msg);
+
 typedef struct ViommuSpaceRegions {
     MemoryRegion root;
     IOMMUMemoryRegion iommu;
@@ -73,19 +80,24 @@ typedef struct ViommuSpaceRegions {
     MemoryRegion ir;            /* the interrupt address window */
     AddressSpace as;
     bool translating;           /* iommu enabled rather than direct */
+    uint64_t intr_base;
+    ViommuIrRequestFn ir_request;
+    void *ir_opaque;
 } ViommuSpaceRegions;
 
 /*
- * Builds @r, owned by @owner and named @name, not translating: an IOMMU
- * region of @iommu_type, the alias @direct_name, and @ir_ops (with
- * @ir_opaque) over [@intr_base, @intr_base + @intr_size) as @ir_name.
+ * Builds @r, owned by @owner, not translating: an IOMMU region of
+ * @iommu_type, and the interrupt window [@intr_base, @intr_base +
+ * @intr_size), whose 4-byte writes go to @ir_request with @ir_opaque
+ * (reads return 0). Its regions are named after @prefix and the device
+ * (@bus and @devfn; with @bus NULL, @pseudo names it).
  */
 void viommu_space_regions_init(ViommuSpaceRegions *r, Object *owner,
-                               const char *name, const char *iommu_type,
-                               const char *direct_name,
-                               const MemoryRegionOps *ir_ops, void *ir_opaque,
-                               const char *ir_name, uint64_t intr_base,
-                               uint64_t intr_size);
+                               const char *prefix, PCIBus *bus,
+                               uint8_t devfn, const char *pseudo,
+                               const char *iommu_type, uint64_t intr_base,
+                               uint64_t intr_size, ViommuIrRequestFn ir_request,
+                               void *ir_opaque);
 
 /* Switches @r to translating (the IOMMU region) or not (the alias). */
 void viommu_space_regions_switch(ViommuSpaceRegions *r, bool translating);
