@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """virtio-blk 4 KiB reads over qtest (q35, no guest CPU), with or without an
-intel-iommu (iommu) or an amd-iommu (amd) in front: the device's own speed
-against its speed through the IOMMU. VT-d legacy tables, or AMD-Vi v1
-tables, map the ring and the buffers with 4 KiB pages, as Linux's DMA API
-would; requests go 64 a kick from a null-co backend.
+IOMMU in front: intel-iommu ("iommu" or "intel"), amd-iommu ("amd") or
+virtio-iommu ("virtio"): the device's own speed against its speed through
+the IOMMU. VT-d legacy tables, AMD-Vi v1 tables or virtio-iommu MAPs map
+the ring and the buffers with 4 KiB pages, as Linux's DMA API would;
+requests go 64 a kick from a null-co backend.
 
-Usage: qtest_vtd_blk.py QEMU_BINARY FIRMWARE_DIR iommu|amd|none KICKS
+Usage: qtest_vtd_blk.py QEMU_BINARY FIRMWARE_DIR intel|amd|virtio|none KICKS
 Prints one line: "<requests per second>".
 """
 import os
@@ -92,25 +93,46 @@ def amd_tables(q, devfn, pages):
         raise RuntimeError('the command did not run')
 
 
+def virtio_maps(q, fn, bar_base, pages):
+    """virtio-iommu: the blk function attached to domain 1 and each page
+    mapped onto itself, one MAP a page. The IOMMU's request queue lives
+    where the blk queue will (it is not used again)."""
+    iommu_fn = qv.find(q, 0x1af4, 0x1057)
+    bars, _ = qv.map_bars(q, iommu_fn, bar_base)
+    v = qv.VirtioIommu(q, iommu_fn, bars)
+    v.init()
+    reqs = [(20, qv.attach(1, fn))]
+    reqs += [(36, qv.map_req(1, p, p | 0xfff, p)) for p in pages]
+    for at in range(0, len(reqs), 64):
+        batch = reqs[at:at + 64]
+        v.setup_slots(batch)
+        v.kick(len(batch))
+        if any(v.status(i) for i in range(len(batch))):
+            raise RuntimeError('ATTACH or MAP failed')
+
+
 def run(binary, fw, iommu, kicks):
     devices = ['-blockdev', 'null-co,node-name=d0,size=1073741824',
                '-device', 'virtio-blk-pci,drive=d0,iommu_platform=on,'
                'disable-legacy=on']
     if iommu:
-        devices = ['-device', 'intel-iommu,aw-bits=39' if iommu == 'iommu'
-                   else 'amd-iommu'] + devices
+        devices = ['-device', {'intel': 'intel-iommu,aw-bits=39',
+                               'amd': 'amd-iommu,pt=off',
+                               'virtio': 'virtio-iommu-pci'}[iommu]] + devices
     q = qv.Qtest(binary, fw, [], devices=devices, machine='q35')
     fn = qv.find(q, 0x1af4, 0x1042)
-    bars, _ = qv.map_bars(q, fn, qv.BAR_BASE)
-    blk = VirtioBlk(q, fn, bars)
+    bars, bar_next = qv.map_bars(q, fn, qv.BAR_BASE)
     if iommu:
         pages = [qv.DESC, qv.DESC + 0x1000, qv.DESC + 0x2000, qv.AVAIL,
                  qv.USED, qv.USED + 0x1000, REQ, REQ + 0x1000]
         pages += [BUF + 0x1000 * i for i in range(PER_KICK)]
-        if iommu == 'iommu':
+        if iommu == 'intel':
             identity_tables(q, fn, pages)
-        else:
+        elif iommu == 'amd':
             amd_tables(q, fn, pages)
+        else:
+            virtio_maps(q, fn, bar_next, pages)
+    blk = VirtioBlk(q, fn, bars)
     blk.init()
     blk.setup_reads()
     # the reads complete asynchronously: one batch in flight at a time
@@ -121,7 +143,7 @@ def run(binary, fw, iommu, kicks):
         blk.kick(PER_KICK)
     dt = time.perf_counter() - t0
     status = q.read(REQ + 0x1000, PER_KICK)
-    if iommu == 'iommu' and (q.rd('l', BASE + 0x34) & 3):
+    if iommu == 'intel' and (q.rd('l', BASE + 0x34) & 3):
         raise RuntimeError('the IOMMU recorded a fault')
     if iommu == 'amd' and q.rd('q', AMD_BASE + 0x2018):
         raise RuntimeError('the IOMMU logged an event')
@@ -133,7 +155,8 @@ def run(binary, fw, iommu, kicks):
 
 def main():
     binary, fw, mode, kicks = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-    print('%.0f' % run(binary, fw, None if mode == 'none' else mode, kicks))
+    mode = {'none': None, 'iommu': 'intel'}.get(mode, mode)
+    print('%.0f' % run(binary, fw, mode, kicks))
 
 
 if __name__ == '__main__':
