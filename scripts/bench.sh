@@ -88,15 +88,19 @@ relay_rate() {
 echo "== intel-iommu: an L1 VFIO user's MAP+UNMAP pairs a second" >&2
 measure guest_vfio_map_unmap_per_s relay_rate {}
 
-# Invalidations with a MAP notifier attached (caching mode): ours only, as
-# pristine upstream has no notifier user without VFIO hardware or vhost
-for r in $(seq "$rounds"); do
-    read -r page dom < <(python3 "$top/tests/qtest/notify_vtd.py" \
-        "$ours" "$fw" bench 4000 10000)
-    samples[intel_inval_page_per_s.ours]+="$page "
-    samples[intel_inval_domain_1e4_per_s.ours]+="$dom "
-    echo "  intel_inval round $r ours: page $page domain(1e4) $dom" >&2
-done
+# Invalidations with a MAP notifier attached: ours only, as pristine
+# upstream has no notifier user without VFIO hardware or vhost
+inval_rounds() {    # inval_rounds NAME QTEST-SCRIPT: NAME_inval_{page,domain}
+    local r page dom
+    for r in $(seq "$rounds"); do
+        read -r page dom < <(python3 "$top/tests/qtest/$2" \
+            "$ours" "$fw" bench 4000 10000)
+        samples[$1_inval_page_per_s.ours]+="$page "
+        samples[$1_inval_domain_1e4_per_s.ours]+="$dom "
+        echo "  $1_inval round $r ours: page $page domain(1e4) $dom" >&2
+    done
+}
+inval_rounds intel notify_vtd.py
 
 # amd-iommu: stock 10.0.2's cannot run a translated guest (it panics with
 # interrupt remapping, and bypasses translation without), so these are ours
@@ -106,12 +110,9 @@ echo "== amd-iommu (ours only): guest reads, invalidations" >&2
 for r in $(seq "$rounds"); do
     g=$(amd_guest_reads "$ours")
     samples[amd_guest_4k_read_s.ours]+="$g "
-    read -r page dom < <(python3 "$top/tests/qtest/notify_amd.py" \
-        "$ours" "$fw" bench 4000 10000)
-    samples[amd_inval_page_per_s.ours]+="$page "
-    samples[amd_inval_domain_1e4_per_s.ours]+="$dom "
-    echo "  amd round $r ours: guest_reads $g page $page domain(1e4) $dom" >&2
+    echo "  amd_guest_4k_read_s round $r ours: $g" >&2
 done
+inval_rounds amd notify_amd.py
 
 debian=/usr/bin/qemu-system-x86_64
 if [ -x "$debian" ]; then

@@ -640,20 +640,11 @@ static int amdvi_notify_flag_changed(IOMMUMemoryRegion *iommu,
 {
     AMDVIAddressSpace *as = container_of(iommu, AMDVIAddressSpace, mr.iommu);
     AMDVIState *s = as->s;
-    static const uint64_t intr_hole[1][2] = {
-        { AMDVI_INTR_BASE, AMDVI_INTR_BASE + AMDVI_INTR_SIZE - 1 },
-    };
 
-    if ((new & IOMMU_NOTIFIER_MAP) && !as->shadow) {
-        as->shadow = viommu_shadow_new(AMDVI_SHADOW_MAX);
-        if (!as->shadow) {
-            error_setg(errp, "amd-iommu: out of memory");
-            return -ENOMEM;
-        }
-        viommu_shadow_set_holes(as->shadow, intr_hole, 1);
-    } else if (!(new & IOMMU_NOTIFIER_MAP) && as->shadow) {
-        viommu_shadow_free(as->shadow);     /* its notifiers are gone */
-        as->shadow = NULL;
+    if (viommu_shadow_track(&as->shadow, new, AMDVI_SHADOW_MAX,
+                            AMDVI_INTR_BASE, AMDVI_INTR_SIZE, "amd-iommu",
+                            errp)) {
+        return -ENOMEM;
     }
     if (old == IOMMU_NOTIFIER_NONE && new != IOMMU_NOTIFIER_NONE) {
         QLIST_INSERT_HEAD(&s->notified, as, next);

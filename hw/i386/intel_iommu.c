@@ -757,10 +757,6 @@ static int vtd_notify_flag_changed(IOMMUMemoryRegion *iommu,
 {
     VTDAddressSpace *vas = container_of(iommu, VTDAddressSpace, mr.iommu);
     IntelIOMMUState *s = vas->s;
-    static const uint64_t intr_hole[1][2] = {
-        { VTD_INTR_BASE, VTD_INTR_BASE + VTD_INTR_SIZE - 1 },
-    };
-
     if ((new & IOMMU_NOTIFIER_MAP) && !s->caching_mode) {
         error_setg(errp, "intel-iommu: %s needs caching-mode=on: VFIO and "
                    "other MAP notifiers only learn of new mappings from "
@@ -768,16 +764,9 @@ static int vtd_notify_flag_changed(IOMMUMemoryRegion *iommu,
                    vas->mr.as.name);
         return -EINVAL;
     }
-    if ((new & IOMMU_NOTIFIER_MAP) && !vas->shadow) {
-        vas->shadow = viommu_shadow_new(VTD_SHADOW_MAX);
-        if (!vas->shadow) {
-            error_setg(errp, "intel-iommu: out of memory");
-            return -ENOMEM;
-        }
-        viommu_shadow_set_holes(vas->shadow, intr_hole, 1);
-    } else if (!(new & IOMMU_NOTIFIER_MAP) && vas->shadow) {
-        viommu_shadow_free(vas->shadow);    /* its notifiers are gone */
-        vas->shadow = NULL;
+    if (viommu_shadow_track(&vas->shadow, new, VTD_SHADOW_MAX, VTD_INTR_BASE,
+                            VTD_INTR_SIZE, "intel-iommu", errp)) {
+        return -ENOMEM;
     }
     if (old == IOMMU_NOTIFIER_NONE && new != IOMMU_NOTIFIER_NONE) {
         QLIST_INSERT_HEAD(&s->notified, vas, next);

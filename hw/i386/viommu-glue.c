@@ -6,6 +6,7 @@
  */
 #include "qemu/osdep.h"
 #include "qemu/log.h"
+#include "qapi/error.h"
 #include "qemu/timer.h"
 #include "exec/address-spaces.h"
 #include "hw/i386/viommu-glue.h"
@@ -128,6 +129,26 @@ static const MemoryRegionOps ir_ops = {
     .impl.max_access_size = 4,
     .endianness = DEVICE_LITTLE_ENDIAN,
 };
+
+int viommu_shadow_track(ViommuShadow **shadow, IOMMUNotifierFlag flags,
+                        size_t max, uint64_t intr_base, uint64_t intr_size,
+                        const char *who, Error **errp)
+{
+    const uint64_t hole[1][2] = { { intr_base, intr_base + intr_size - 1 } };
+
+    if ((flags & IOMMU_NOTIFIER_MAP) && !*shadow) {
+        *shadow = viommu_shadow_new(max);
+        if (!*shadow) {
+            error_setg(errp, "%s: out of memory", who);
+            return -ENOMEM;
+        }
+        viommu_shadow_set_holes(*shadow, hole, 1);
+    } else if (!(flags & IOMMU_NOTIFIER_MAP) && *shadow) {
+        viommu_shadow_free(*shadow);        /* its notifiers are gone */
+        *shadow = NULL;
+    }
+    return 0;
+}
 
 void viommu_space_regions_init(ViommuSpaceRegions *r, Object *owner,
                                const char *prefix, PCIBus *bus,

@@ -102,6 +102,17 @@ void viommu_space_regions_init(ViommuSpaceRegions *r, Object *owner,
 /* Switches @r to translating (the IOMMU region) or not (the alias). */
 void viommu_space_regions_switch(ViommuSpaceRegions *r, bool translating);
 
+/*
+ * Keeps *@shadow in step with a space's notifier flags @flags: a shadow of
+ * at most @max runs (no MAP may touch the interrupt window [@intr_base,
+ * @intr_base + @intr_size)) while a MAP notifier is registered, none once
+ * the last is gone. Returns 0, or -ENOMEM with @errp set (@who names the
+ * device).
+ */
+int viommu_shadow_track(ViommuShadow **shadow, IOMMUNotifierFlag flags,
+                        size_t max, uint64_t intr_base, uint64_t intr_size,
+                        const char *who, Error **errp);
+
 /* A per-device address space's key: its bus and device/function. */
 typedef struct ViommuSpaceKey {
     PCIBus *bus;
