@@ -44,14 +44,15 @@ CORE_SRCS := hw/viommu/iova-map.c hw/viommu/virtio-iommu-core.c hw/viommu/vring-
 	hw/viommu/pow2-split.c hw/viommu/pt-walk.c hw/viommu/iotlb.c hw/viommu/shadow.c \
 	hw/viommu/acpi-dmar.c hw/viommu/vtd-irte.c hw/viommu/vtd-context.c \
 	hw/viommu/vtd-qi.c hw/viommu/amd-cmd.c hw/viommu/amd-irte.c \
-	hw/viommu/amd-dte.c hw/viommu/amd-event.c hw/viommu/acpi-ivrs.c
+	hw/viommu/amd-dte.c hw/viommu/amd-event.c hw/viommu/acpi-ivrs.c \
+	hw/viommu/xlate-cache.c
 CORE_HDRS := $(wildcard include/hw/viommu/*.h)
 SAN_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Wno-unused-parameter -Werror \
 	-fsanitize=address,undefined -fno-sanitize-recover=all -Iinclude -Itests/unit
 
 $(UNIT)/%: tests/unit/%.c $(CORE_SRCS) $(CORE_HDRS) tests/unit/unit.h tests/unit/vring-fake-mem.h
 	@mkdir -p $(UNIT)
-	$(CC) $(SAN_CFLAGS) $< $(CORE_SRCS) -o $@
+	$(CC) $(SAN_CFLAGS) $< $(CORE_SRCS) -lpthread -o $@
 
 $(UNIT)/fuzz-%: tests/fuzz/fuzz-%.c $(CORE_SRCS) $(CORE_HDRS) tests/unit/vring-fake-mem.h
 	@mkdir -p $(UNIT)
@@ -62,12 +63,12 @@ UNIT_TESTS := $(UNIT)/test-iova-map $(UNIT)/test-virtio-iommu-core \
 	$(UNIT)/test-shadow $(UNIT)/test-acpi-dmar $(UNIT)/test-vtd-irte \
 	$(UNIT)/test-vtd-context $(UNIT)/test-vtd-qi $(UNIT)/test-amd-cmd \
 	$(UNIT)/test-amd-irte $(UNIT)/test-amd-dte \
-	$(UNIT)/test-acpi-ivrs
+	$(UNIT)/test-acpi-ivrs $(UNIT)/test-xlate-cache
 
 # test-acpi-dmar compares with upstream's expected DMAR in the pristine tree
 unit: $(TOP)/build/.configured $(UNIT_TESTS) $(UNIT)/fuzz-virtio-iommu-core \
 		$(UNIT)/fuzz-vring-split $(UNIT)/fuzz-pt-walk $(UNIT)/fuzz-vtd-qi \
-		$(UNIT)/fuzz-amd-cmd $(UNIT)/fuzz-amd-dte
+		$(UNIT)/fuzz-amd-cmd $(UNIT)/fuzz-amd-dte $(UNIT)/fuzz-xlate-cache
 	@set -e; for t in $(UNIT_TESTS); do $$t; done
 	$(UNIT)/fuzz-virtio-iommu-core 200000
 	$(UNIT)/fuzz-vring-split 100000
@@ -75,6 +76,7 @@ unit: $(TOP)/build/.configured $(UNIT_TESTS) $(UNIT)/fuzz-virtio-iommu-core \
 	$(UNIT)/fuzz-vtd-qi 100000
 	$(UNIT)/fuzz-amd-cmd 100000
 	$(UNIT)/fuzz-amd-dte 20000
+	$(UNIT)/fuzz-xlate-cache 200000
 
 qtest: qemu
 	tests/qtest/run-qtests.sh

@@ -86,12 +86,35 @@ apply_hooks() {
     hook_line_before "$ours/hw/i386/acpi-build.c" \
         "        build_amd_iommu(tables_blob, tables->linker, x86ms->oem_id," \
         "        amd_iommu_build_ivrs(tables_blob, tables->linker, x86ms->oem_id, x86ms->oem_table_id); } else if (0) { /* qemu-viommu hook 4 */"
+    # 5. include/exec/memory.h and system/physmem.c: a MemoryRegionCache
+    #    over an IOMMU gets a host pointer while an UNMAP notifier guards it
+    #    (hw/viommu/iommu-direct.c).
+    hook_line_after "$ours/include/exec/memory.h" "struct MemoryRegionCache {" \
+        "    struct IOMMUDirectCache *direct; unsigned direct_slow; /* qemu-viommu hook 5 */"
+    hook_line_before "$ours/system/physmem.c" '#include "exec/ram_addr.h"' \
+        '#include "hw/viommu/iommu-direct.h" /* qemu-viommu hook 5 */'
+    hook_line_before "$ours/system/physmem.c" "    cache->len = l;" \
+        "    iommu_direct_cache_init(cache); /* qemu-viommu hook 5 */"
+    hook_line_before "$ours/system/physmem.c" "    return section.mr;" \
+        "    iommu_direct_cache_learn(cache, section.mr); /* qemu-viommu hook 5 */"
+    hook_line_before "$ours/system/physmem.c" "    memory_region_unref(cache->mrs.mr);" \
+        "    iommu_direct_cache_destroy(cache); /* qemu-viommu hook 5 */"
+}
+
+hook_line_after() {
+    local file=$1 anchor=$2 line=$3
+    grep -qxF "$line" "$file" && return 0
+    [ "$(grep -cxF "$anchor" "$file")" = 1 ] ||
+        { echo "prepare-tree: not one '$anchor' in $file" >&2; exit 1; }
+    awk -v a="$anchor" -v l="$line" '{ print } $0 == a { print l }' "$file" > "$file.tmp"
+    mv "$file.tmp" "$file"
 }
 
 hook_line_before() {
     local file=$1 anchor=$2 line=$3
     grep -qxF "$line" "$file" && return 0
-    grep -qxF "$anchor" "$file" || { echo "prepare-tree: no '$anchor' in $file" >&2; exit 1; }
+    [ "$(grep -cxF "$anchor" "$file")" = 1 ] ||
+        { echo "prepare-tree: not one '$anchor' in $file" >&2; exit 1; }
     awk -v a="$anchor" -v l="$line" '$0 == a { print l } { print }' "$file" > "$file.tmp"
     mv "$file.tmp" "$file"
 }

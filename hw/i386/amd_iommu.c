@@ -51,6 +51,7 @@
 #include "hw/viommu/pow2-split.h"
 #include "hw/viommu/pt-walk.h"
 #include "hw/viommu/shadow.h"
+#include "hw/viommu/xlate-fast.h"
 
 /* ---- registers (3.4) ---- */
 
@@ -139,6 +140,7 @@ struct AMDVIAddressSpace {
     IOMMUNotifierFlag notifier_flags;
     ViommuShadow *shadow;       /* what MAP notifiers hold */
     QLIST_ENTRY(AMDVIAddressSpace) next;
+    ViommuXc xc;                /* translate fast path; filled under lock */
 };
 
 static uint64_t reg_q(AMDVIState *s, hwaddr r)
@@ -406,6 +408,7 @@ typedef struct AmdviXlate {
     AmdEventCode code;
     uint16_t flags;             /* of the IO_PAGE_FAULT */
     bool suppress;              /* SA: no event */
+    bool cacheable;             /* from the IOTLB: the fast path may hold it */
 } AmdviXlate;
 
 static void page_fault(AmdviXlate *x, ViommuPtFault f, const AmdDte *d)
@@ -467,6 +470,7 @@ static void translate_locked(AMDVIAddressSpace *as, uint64_t addr,
     }
     if (viommu_iotlb_lookup(s->iotlb, devid, d.domain, VIOMMU_IOTLB_NO_PASID,
                             addr, &x->e) && (x->e.perm & perm) == perm) {
+        x->cacheable = true;
         return;
     }
     cfg = walk_config(&d);
@@ -487,6 +491,7 @@ static void translate_locked(AMDVIAddressSpace *as, uint64_t addr,
         .perm = res.perm & d.perm & (VIOMMU_PT_READ | VIOMMU_PT_WRITE),
     };
     viommu_iotlb_insert(s->iotlb, &x->e);
+    x->cacheable = true;
 }
 
 static void xlate_event(AMDVIState *s, uint16_t devid, const AmdviXlate *x,
@@ -527,6 +532,9 @@ static IOMMUTLBEntry amdvi_translate(IOMMUMemoryRegion *iommu, hwaddr addr,
     AmdviXlate x = {};
     uint64_t mask;
 
+    if (viommu_fast_translate(&as->xc, space_devid(as), addr, flag, &entry)) {
+        return entry;
+    }
     qemu_mutex_lock(&s->lock);
     if (!ctl(s, CTL_IOMMU_EN)) {
         entry.perm = IOMMU_RW;
@@ -540,6 +548,10 @@ static IOMMUTLBEntry amdvi_translate(IOMMUMemoryRegion *iommu, hwaddr addr,
         entry.translated_addr = x.e.output & ~mask;
         entry.addr_mask = mask;
         entry.perm = viommu_iommu_perm(x.e.perm);
+        if (!x.fault && x.cacheable) {
+            viommu_fast_fill(&as->xc, space_devid(as), &entry, x.e.domain,
+                             VIOMMU_IOTLB_NO_PASID);
+        }
     }
     qemu_mutex_unlock(&s->lock);
     if (x.fault && flag != IOMMU_NONE) {
@@ -1202,6 +1214,9 @@ static AMDVIAddressSpace *space_get(AMDVIState *s, PCIBus *bus,
         viommu_hold_bus(bus);           /* see space_alive() */
     }
     as->devfn = devfn;
+    qemu_mutex_lock(&s->lock);
+    viommu_xc_add(&s->fast, &as->xc, X86_IOMMU_SID_INVALID);
+    qemu_mutex_unlock(&s->lock);
     viommu_space_regions_init(&as->mr, OBJECT(s), "amdvi", bus, devfn,
                               "ioapic", TYPE_AMD_IOMMU_MEMORY_REGION,
                               AMDVI_INTR_BASE, AMDVI_INTR_SIZE, ir_request,
@@ -1439,6 +1454,8 @@ static void amdvi_realize(DeviceState *dev, Error **errp)
     }
     qemu_mutex_init(&s->lock);
     s->iotlb = viommu_iotlb_new(AMDVI_IOTLB_ENTRIES);
+    viommu_xc_set_init(&s->fast);
+    viommu_iotlb_set_fast(s->iotlb, &s->fast);
     s->event_bh = qemu_bh_new_guarded(log_pending_events, s,
                                       &DEVICE(s)->mem_reentrancy_guard);
     s->cmd_bh = qemu_bh_new_guarded(cmd_continue, s,

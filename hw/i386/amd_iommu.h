@@ -17,6 +17,7 @@
 #include "hw/i386/viommu-glue.h"
 #include "hw/pci/pci_device.h"
 #include "hw/acpi/bios-linker-loader.h"
+#include "hw/viommu/xlate-cache.h"
 #include "qemu/thread.h"
 #include "qom/object.h"
 
@@ -75,6 +76,7 @@ struct AMDVIState {
     uint64_t efr;               /* what this configuration offers */
     QemuMutex lock;             /* DTE cache and IOTLB; taken under the BQL */
     struct ViommuIotlb *iotlb;
+    ViommuXcSet fast;           /* endpoints' fast paths, under lock */
     GHashTable *spaces;         /* (bus, devfn) -> AMDVIAddressSpace */
     QLIST_HEAD(, AMDVIAddressSpace) notified;   /* spaces with notifiers */
     AMDVIAddressSpace *ioapic_space;

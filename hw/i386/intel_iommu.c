@@ -48,6 +48,7 @@
 #include "hw/viommu/pow2-split.h"
 #include "hw/viommu/pt-walk.h"
 #include "hw/viommu/shadow.h"
+#include "hw/viommu/xlate-fast.h"
 #include "hw/viommu/vtd-context.h"
 #include "hw/viommu/vtd-irte.h"
 #include "hw/viommu/vtd-qi.h"
@@ -140,6 +141,7 @@ struct VTDAddressSpace {
     IOMMUNotifierFlag notifier_flags;
     ViommuShadow *shadow;       /* what MAP notifiers hold */
     QLIST_ENTRY(VTDAddressSpace) next;
+    ViommuXc xc;                /* translate fast path; filled under lock */
 };
 
 static uint32_t reg_l(IntelIOMMUState *s, hwaddr r)
@@ -564,6 +566,7 @@ typedef struct VtdXlate {
     ViommuIotlbEntry e;
     uint8_t fault;              /* 0: translated */
     bool fpd;
+    bool cacheable;             /* from the IOTLB: the fast path may hold it */
 } VtdXlate;
 
 /* Translates @addr for @vas with s->lock held; fills *x. */
@@ -589,6 +592,7 @@ static void translate_locked(VTDAddressSpace *vas, uint64_t addr,
         };
         return;
     }
+    x->cacheable = true;
     if (viommu_iotlb_lookup(s->iotlb, sid, c.domain, c.pasid, addr, &x->e) &&
         (x->e.perm & perm) == perm) {
         return;
@@ -624,9 +628,15 @@ static IOMMUTLBEntry vtd_translate(IOMMUMemoryRegion *iommu, hwaddr addr,
         .addr_mask = 0xfff,
         .perm = IOMMU_NONE,
     };
-    VtdXlate x = {};
+    VtdXlate x;
     uint64_t mask;
 
+    if (viommu_fast_translate(&vas->xc, space_sid(vas), addr, flag, &entry)) {
+        return entry;
+    }
+    x.fault = 0;
+    x.fpd = false;
+    x.cacheable = false;
     qemu_mutex_lock(&s->lock);
     if (!s->translation_on) {
         entry.perm = IOMMU_RW;
@@ -640,6 +650,10 @@ static IOMMUTLBEntry vtd_translate(IOMMUMemoryRegion *iommu, hwaddr addr,
         entry.translated_addr = x.e.output & ~mask;
         entry.addr_mask = mask;
         entry.perm = viommu_iommu_perm(x.e.perm);
+        if (x.cacheable) {
+            viommu_fast_fill(&vas->xc, space_sid(vas), &entry, x.e.domain,
+                             x.e.pasid);
+        }
     }
     qemu_mutex_unlock(&s->lock);
     if (x.fault && flag != IOMMU_NONE && !x.fpd) {
@@ -1098,6 +1112,7 @@ static void latch_root(IntelIOMMUState *s)
     qemu_mutex_lock(&s->lock);
     s->root_table = rta & VTD_HAW_MASK(s->aw_bits) & ~0xfffull;
     s->root_scalable = s->scalable_mode && (rta & RTADDR_TTM_SCALABLE);
+    viommu_xc_inv_all(&s->fast);
     qemu_mutex_unlock(&s->lock);
 }
 
@@ -1398,6 +1413,9 @@ static VTDAddressSpace *space_get(IntelIOMMUState *s, PCIBus *bus,
         viommu_hold_bus(bus);           /* see space_alive() */
     }
     vas->devfn = devfn;
+    qemu_mutex_lock(&s->lock);
+    viommu_xc_add(&s->fast, &vas->xc, X86_IOMMU_SID_INVALID);
+    qemu_mutex_unlock(&s->lock);
     viommu_space_regions_init(&vas->mr, OBJECT(s), "vtd", bus, devfn,
                               "ioapic", TYPE_INTEL_IOMMU_MEMORY_REGION,
                               VTD_INTR_BASE, VTD_INTR_SIZE, ir_request, vas);
@@ -1651,6 +1669,8 @@ static void vtd_realize(DeviceState *dev, Error **errp)
     compute_caps(s);
     qemu_mutex_init(&s->lock);
     s->iotlb = viommu_iotlb_new(VTD_IOTLB_ENTRIES);
+    viommu_xc_set_init(&s->fast);
+    viommu_iotlb_set_fast(s->iotlb, &s->fast);
     s->fault_bh = qemu_bh_new_guarded(record_pending_faults, s,
                                       &DEVICE(s)->mem_reentrancy_guard);
     s->qi_bh = qemu_bh_new_guarded(qi_continue, s,

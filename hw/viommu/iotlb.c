@@ -11,6 +11,7 @@
  */
 #include "hw/viommu/iotlb.h"
 #include "hw/viommu/pow2-split.h"
+#include "hw/viommu/xlate-cache.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,7 @@ struct ViommuIotlb {
     unsigned pasid_count[TRACKED_PASIDS];
     unsigned untracked;
     ViommuIotlbStats stats;
+    ViommuXcSet *fast;          /* endpoints' fast paths, or NULL */
 };
 
 static unsigned set_of(const ViommuIotlb *t, uint16_t domain, uint32_t pasid,
@@ -234,8 +236,16 @@ void viommu_iotlb_insert(ViommuIotlb *t, const ViommuIotlbEntry *e)
     t->stats.inserts++;
 }
 
+void viommu_iotlb_set_fast(ViommuIotlb *t, ViommuXcSet *set)
+{
+    t->fast = set;
+}
+
 void viommu_iotlb_flush(ViommuIotlb *t)
 {
+    if (t->fast) {
+        viommu_xc_inv_all(t->fast);
+    }
     t->stats.invalidated += t->count;
     memset(t->slots, 0, (size_t)t->capacity * sizeof(Slot));
     memset(t->shift_count, 0, sizeof(t->shift_count));
@@ -332,6 +342,9 @@ unsigned viommu_iotlb_inv_range(ViommuIotlb *t, uint16_t domain,
     if (start > last) {
         return 0;
     }
+    if (t->fast) {
+        viommu_xc_inv_range(t->fast, domain, pasid, start, last);
+    }
     if (probe_pasids(t, pasid, pasids, &n)) {
         for (shifts = t->shifts; shifts && probes <= budget;
              shifts &= shifts - 1) {
@@ -355,6 +368,9 @@ unsigned viommu_iotlb_inv_sid(ViommuIotlb *t, uint16_t sid)
 {
     unsigned dropped = 0, i;
 
+    if (t->fast) {
+        viommu_xc_inv_sid(t->fast, sid);
+    }
     for (i = 0; i < t->capacity; i++) {
         if (t->slots[i].stamp && t->slots[i].e.sid == sid) {
             drop(t, &t->slots[i]);

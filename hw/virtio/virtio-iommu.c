@@ -23,6 +23,7 @@
 #include "hw/pci/pci_bus.h"
 #include "hw/virtio/virtio.h"
 #include "hw/virtio/virtio-iommu.h"
+#include "hw/viommu/xlate-fast.h"
 #include "standard-headers/linux/virtio_ids.h"
 #include "migration/vmstate.h"
 #include "exec/address-spaces.h"
@@ -108,7 +109,10 @@ static bool core_endpoint_exists(void *opaque, uint32_t id)
 
 static void core_endpoint_changed(void *opaque, uint32_t id)
 {
+    VirtIOIOMMU *s = opaque;
+
     /* Address spaces are switched after the request, outside the lock. */
+    viommu_xc_inv_sid(&s->fast, id);
 }
 
 typedef struct NotifyBlock {
@@ -180,6 +184,10 @@ static void core_notify_map(void *opaque, uint32_t id, const IovaMapping *m)
 
 static void core_notify_unmap(void *opaque, uint32_t id, const IovaMapping *m)
 {
+    VirtIOIOMMU *s = opaque;
+
+    viommu_xc_inv_range(&s->fast, id, VIOMMU_XC_ANY_PASID, m->virt_start,
+                        m->virt_end);
     core_notify(opaque, id, IOMMU_NOTIFIER_UNMAP, m);
     /* vhost with ATS caches translations until told (device-IOTLB) */
     core_notify(opaque, id, IOMMU_NOTIFIER_DEVIOTLB_UNMAP, m);
@@ -722,6 +730,9 @@ static IOMMUTLBEntry virtio_iommu_translate(IOMMUMemoryRegion *mr,
     IovaMapping m;
     ViommuXlate why;
 
+    if (viommu_fast_translate(&ep->xc, id, addr, flag, &entry)) {
+        return entry;
+    }
     qemu_mutex_lock(&s->lock);
     why = viommu_core_translate(s->core, id, addr, perm, &m);
     switch (why) {
@@ -731,6 +742,7 @@ static IOMMUTLBEntry virtio_iommu_translate(IOMMUMemoryRegion *mr,
         entry.iova = addr & ~mask;
         entry.translated_addr = (m.phys_start + (addr - m.virt_start)) & ~mask;
         entry.perm = perm_of(m.flags);
+        viommu_fast_fill(&ep->xc, id, &entry, id, VIOMMU_XC_NO_PASID);
         break;
     case VIOMMU_XLATE_BYPASS:
         entry.perm = IOMMU_RW;
@@ -809,6 +821,9 @@ static VirtIOIOMMUEndpoint *endpoint_get(VirtIOIOMMU *s, PCIBus *bus,
     ep->viommu = s;
     ep->bus = bus;
     ep->devfn = devfn;
+    qemu_mutex_lock(&s->lock);
+    viommu_xc_add(&s->fast, &ep->xc, 0xffff);
+    qemu_mutex_unlock(&s->lock);
     name = g_strdup_printf("virtio-iommu-%p-%02x.%x", bus, PCI_SLOT(devfn),
                            PCI_FUNC(devfn));
     memory_region_init(&ep->root, OBJECT(s), name, UINT64_MAX);
@@ -1021,6 +1036,7 @@ static void virtio_iommu_set_config(VirtIODevice *vdev,
         return;
     }
     qemu_mutex_lock(&s->lock);
+    viommu_xc_inv_all(&s->fast);
     viommu_core_set_bypass(s->core, config->bypass);
     qemu_mutex_unlock(&s->lock);
     refresh_all_endpoints(s);
@@ -1050,6 +1066,7 @@ static void virtio_iommu_reset(VirtIODevice *vdev)
     s->reset_count++;         /* a batch in progress drops its work */
     /* 5.13.5: "When the device is reset, endpoints are not attached" */
     qemu_mutex_lock(&s->lock);
+    viommu_xc_inv_all(&s->fast);
     viommu_core_reset(s->core);
     s->fault_count = 0;
     qemu_mutex_unlock(&s->lock);
@@ -1062,6 +1079,7 @@ static void virtio_iommu_system_reset(void *opaque)
     VirtIOIOMMU *s = opaque;
 
     qemu_mutex_lock(&s->lock);
+    viommu_xc_inv_all(&s->fast);
     viommu_core_set_bypass(s->core, s->boot_bypass);
     qemu_mutex_unlock(&s->lock);
     refresh_all_endpoints(s);
@@ -1142,6 +1160,7 @@ static bool build_core(VirtIOIOMMU *s, Error **errp)
                     MAKE_64BIT_MASK(0, s->aw_bits);
     cfg.probe_size = viommu_core_probe_size_for(s->nr_prop_resv_regions);
     s->core = viommu_core_new(&cfg, &core_ops, s);
+    viommu_xc_set_init(&s->fast);
     viommu_core_set_resv_regions(s->core, resv, s->nr_prop_resv_regions);
     viommu_core_set_bypass(s->core, s->boot_bypass);
     return true;
@@ -1224,6 +1243,7 @@ static int virtio_iommu_post_load(void *opaque, int version_id)
     bool ok;
 
     qemu_mutex_lock(&s->lock);
+    viommu_xc_inv_all(&s->fast);
     ok = viommu_core_load(s->core, s->migration_buf, s->migration_len);
     viommu_core_set_features(s->core, vdev->guest_features);
     qemu_mutex_unlock(&s->lock);

@@ -166,8 +166,9 @@ def map_bars(q, devfn, base):
 
 
 class VirtioIommu:
-    def __init__(self, q, devfn, bars):
+    def __init__(self, q, devfn, bars, rings=(DESC, AVAIL, USED)):
         self.q = q
+        self.desc, self.avail, self.used = rings
         caps = {}
         ptr = cfg_read(q, devfn, 0x34, 1)
         while ptr:
@@ -211,13 +212,13 @@ class VirtioIommu:
             raise RuntimeError('the device refused the features')
         q.wr('w', c + 0x16, 0)                      # request queue
         q.wr('w', c + 0x18, QSIZE)
-        q.wr('q', c + 0x20, DESC)
-        q.wr('q', c + 0x28, AVAIL)
-        q.wr('q', c + 0x30, USED)
+        q.wr('q', c + 0x20, self.desc)
+        q.wr('q', c + 0x28, self.avail)
+        q.wr('q', c + 0x30, self.used)
         self.notify = (self.notify_base +
                        q.rd('w', c + 0x1e) * self.notify_mult)
-        q.mem(AVAIL, bytes(4 + 2 * QSIZE + 2))
-        q.mem(USED, bytes(4 + 8 * QSIZE + 2))
+        q.mem(self.avail, bytes(4 + 2 * QSIZE + 2))
+        q.mem(self.used, bytes(4 + 8 * QSIZE + 2))
         q.wr('w', c + 0x1c, 1)
         q.wr('b', c + 0x14, 1 | 2 | 4 | 8)
 
@@ -237,10 +238,10 @@ class VirtioIommu:
             else:
                 descs += pair[:14] + struct.pack('<H', 2 * i + 1) + pair[16:]
                 ring += struct.pack('<H', 2 * i)
-        self.q.mem(DESC, descs)
+        self.q.mem(self.desc, descs)
         if tables:
             self.q.mem(INDIRECT, tables)
-        self.q.mem(AVAIL + 4, ring * (QSIZE // len(reqs)))
+        self.q.mem(self.avail + 4, ring * (QSIZE // len(reqs)))
         self.write_slots([r for _, r in reqs])
 
     def write_slots(self, payloads):
@@ -256,14 +257,14 @@ class VirtioIommu:
         lines = []
         for _ in range(times):
             self.avail_idx = (self.avail_idx + n) & 0xffff
-            lines += ['writew 0x%x 0x%x' % (AVAIL + 2, self.avail_idx),
+            lines += ['writew 0x%x 0x%x' % (self.avail + 2, self.avail_idx),
                       'writew 0x%x 0x0' % self.notify]
         self.used_idx = (self.used_idx + n * times) & 0xffff
-        used = self.q.cmds(lines + ['readw 0x%x' % (USED + 2)])[-1]
+        used = self.q.cmds(lines + ['readw 0x%x' % (self.used + 2)])[-1]
         for _ in range(1000):
             if int(used[0], 16) == self.used_idx:
                 return
-            used = self.q.cmd('readw 0x%x' % (USED + 2))
+            used = self.q.cmd('readw 0x%x' % (self.used + 2))
         raise RuntimeError('device did not complete the requests')
 
     def status(self, i):
@@ -279,9 +280,9 @@ class VirtioIommu:
         """PROBE @ep (5.13.6.8): the status and the RESV_MEM properties,
         as (subtype, start, end)."""
         req = struct.pack('<B3xI64x', 5, ep)
-        self.q.mem(DESC, struct.pack('<QIHH', REQS, len(req), 1, 1) +
+        self.q.mem(self.desc, struct.pack('<QIHH', REQS, len(req), 1, 1) +
                    struct.pack('<QIHH', PROBE_BUF, size + 4, 2, 0))
-        self.q.mem(AVAIL + 4, struct.pack('<H', 0) * QSIZE)
+        self.q.mem(self.avail + 4, struct.pack('<H', 0) * QSIZE)
         self.q.mem(REQS, req)
         self.q.mem(PROBE_BUF, bytes(size + 4))
         self.kick(1)

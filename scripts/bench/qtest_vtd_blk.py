@@ -93,13 +93,14 @@ def amd_tables(q, devfn, pages):
         raise RuntimeError('the command did not run')
 
 
-def virtio_maps(q, fn, bar_base, pages):
+def virtio_maps(q, fn, bar_base, pages, rings=(qv.DESC, qv.AVAIL, qv.USED)):
     """virtio-iommu: the blk function attached to domain 1 and each page
-    mapped onto itself, one MAP a page. The IOMMU's request queue lives
-    where the blk queue will (it is not used again)."""
+    mapped onto itself, one MAP a page; returns the IOMMU's driver. Its
+    request queue lives at @rings: by default where the blk queue will (it
+    is not used again)."""
     iommu_fn = qv.find(q, 0x1af4, 0x1057)
     bars, _ = qv.map_bars(q, iommu_fn, bar_base)
-    v = qv.VirtioIommu(q, iommu_fn, bars)
+    v = qv.VirtioIommu(q, iommu_fn, bars, rings)
     v.init()
     reqs = [(20, qv.attach(1, fn))]
     reqs += [(36, qv.map_req(1, p, p | 0xfff, p)) for p in pages]
@@ -109,6 +110,7 @@ def virtio_maps(q, fn, bar_base, pages):
         v.kick(len(batch))
         if any(v.status(i) for i in range(len(batch))):
             raise RuntimeError('ATTACH or MAP failed')
+    return v
 
 
 def run(binary, fw, iommu, kicks):

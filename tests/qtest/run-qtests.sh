@@ -124,5 +124,10 @@ run notify_vtd python3 "$top/tests/qtest/notify_vtd.py" \
 run notify_amd python3 "$top/tests/qtest/notify_amd.py" \
     "$obj/qemu-system-x86_64" "$fw"
 
+# Kept translations (the fast path, hook 5's direct rings) die with the
+# mapping: unmap, remap, restart under virtio-blk I/O, for all three IOMMUs
+run direct_ring python3 "$top/tests/qtest/direct_ring.py" \
+    "$obj/qemu-system-x86_64" "$fw"
+
 echo "qtests: $passed passed, $failed failed"
 [ "$failed" = 0 ]

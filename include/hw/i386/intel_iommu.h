@@ -16,6 +16,7 @@
 #include "hw/i386/x86-iommu.h"
 #include "hw/i386/viommu-glue.h"
 #include "hw/acpi/bios-linker-loader.h"
+#include "hw/viommu/xlate-cache.h"
 #include "qemu/thread.h"
 #include "qom/object.h"
 
@@ -117,6 +118,7 @@ struct IntelIOMMUState {
     uint64_t cap, ecap;         /* what this configuration offers */
     QemuMutex lock;             /* translation state; taken under the BQL */
     struct ViommuIotlb *iotlb;
+    ViommuXcSet fast;           /* endpoints' fast paths, under lock */
     GHashTable *spaces;         /* (bus, devfn) -> VTDAddressSpace */
     QLIST_HEAD(, VTDAddressSpace) notified;     /* spaces with notifiers */
     VTDAddressSpace *ioapic_space;

@@ -73,6 +73,15 @@ bool viommu_iotlb_lookup(ViommuIotlb *t, uint16_t sid, uint16_t domain,
  */
 void viommu_iotlb_insert(ViommuIotlb *t, const ViommuIotlbEntry *e);
 
+typedef struct ViommuXcSet ViommuXcSet;
+
+/*
+ * From now on every invalidation of @t invalidates the same entries in
+ * the endpoints' translation caches of @set (hw/viommu/xlate-cache.h)
+ * too: the fast path dies with the IOTLB entries it came from. NULL: none.
+ */
+void viommu_iotlb_set_fast(ViommuIotlb *t, ViommuXcSet *set);
+
 /* Drops every entry. */
 void viommu_iotlb_flush(ViommuIotlb *t);
 

@@ -14,6 +14,7 @@
 #include "hw/pci/pci.h"
 #include "hw/viommu/virtio-iommu-core.h"
 #include "hw/viommu/vring-split.h"
+#include "hw/viommu/xlate-cache.h"
 #include "hw/virtio/virtio.h"
 #include "qapi/qapi-types-virtio.h"
 #include "qemu/thread.h"
@@ -53,6 +54,8 @@ typedef struct VirtIOIOMMUEndpoint {
     /* assigned devices that DMA with this requester ID */
     QLIST_HEAD(, VirtIOIOMMUHostDev) host_devs;
     QLIST_ENTRY(VirtIOIOMMUEndpoint) next;
+    /* translate fast path; filled under lock, "domain" is the endpoint ID */
+    ViommuXc xc;
 } VirtIOIOMMUEndpoint;
 
 #define VIRTIO_IOMMU_FAULT_RING 64
@@ -89,6 +92,7 @@ struct VirtIOIOMMU {
     /* Lock order: BQL, then lock. Taken around every core call. */
     QemuMutex lock;
     ViommuCore *core;
+    ViommuXcSet fast;           /* the endpoints' fast paths, under lock */
     QLIST_HEAD(, VirtIOIOMMUEndpoint) endpoints;
     unsigned nr_notified;       /* endpoints with IOMMU notifiers */
 
