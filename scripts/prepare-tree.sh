@@ -70,40 +70,56 @@ refresh_ours() {
 }
 
 # Hook points in upstream files: each is one line, documented in README.rst.
+# They are applied to fresh copies of the pristine files, and a file of the
+# tree is replaced only when its hooked text differs (so that changed hook
+# text never piles up, and an unchanged tree is not rebuilt).
+HOOKED_FILES="hw/meson.build tests/functional/meson.build hw/i386/acpi-build.c
+    include/exec/memory.h system/physmem.c"
+
 apply_hooks() {
+    local work="$build/hooks.tmp" f
+    rm -rf "$work"
+    for f in $HOOKED_FILES; do
+        mkdir -p "$work/$(dirname "$f")"
+        cp "$pristine/$f" "$work/$f"
+    done
     # 1. hw/meson.build: build our QEMU-independent core (hw/viommu/).
-    hook_line "$ours/hw/meson.build" "subdir('viommu')  # qemu-viommu hook 1"
+    echo "subdir('viommu')  # qemu-viommu hook 1" >> "$work/hw/meson.build"
     # 2. tests/functional/meson.build: add our functional tests to QEMU's
     #    lists (tests/functional/viommu/meson.build), before its test loop.
-    hook_line_before "$ours/tests/functional/meson.build" "precache_all = []" \
+    hook_line_before "$work/tests/functional/meson.build" "precache_all = []" \
         "subdir('viommu')  # qemu-viommu hook 2"
     # 3. hw/i386/acpi-build.c: the DMAR of intel-iommu is ours; upstream's
     #    builder stays compiled (unreached) so that nothing else changes.
-    hook_line_before "$ours/hw/i386/acpi-build.c" \
+    hook_line_before "$work/hw/i386/acpi-build.c" \
         "        build_dmar_q35(tables_blob, tables->linker, x86ms->oem_id," \
         "        intel_iommu_build_dmar(tables_blob, tables->linker, x86ms->oem_id, x86ms->oem_table_id); } else if (0) { /* qemu-viommu hook 3 */"
     # 4. hw/i386/acpi-build.c: the IVRS of amd-iommu is ours, likewise.
-    hook_line_before "$ours/hw/i386/acpi-build.c" \
+    hook_line_before "$work/hw/i386/acpi-build.c" \
         "        build_amd_iommu(tables_blob, tables->linker, x86ms->oem_id," \
         "        amd_iommu_build_ivrs(tables_blob, tables->linker, x86ms->oem_id, x86ms->oem_table_id); } else if (0) { /* qemu-viommu hook 4 */"
     # 5. include/exec/memory.h and system/physmem.c: a MemoryRegionCache
-    #    over an IOMMU gets a host pointer while an UNMAP notifier guards it
-    #    (hw/viommu/iommu-direct.c).
-    hook_line_after "$ours/include/exec/memory.h" "struct MemoryRegionCache {" \
+    #    over an IOMMU that opted in gets a host pointer while an UNMAP
+    #    notifier guards it (hw/viommu/iommu-direct.c).
+    hook_line_after "$work/include/exec/memory.h" "struct MemoryRegionCache {" \
         "    struct IOMMUDirectCache *direct; unsigned direct_slow; /* qemu-viommu hook 5 */"
-    hook_line_before "$ours/system/physmem.c" '#include "exec/ram_addr.h"' \
+    hook_line_before "$work/system/physmem.c" '#include "exec/ram_addr.h"' \
         '#include "hw/viommu/iommu-direct.h" /* qemu-viommu hook 5 */'
-    hook_line_before "$ours/system/physmem.c" "    cache->len = l;" \
+    hook_line_before "$work/system/physmem.c" "    cache->len = l;" \
         "    iommu_direct_cache_init(cache); /* qemu-viommu hook 5 */"
-    hook_line_before "$ours/system/physmem.c" "    return section.mr;" \
-        "    iommu_direct_cache_learn(cache, section.mr); /* qemu-viommu hook 5 */"
-    hook_line_before "$ours/system/physmem.c" "    memory_region_unref(cache->mrs.mr);" \
+    hook_line_before "$work/system/physmem.c" "    return section.mr;" \
+        "    iommu_direct_cache_learn(cache, addr, section.mr); /* qemu-viommu hook 5 */"
+    hook_line_before "$work/system/physmem.c" "    memory_region_unref(cache->mrs.mr);" \
         "    iommu_direct_cache_destroy(cache); /* qemu-viommu hook 5 */"
+    for f in $HOOKED_FILES; do
+        # a new file, never a write through to one shared with pristine
+        cmp -s "$work/$f" "$ours/$f" || cp --remove-destination "$work/$f" "$ours/$f"
+    done
+    rm -rf "$work"
 }
 
 hook_line_after() {
     local file=$1 anchor=$2 line=$3
-    grep -qxF "$line" "$file" && return 0
     [ "$(grep -cxF "$anchor" "$file")" = 1 ] ||
         { echo "prepare-tree: not one '$anchor' in $file" >&2; exit 1; }
     awk -v a="$anchor" -v l="$line" '{ print } $0 == a { print l }' "$file" > "$file.tmp"
@@ -112,19 +128,10 @@ hook_line_after() {
 
 hook_line_before() {
     local file=$1 anchor=$2 line=$3
-    grep -qxF "$line" "$file" && return 0
     [ "$(grep -cxF "$anchor" "$file")" = 1 ] ||
         { echo "prepare-tree: not one '$anchor' in $file" >&2; exit 1; }
     awk -v a="$anchor" -v l="$line" '$0 == a { print l } { print }' "$file" > "$file.tmp"
     mv "$file.tmp" "$file"
-}
-
-hook_line() {
-    local file=$1 line=$2
-    grep -qxF "$line" "$file" && return 0
-    # never write through to a file shared with the pristine tree
-    cp --remove-destination "$file" "$file.tmp" && mv "$file.tmp" "$file"
-    echo "$line" >> "$file"
 }
 
 unpack_pristine() {

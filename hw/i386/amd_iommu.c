@@ -52,6 +52,7 @@
 #include "hw/viommu/pt-walk.h"
 #include "hw/viommu/shadow.h"
 #include "hw/viommu/xlate-fast.h"
+#include "hw/viommu/iommu-direct.h"
 
 /* ---- registers (3.4) ---- */
 
@@ -1667,6 +1668,7 @@ static void amdvi_iommu_memory_region_class_init(ObjectClass *klass,
     IOMMUMemoryRegionClass *imrc = IOMMU_MEMORY_REGION_CLASS(klass);
 
     imrc->translate = amdvi_translate;
+    iommu_direct_opt_in(imrc);      /* every change reaches UNMAP notifiers */
     imrc->notify_flag_changed = amdvi_notify_flag_changed;
     imrc->replay = amdvi_replay;
 }

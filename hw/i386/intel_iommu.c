@@ -49,6 +49,7 @@
 #include "hw/viommu/pt-walk.h"
 #include "hw/viommu/shadow.h"
 #include "hw/viommu/xlate-fast.h"
+#include "hw/viommu/iommu-direct.h"
 #include "hw/viommu/vtd-context.h"
 #include "hw/viommu/vtd-irte.h"
 #include "hw/viommu/vtd-qi.h"
@@ -1112,7 +1113,6 @@ static void latch_root(IntelIOMMUState *s)
     qemu_mutex_lock(&s->lock);
     s->root_table = rta & VTD_HAW_MASK(s->aw_bits) & ~0xfffull;
     s->root_scalable = s->scalable_mode && (rta & RTADDR_TTM_SCALABLE);
-    viommu_xc_inv_all(&s->fast);
     qemu_mutex_unlock(&s->lock);
 }
 
@@ -1819,6 +1819,7 @@ static void vtd_iommu_memory_region_class_init(ObjectClass *klass, void *data)
     IOMMUMemoryRegionClass *imrc = IOMMU_MEMORY_REGION_CLASS(klass);
 
     imrc->translate = vtd_translate;
+    iommu_direct_opt_in(imrc);      /* every change reaches UNMAP notifiers */
     imrc->notify_flag_changed = vtd_notify_flag_changed;
     imrc->replay = vtd_replay;
 }

@@ -8,31 +8,95 @@
  * IOMMU's section and the IOVA are kept here; leaving restores them, so
  * that the slow path translates again.
  *
+ * One UNMAP notifier per IOMMU region (and IOMMU index) watches for all
+ * of that region's direct caches; it is registered the first time one of
+ * them goes direct and stays (the region is referenced), so that caches
+ * that come and go do not add and remove notifiers. Everything here runs
+ * under the BQL.
+ *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "qemu/osdep.h"
 #include "qemu/main-loop.h"
 #include "qapi/error.h"
+#include "qom/object.h"
 #include "exec/address-spaces.h"
 #include "exec/memory.h"
+#include "system/iothread.h"
 #include "hw/viommu/iommu-direct.h"
 
 /* Slow accesses before a cache tries; doubled after each failed try. */
-#define FIRST_TRY       4u
+#define FIRST_TRY       8u
 #define MAX_TRY_GAP     (1u << 16)
+#define MAX_OPT_IN      8
+
+typedef struct DirectWatch DirectWatch;
 
 struct IOMMUDirectCache {
-    IOMMUNotifier n;            /* UNMAP, filtered to the cache's range */
     MemoryRegionCache *cache;
     IOMMUMemoryRegion *iommu_mr;
+    DirectWatch *watch;                 /* once it went direct */
     MemoryRegionSection iommu_mrs;      /* cache->mrs, while direct */
     hwaddr iova;                        /* cache->xlat, while direct */
+    hwaddr page_first, page_last;       /* the IOMMU page, while direct */
     MemoryRegion *ram;                  /* referenced while direct */
-    bool registered;
-    bool refused;               /* the model takes no UNMAP notifier */
     bool direct;
     unsigned next_try;
+    QLIST_ENTRY(IOMMUDirectCache) next; /* in watch->caches, while direct */
 };
+
+/* The direct caches of one IOMMU region and index, and their notifier. */
+struct DirectWatch {
+    IOMMUNotifier n;
+    IOMMUMemoryRegion *iommu_mr;
+    bool refused;                       /* the model took no notifier */
+    QLIST_HEAD(, IOMMUDirectCache) caches;
+    QLIST_ENTRY(DirectWatch) next;
+};
+
+static QLIST_HEAD(, DirectWatch) watches = QLIST_HEAD_INITIALIZER(watches);
+/* What a cache of a model that did not opt in points at: it never tries. */
+static IOMMUDirectCache never = { .next_try = UINT_MAX };
+static const IOMMUMemoryRegionClass *opted_in[MAX_OPT_IN];
+static MemoryListener ram_listener;
+
+void iommu_direct_opt_in(IOMMUMemoryRegionClass *imrc)
+{
+    for (unsigned i = 0; i < MAX_OPT_IN; i++) {
+        if (!opted_in[i] || opted_in[i] == imrc) {
+            opted_in[i] = imrc;
+            return;
+        }
+    }
+}
+
+static bool model_opted_in(IOMMUMemoryRegion *iommu_mr)
+{
+    const IOMMUMemoryRegionClass *imrc =
+        memory_region_get_iommu_class_nocheck(iommu_mr);
+
+    for (unsigned i = 0; i < MAX_OPT_IN && opted_in[i]; i++) {
+        if (opted_in[i] == imrc) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static int is_iothread(Object *obj, void *opaque)
+{
+    return object_dynamic_cast(obj, TYPE_IOTHREAD) != NULL;
+}
+
+/*
+ * A device given an iothread uses its caches there, outside the BQL, and
+ * the inline accessors read cache->ptr without a lock: with any iothread
+ * object in the machine, no cache goes direct.
+ */
+static bool iothreads_exist(void)
+{
+    return object_child_foreach(object_get_objects_root(), is_iothread, NULL);
+}
 
 void iommu_direct_cache_init(MemoryRegionCache *cache)
 {
@@ -55,51 +119,80 @@ static void leave_direct(IOMMUDirectCache *d)
     memory_region_unref(d->ram);
     d->ram = NULL;
     d->direct = false;
+    QLIST_REMOVE(d, next);
     c->direct_slow = 0;
     d->next_try = FIRST_TRY;
 }
 
-/* Any UNMAP or invalidation that meets the cache's IOVA range. */
-static void direct_unmap_notify(IOMMUNotifier *n, IOMMUTLBEntry *entry)
+/* Any UNMAP or invalidation that meets the IOMMU page a cache is in. */
+static void watch_unmap_notify(IOMMUNotifier *n, IOMMUTLBEntry *entry)
 {
-    IOMMUDirectCache *d = container_of(n, IOMMUDirectCache, n);
-    hwaddr first = d->direct ? d->iova : d->cache->xlat;
-    hwaddr last = first + d->cache->len - 1;
+    DirectWatch *w = container_of(n, DirectWatch, n);
+    IOMMUDirectCache *d, *next;
+    hwaddr last = entry->iova | entry->addr_mask;
 
-    if (entry->iova <= last && (entry->iova | entry->addr_mask) >= first) {
-        leave_direct(d);
+    QLIST_FOREACH_SAFE(d, &w->caches, next, next) {
+        if (entry->iova <= d->page_last && last >= d->page_first) {
+            leave_direct(d);
+        }
     }
 }
 
-static bool watch_range(IOMMUDirectCache *d, int iommu_idx)
+/* System memory changed under a pointer (a BAR moved, RAM unplugged). */
+static void ram_layout_commit(MemoryListener *listener)
 {
-    MemoryRegionCache *c = d->cache;
+    DirectWatch *w;
+    IOMMUDirectCache *d, *next;
+
+    QLIST_FOREACH(w, &watches, next) {
+        QLIST_FOREACH_SAFE(d, &w->caches, next, next) {
+            leave_direct(d);
+        }
+    }
+}
+
+static DirectWatch *watch_of(IOMMUMemoryRegion *iommu_mr, int iommu_idx)
+{
+    DirectWatch *w;
     Error *err = NULL;
 
-    if (d->registered || d->refused) {
-        return d->registered;
+    QLIST_FOREACH(w, &watches, next) {
+        if (w->iommu_mr == iommu_mr && w->n.iommu_idx == iommu_idx) {
+            return w->refused ? NULL : w;
+        }
     }
+    if (!ram_listener.commit) {
+        ram_listener.commit = ram_layout_commit;
+        ram_listener.name = "iommu-direct";
+        memory_listener_register(&ram_listener, &address_space_memory);
+    }
+    w = g_new0(DirectWatch, 1);
+    w->iommu_mr = iommu_mr;
+    QLIST_INIT(&w->caches);
+    QLIST_INSERT_HEAD(&watches, w, next);
     /*
      * Over the whole region, as vhost's: QEMU requires an UNMAP to lie
      * within the notifier's range, and an IOMMU may report any size.
      */
-    iommu_notifier_init(&d->n, direct_unmap_notify, IOMMU_NOTIFIER_UNMAP,
-                        0, HWADDR_MAX, iommu_idx);
-    if (memory_region_register_iommu_notifier(MEMORY_REGION(d->iommu_mr),
-                                              &d->n, &err)) {
+    iommu_notifier_init(&w->n, watch_unmap_notify, IOMMU_NOTIFIER_UNMAP, 0,
+                        HWADDR_MAX, iommu_idx);
+    if (memory_region_register_iommu_notifier(MEMORY_REGION(iommu_mr),
+                                              &w->n, &err)) {
         error_free(err);
-        d->refused = true;
-        return false;
+        w->refused = true;
+        return NULL;
     }
-    d->registered = true;
-    return true;
+    memory_region_ref(MEMORY_REGION(iommu_mr));     /* the notifier stays */
+    return w;
 }
 
 /*
- * The host pointer of the cache's whole range, if one IOMMU page (mapped
- * with the rights the cache needs) holds it and it lands in guest RAM.
+ * The host pointer of the cache's whole range, if the IOMMU page that
+ * holds @iova (an address the device just reached through it, so no
+ * fault can be raised) holds all of it, with the rights the cache needs,
+ * and lands in guest RAM.
  */
-static void *direct_pointer(IOMMUDirectCache *d, int iommu_idx,
+static void *direct_pointer(IOMMUDirectCache *d, int iommu_idx, hwaddr iova,
                             MemoryRegion **ram, hwaddr *ram_off)
 {
     MemoryRegionCache *c = d->cache;
@@ -110,10 +203,10 @@ static void *direct_pointer(IOMMUDirectCache *d, int iommu_idx,
     IOMMUTLBEntry e;
     MemoryRegion *mr;
 
-    /* the access that called us went through: this page is mapped */
-    e = imrc->translate(d->iommu_mr, c->xlat, IOMMU_NONE, iommu_idx);
+    e = imrc->translate(d->iommu_mr, iova, IOMMU_NONE, iommu_idx);
     if ((e.perm & need) != need || e.target_as != &address_space_memory ||
-        (c->xlat & ~e.addr_mask) != (last & ~e.addr_mask)) {
+        (c->xlat & ~e.addr_mask) != (iova & ~e.addr_mask) ||
+        (last & ~e.addr_mask) != (iova & ~e.addr_mask)) {
         return NULL;
     }
     phys = (e.translated_addr & ~e.addr_mask) | (c->xlat & e.addr_mask);
@@ -123,11 +216,13 @@ static void *direct_pointer(IOMMUDirectCache *d, int iommu_idx,
                                                MEMTXATTRS_UNSPECIFIED)) {
         return NULL;
     }
+    d->page_first = iova & ~e.addr_mask;
+    d->page_last = iova | e.addr_mask;
     *ram = mr;
     return qemu_map_ram_ptr(mr->ram_block, *ram_off);
 }
 
-static void try_direct(IOMMUDirectCache *d)
+static void try_direct(IOMMUDirectCache *d, hwaddr iova)
 {
     MemoryRegionCache *c = d->cache;
     int idx = memory_region_iommu_attrs_to_index(d->iommu_mr,
@@ -137,10 +232,12 @@ static void try_direct(IOMMUDirectCache *d)
     void *ptr;
 
     /* watch first: nothing reported after this can be missed */
-    if (!watch_range(d, idx)) {
+    d->watch = watch_of(d->iommu_mr, idx);
+    if (!d->watch || iothreads_exist()) {
+        d->next_try = MAX_TRY_GAP;
         return;
     }
-    ptr = direct_pointer(d, idx, &ram, &ram_off);
+    ptr = direct_pointer(d, idx, iova, &ram, &ram_off);
     if (!ptr) {
         d->next_try = MIN(d->next_try * 2, MAX_TRY_GAP);
         return;
@@ -153,43 +250,48 @@ static void try_direct(IOMMUDirectCache *d)
     c->mrs.offset_within_region = ram_off;
     c->xlat = ram_off;
     d->direct = true;
+    QLIST_INSERT_HEAD(&d->watch->caches, d, next);
     smp_wmb();      /* the RAM section and offset before the pointer */
     qatomic_set(&c->ptr, ptr);
 }
 
-void iommu_direct_cache_learn(MemoryRegionCache *cache, MemoryRegion *reached)
+void iommu_direct_cache_learn(MemoryRegionCache *cache, hwaddr addr,
+                              MemoryRegion *reached)
 {
     IOMMUDirectCache *d = cache->direct;
+    IOMMUMemoryRegion *iommu_mr;
 
     if (!memory_region_is_ram(reached) || !bql_locked() ||
         ++cache->direct_slow < (d ? d->next_try : FIRST_TRY)) {
         return;
     }
+    cache->direct_slow = 0;
+    if (d == &never) {
+        return;
+    }
     if (!d) {
+        iommu_mr = memory_region_get_iommu(cache->mrs.mr);
+        if (!iommu_mr || !model_opted_in(iommu_mr)) {
+            cache->direct = &never;
+            return;
+        }
         d = g_new0(IOMMUDirectCache, 1);
         d->cache = cache;
-        d->iommu_mr = memory_region_get_iommu(cache->mrs.mr);
+        d->iommu_mr = iommu_mr;
         d->next_try = FIRST_TRY;
         cache->direct = d;
     }
-    cache->direct_slow = 0;
-    if (d->iommu_mr && !d->refused) {
-        try_direct(d);
-    }
+    try_direct(d, cache->xlat + addr);
 }
 
 void iommu_direct_cache_destroy(MemoryRegionCache *cache)
 {
     IOMMUDirectCache *d = cache->direct;
 
-    if (!d) {
+    cache->direct = NULL;
+    if (!d || d == &never) {
         return;
     }
     leave_direct(d);
-    if (d->registered) {
-        memory_region_unregister_iommu_notifier(MEMORY_REGION(d->iommu_mr),
-                                                &d->n);
-    }
     g_free(d);
-    cache->direct = NULL;
 }

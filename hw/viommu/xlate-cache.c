@@ -36,6 +36,8 @@ void viommu_xc_set_init(ViommuXcSet *set)
 void viommu_xc_add(ViommuXcSet *set, ViommuXc *xc, uint16_t sid)
 {
     memset(xc->slot, 0, sizeof(xc->slot));
+    xc->live = 0;
+    xc->live_epoch = 0;
     xc->sid = sid;
     xc->set = set;
     xc->next = set->head;
@@ -106,10 +108,24 @@ static void slot_store(ViommuXcSlot *s, const ViommuXcSlot *v)
     __atomic_store_n(&s->seq, seq + 2, __ATOMIC_RELEASE);
 }
 
-static void slot_clear(ViommuXcSlot *s)
+static bool slot_live(const ViommuXcSet *set, const ViommuXcSlot *s)
+{
+    return s->epoch == set->epoch;
+}
+
+/* Whether @xc may hold live entries (if not, there is nothing to drop). */
+static bool xc_busy(const ViommuXc *xc)
+{
+    return xc->live && xc->live_epoch == xc->set->epoch;
+}
+
+static void slot_clear(ViommuXc *xc, ViommuXcSlot *s)
 {
     static const ViommuXcSlot empty;
 
+    if (xc_busy(xc) && slot_live(xc->set, s)) {
+        xc->live--;
+    }
     slot_store(s, &empty);
 }
 
@@ -131,6 +147,13 @@ void viommu_xc_fill(ViommuXc *xc, uint64_t iova, unsigned page_shift,
     v.flags = flags;
     v.domain = domain;
     v.pasid = pasid;
+    if (xc->live_epoch != xc->set->epoch) {
+        xc->live = 0;                   /* all died in viommu_xc_inv_all() */
+        xc->live_epoch = xc->set->epoch;
+    }
+    if (!slot_live(xc->set, &xc->slot[slot_of(iova)])) {
+        xc->live++;
+    }
     slot_store(&xc->slot[slot_of(iova)], &v);
 }
 
@@ -138,7 +161,7 @@ void viommu_xc_clear(ViommuXc *xc)
 {
     for (unsigned i = 0; i < VIOMMU_XC_SLOTS; i++) {
         if (xc->slot[i].epoch) {
-            slot_clear(&xc->slot[i]);
+            slot_clear(xc, &xc->slot[i]);
         }
     }
 }
@@ -146,11 +169,6 @@ void viommu_xc_clear(ViommuXc *xc)
 void viommu_xc_inv_all(ViommuXcSet *set)
 {
     __atomic_store_n(&set->epoch, set->epoch + 1, __ATOMIC_RELEASE);
-}
-
-static bool slot_live(const ViommuXcSet *set, const ViommuXcSlot *s)
-{
-    return s->epoch == set->epoch;
 }
 
 unsigned viommu_xc_inv_range(ViommuXcSet *set, uint16_t domain,
@@ -163,12 +181,12 @@ unsigned viommu_xc_inv_range(ViommuXcSet *set, uint16_t domain,
         return 0;
     }
     for (xc = set->head; xc; xc = xc->next) {
-        for (i = 0; i < VIOMMU_XC_SLOTS; i++) {
+        for (i = 0; xc_busy(xc) && i < VIOMMU_XC_SLOTS; i++) {
             ViommuXcSlot *s = &xc->slot[i];
             if (slot_live(set, s) && s->domain == domain &&
                 (pasid == VIOMMU_XC_ANY_PASID || pasid == s->pasid) &&
                 s->iova <= last && (s->iova | s->mask) >= start) {
-                slot_clear(s);
+                slot_clear(xc, s);
                 dropped++;
             }
         }
@@ -185,9 +203,9 @@ unsigned viommu_xc_inv_sid(ViommuXcSet *set, uint16_t sid)
         if (xc->sid != sid) {
             continue;
         }
-        for (i = 0; i < VIOMMU_XC_SLOTS; i++) {
+        for (i = 0; xc_busy(xc) && i < VIOMMU_XC_SLOTS; i++) {
             if (slot_live(set, &xc->slot[i])) {
-                slot_clear(&xc->slot[i]);
+                slot_clear(xc, &xc->slot[i]);
                 dropped++;
             }
         }

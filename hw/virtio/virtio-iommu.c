@@ -24,6 +24,7 @@
 #include "hw/virtio/virtio.h"
 #include "hw/virtio/virtio-iommu.h"
 #include "hw/viommu/xlate-fast.h"
+#include "hw/viommu/iommu-direct.h"
 #include "standard-headers/linux/virtio_ids.h"
 #include "migration/vmstate.h"
 #include "exec/address-spaces.h"
@@ -1322,6 +1323,7 @@ static void virtio_iommu_mr_class_init(ObjectClass *klass, void *data)
     IOMMUMemoryRegionClass *imrc = IOMMU_MEMORY_REGION_CLASS(klass);
 
     imrc->translate = virtio_iommu_translate;
+    iommu_direct_opt_in(imrc);      /* every change reaches UNMAP notifiers */
     imrc->replay = virtio_iommu_replay;
     imrc->get_min_page_size = virtio_iommu_min_page_size;
     imrc->notify_flag_changed = virtio_iommu_notify_flag_changed;

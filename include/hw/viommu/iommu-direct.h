@@ -1,25 +1,25 @@
 /*
  * qemu-viommu hook 5: direct access through an IOMMU for QEMU's
- * MemoryRegionCache (virtio's rings), for every IOMMU model.
+ * MemoryRegionCache (virtio's rings), for any IOMMU model that opts in.
  *
  * Without it, a MemoryRegionCache over an IOMMU address space has no host
  * pointer: every access of a ring (index, entries, descriptors, used
  * elements) takes the slow path and a full translation. With it, once a
- * cache has made a few accesses through the IOMMU and its whole range
- * lies in one IOMMU page mapped with the rights the cache needs (read, and
- * write for a cache opened for writing), onto guest RAM, the cache gets
- * the host pointer of that RAM, and an UNMAP IOMMU notifier over its IOVA
- * range. Any UNMAP or invalidation the IOMMU reports there takes the
- * pointer away at once, under the BQL, before the IOMMU completes that
- * invalidation: the next access takes the slow path and translates (and
- * faults if the page is gone). This is the contract of
- * IOMMUMemoryRegionClass.translate(): a translation kept beyond the
- * access needs an IOMMU notifier.
+ * cache has made a few accesses through the IOMMU under the BQL and its
+ * whole range lies in the IOMMU page it just reached, mapped with the
+ * rights the cache needs (read, and write for a cache opened for
+ * writing) onto guest RAM, the cache gets the host pointer of that RAM.
+ * An UNMAP IOMMU notifier on the region takes the pointer away when any
+ * UNMAP or invalidation the IOMMU reports meets that IOMMU page: at once,
+ * under the BQL, before the IOMMU completes the invalidation; the next
+ * access takes the slow path and translates (and faults if the page is
+ * gone). So does any change of system memory's layout. This is the
+ * contract of IOMMUMemoryRegionClass.translate(): a translation kept
+ * beyond the access needs an IOMMU notifier.
  *
- * Runs under the BQL only: a cache used outside it (an iothread) is never
- * made direct. A model that refuses UNMAP notifiers leaves its caches on
- * the slow path. Caches whose range spans IOMMU pages stay on the slow
- * path too.
+ * Not direct: caches of models that did not opt in, caches whose range
+ * spans IOMMU pages, and every cache while the machine has an iothread
+ * object (a device with an iothread reads cache->ptr outside the BQL).
  *
  * The hook (scripts/prepare-tree.sh, README.rst "Hook points"): two
  * fields in MemoryRegionCache (include/exec/memory.h) and one call each in
@@ -35,15 +35,27 @@
 
 typedef struct IOMMUDirectCache IOMMUDirectCache;
 
+/*
+ * Called by an IOMMU model's region class_init: its caches may go direct.
+ * The model promises that every change of what translate() returns for
+ * a mapped page (an invalidation, a context or device table change, the
+ * IOMMU turned off, reset) reaches UNMAP notifiers before the guest can
+ * see it complete, and that translate() with IOMMU_NONE raises no fault.
+ * Up to 8 models.
+ */
+void iommu_direct_opt_in(IOMMUMemoryRegionClass *imrc);
+
 /* address_space_cache_init(): @cache starts on the slow path, unknown. */
 void iommu_direct_cache_init(MemoryRegionCache *cache);
 
 /*
  * address_space_translate_cached(): @cache's slow path translated an
- * access through its IOMMU to @reached (RAM when the IOMMU let it pass).
- * After a few such accesses, makes @cache direct if it can (see above).
+ * access at offset @addr of the cache through its IOMMU to @reached (RAM
+ * when the IOMMU let it pass). After a few such accesses, makes @cache
+ * direct if it can (see above).
  */
-void iommu_direct_cache_learn(MemoryRegionCache *cache, MemoryRegion *reached);
+void iommu_direct_cache_learn(MemoryRegionCache *cache, hwaddr addr,
+                              MemoryRegion *reached);
 
 /* address_space_cache_destroy(): drops the pointer and the notifier. */
 void iommu_direct_cache_destroy(MemoryRegionCache *cache);

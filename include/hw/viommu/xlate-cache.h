@@ -63,6 +63,9 @@ struct ViommuXc {
     ViommuXcSet *set;
     ViommuXc *next;
     uint16_t sid;               /* source ID: bus << 8 | devfn */
+    /* slots live in epoch live_epoch (writers only): empty ones are skipped */
+    unsigned live;
+    uint64_t live_epoch;
     ViommuXcSlot slot[VIOMMU_XC_SLOTS];
 };
 
@@ -113,7 +116,9 @@ void viommu_xc_inv_all(ViommuXcSet *set);
 /*
  * Under the model's lock: the entries of @domain and @pasid
  * (VIOMMU_XC_ANY_PASID: all) that meet IOVAs [@start, @last], in every
- * endpoint. Returns how many were dropped.
+ * endpoint. Returns how many were dropped. An endpoint with nothing live
+ * costs O(1), so that invalidating a million mappings one by one stays
+ * cheap.
  */
 unsigned viommu_xc_inv_range(ViommuXcSet *set, uint16_t domain,
                              uint32_t pasid, uint64_t start, uint64_t last);

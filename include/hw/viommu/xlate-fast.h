@@ -25,7 +25,7 @@ static inline bool viommu_fast_translate(const ViommuXc *xc, uint16_t sid,
 {
     ViommuXcHit h;
 
-    if (qatomic_read(&xc->sid) != sid ||
+    if (qatomic_load_acquire(&xc->sid) != sid ||
         !viommu_xc_lookup(xc, addr, flag & IOMMU_RW, &h)) {
         return false;
     }
@@ -53,7 +53,7 @@ static inline void viommu_fast_fill(ViommuXc *xc, uint16_t sid,
     if (xc->sid != sid) {
         /* the bus was renumbered: what the old ID cached goes */
         viommu_xc_clear(xc);
-        qatomic_set(&xc->sid, sid);
+        qatomic_store_release(&xc->sid, sid);   /* after the clear */
     }
     viommu_xc_fill(xc, entry->iova, shift, entry->translated_addr,
                    entry->perm & IOMMU_RW, domain, pasid, 0);
