@@ -60,10 +60,14 @@ measure guest_4k_read_s guest_reads {}
 # virtio-blk 4 KiB reads through each IOMMU over without it (qtest), each
 # binary against itself: blk_ratio_virtio, blk_ratio_intel, blk_ratio_amd
 # (upstream's amd-iommu with pt=off, so that it translates)
-blk_ratio() {   # blk_ratio BINARY virtio|intel|amd
-    local none iommu
-    none=$(python3 "$top/scripts/bench/qtest_vtd_blk.py" "$1" "$fw" none 2000)
-    iommu=$(python3 "$top/scripts/bench/qtest_vtd_blk.py" "$1" "$fw" "$2" 2000)
+blk_ratio() {   # blk_ratio BINARY virtio|intel|amd: two pairs, alternating
+    local none=0 iommu=0 v
+    for _ in 1 2; do
+        v=$(python3 "$top/scripts/bench/qtest_vtd_blk.py" "$1" "$fw" none 2000)
+        none=$((none + v))
+        v=$(python3 "$top/scripts/bench/qtest_vtd_blk.py" "$1" "$fw" "$2" 2000)
+        iommu=$((iommu + v))
+    done
     awk -v i="$iommu" -v n="$none" 'BEGIN {printf "%.3f", i / n}'
 }
 for kind in virtio intel amd; do

@@ -87,29 +87,29 @@ apply_hooks() {
     echo "subdir('viommu')  # qemu-viommu hook 1" >> "$work/hw/meson.build"
     # 2. tests/functional/meson.build: add our functional tests to QEMU's
     #    lists (tests/functional/viommu/meson.build), before its test loop.
-    hook_line_before "$work/tests/functional/meson.build" "precache_all = []" \
+    hook_line "$work/tests/functional/meson.build" before "precache_all = []" \
         "subdir('viommu')  # qemu-viommu hook 2"
     # 3. hw/i386/acpi-build.c: the DMAR of intel-iommu is ours; upstream's
     #    builder stays compiled (unreached) so that nothing else changes.
-    hook_line_before "$work/hw/i386/acpi-build.c" \
+    hook_line "$work/hw/i386/acpi-build.c" before \
         "        build_dmar_q35(tables_blob, tables->linker, x86ms->oem_id," \
         "        intel_iommu_build_dmar(tables_blob, tables->linker, x86ms->oem_id, x86ms->oem_table_id); } else if (0) { /* qemu-viommu hook 3 */"
     # 4. hw/i386/acpi-build.c: the IVRS of amd-iommu is ours, likewise.
-    hook_line_before "$work/hw/i386/acpi-build.c" \
+    hook_line "$work/hw/i386/acpi-build.c" before \
         "        build_amd_iommu(tables_blob, tables->linker, x86ms->oem_id," \
         "        amd_iommu_build_ivrs(tables_blob, tables->linker, x86ms->oem_id, x86ms->oem_table_id); } else if (0) { /* qemu-viommu hook 4 */"
     # 5. include/exec/memory.h and system/physmem.c: a MemoryRegionCache
     #    over an IOMMU that opted in gets a host pointer while an UNMAP
     #    notifier guards it (hw/viommu/iommu-direct.c).
-    hook_line_after "$work/include/exec/memory.h" "struct MemoryRegionCache {" \
+    hook_line "$work/include/exec/memory.h" after "struct MemoryRegionCache {" \
         "    struct IOMMUDirectCache *direct; unsigned direct_slow; /* qemu-viommu hook 5 */"
-    hook_line_before "$work/system/physmem.c" '#include "exec/ram_addr.h"' \
+    hook_line "$work/system/physmem.c" before '#include "exec/ram_addr.h"' \
         '#include "hw/viommu/iommu-direct.h" /* qemu-viommu hook 5 */'
-    hook_line_before "$work/system/physmem.c" "    cache->len = l;" \
+    hook_line "$work/system/physmem.c" before "    cache->len = l;" \
         "    iommu_direct_cache_init(cache); /* qemu-viommu hook 5 */"
-    hook_line_before "$work/system/physmem.c" "    return section.mr;" \
+    hook_line "$work/system/physmem.c" before "    return section.mr;" \
         "    iommu_direct_cache_learn(cache, addr, section.mr); /* qemu-viommu hook 5 */"
-    hook_line_before "$work/system/physmem.c" "    memory_region_unref(cache->mrs.mr);" \
+    hook_line "$work/system/physmem.c" before "    memory_region_unref(cache->mrs.mr);" \
         "    iommu_direct_cache_destroy(cache); /* qemu-viommu hook 5 */"
     for f in $HOOKED_FILES; do
         # a new file, never a write through to one shared with pristine
@@ -118,19 +118,14 @@ apply_hooks() {
     rm -rf "$work"
 }
 
-hook_line_after() {
-    local file=$1 anchor=$2 line=$3
+# hook_line FILE before|after ANCHOR LINE: LINE next to the one ANCHOR line
+hook_line() {
+    local file=$1 where=$2 anchor=$3 line=$4
     [ "$(grep -cxF "$anchor" "$file")" = 1 ] ||
         { echo "prepare-tree: not one '$anchor' in $file" >&2; exit 1; }
-    awk -v a="$anchor" -v l="$line" '{ print } $0 == a { print l }' "$file" > "$file.tmp"
-    mv "$file.tmp" "$file"
-}
-
-hook_line_before() {
-    local file=$1 anchor=$2 line=$3
-    [ "$(grep -cxF "$anchor" "$file")" = 1 ] ||
-        { echo "prepare-tree: not one '$anchor' in $file" >&2; exit 1; }
-    awk -v a="$anchor" -v l="$line" '$0 == a { print l } { print }' "$file" > "$file.tmp"
+    awk -v a="$anchor" -v l="$line" -v after="$([ "$where" = after ] && echo 1)" \
+        '$0 == a && !after { print l } { print } $0 == a && after { print l }' \
+        "$file" > "$file.tmp"
     mv "$file.tmp" "$file"
 }
 

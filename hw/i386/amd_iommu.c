@@ -128,6 +128,7 @@ typedef enum AmdviDteState {
 
 typedef struct AmdviDteCache {
     bool valid;
+    uint16_t devid;             /* read for this DeviceID (bus renumbering) */
     AmdviDteState state;
     AmdDte dte;
 } AmdviDteCache;
@@ -359,8 +360,11 @@ static AmdviDteState read_dte(AMDVIState *s, uint16_t devid, AmdDte *out)
 /* With s->lock held: the entry of @as, read and decoded once. */
 static AmdviDteState space_dte(AMDVIAddressSpace *as, AmdDte *out)
 {
-    if (!as->dc.valid) {
-        as->dc.state = read_dte(as->s, space_devid(as), &as->dc.dte);
+    uint16_t devid = space_devid(as);
+
+    if (!as->dc.valid || as->dc.devid != devid) {
+        as->dc.state = read_dte(as->s, devid, &as->dc.dte);
+        as->dc.devid = devid;
         as->dc.valid = true;
     }
     *out = as->dc.dte;

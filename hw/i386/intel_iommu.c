@@ -124,6 +124,7 @@ typedef enum VtdMode {
 /* A context-cache entry: the device's resolved context (and PASID entry). */
 typedef struct VtdCtxCache {
     bool valid;
+    uint16_t sid;               /* resolved for this source ID */
     VtdMode mode;
     uint16_t domain;
     uint32_t pasid;             /* VIOMMU_IOTLB_NO_PASID in legacy mode */
@@ -497,11 +498,13 @@ static VtdDmaFault resolve_scalable(IntelIOMMUState *s, uint16_t sid,
 static VtdDmaFault space_context(VTDAddressSpace *vas, VtdCtxCache *out)
 {
     IntelIOMMUState *s = vas->s;
-    VtdCtxCache c = { .valid = true };
+    uint16_t sid = space_sid(vas);
+    VtdCtxCache c = { .valid = true, .sid = sid };
     VtdCaps caps;
     VtdDmaFault f;
 
-    if (vas->ctx.valid) {
+    /* tagged by source ID, as hardware's: a renumbered bus looks again */
+    if (vas->ctx.valid && vas->ctx.sid == sid) {
         *out = vas->ctx;
         return VTD_FR_OK;
     }
@@ -511,9 +514,9 @@ static VtdDmaFault space_context(VTDAddressSpace *vas, VtdCtxCache *out)
     }
     caps = vtd_caps(s);
     if (s->root_scalable) {
-        f = resolve_scalable(s, space_sid(vas), &caps, &c);
+        f = resolve_scalable(s, sid, &caps, &c);
     } else {
-        f = resolve_legacy(s, space_sid(vas), &caps, &c);
+        f = resolve_legacy(s, sid, &caps, &c);
     }
     *out = c;
     if (f == VTD_FR_OK) {

@@ -138,8 +138,12 @@ static void watch_unmap_notify(IOMMUNotifier *n, IOMMUTLBEntry *entry)
     }
 }
 
-/* System memory changed under a pointer (a BAR moved, RAM unplugged). */
-static void ram_layout_commit(MemoryListener *listener)
+/*
+ * A section left system memory (a BAR moved, RAM unplugged, a ROM device
+ * switched mode): a pointer may point at what is no longer there.
+ */
+static void ram_section_gone(MemoryListener *listener,
+                             MemoryRegionSection *section)
 {
     DirectWatch *w;
     IOMMUDirectCache *d, *next;
@@ -161,8 +165,8 @@ static DirectWatch *watch_of(IOMMUMemoryRegion *iommu_mr, int iommu_idx)
             return w->refused ? NULL : w;
         }
     }
-    if (!ram_listener.commit) {
-        ram_listener.commit = ram_layout_commit;
+    if (!ram_listener.region_del) {
+        ram_listener.region_del = ram_section_gone;
         ram_listener.name = "iommu-direct";
         memory_listener_register(&ram_listener, &address_space_memory);
     }

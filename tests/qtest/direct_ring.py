@@ -160,6 +160,15 @@ class Rig:
         self.q.close()
 
 
+def check_fault(r, what, page):
+    """VT-d and AMD-Vi recorded a fault at @page; closes @r."""
+    faults = r.faults()
+    if r.kind != 'virtio':
+        check('%s: %s: the fault names its page' % (r.kind, what),
+              page in faults, str(sorted(set(hex(f) for f in faults))))
+    r.close()
+
+
 def test_control(binary, fw, kind):
     r = Rig(binary, fw, kind)
     before = r.used_idx()
@@ -178,14 +187,10 @@ def test_used_unmapped(binary, fw, kind):
     r.unmap(USED)
     r.make_available(1)
     after = r.q.read(USED, 4 + 8 * qv.QSIZE)
-    faults = r.faults()
     check('%s: used ring unmapped: the next completion does not land' % kind,
           after == image and r.used_idx() == before,
           'used idx %d -> %d' % (before, r.used_idx()))
-    if kind != 'virtio':
-        check('%s: used ring unmapped: the fault names its page' % kind,
-              USED in faults, str(sorted(set(hex(f) for f in faults))))
-    r.close()
+    check_fault(r, 'used ring unmapped', USED)
 
 
 def test_buffer_unmapped(binary, fw, kind):
@@ -193,13 +198,9 @@ def test_buffer_unmapped(binary, fw, kind):
     r.unmap(BUF0)
     r.q.mem(BUF0, b'\xff' * 4096)
     r.make_available(blk.PER_KICK)
-    faults = r.faults()
     check('%s: buffer unmapped: the next read does not write it' % kind,
           r.q.read(BUF0, 4096) == b'\xff' * 4096)
-    if kind != 'virtio':
-        check('%s: buffer unmapped: the fault names its page' % kind,
-              BUF0 in faults, str(sorted(set(hex(f) for f in faults))))
-    r.close()
+    check_fault(r, 'buffer unmapped', BUF0)
 
 
 def test_used_remapped(binary, fw, kind):
