@@ -330,18 +330,27 @@ static void record_pending_faults(void *opaque)
 
 /* ---- capabilities ---- */
 
+/*
+ * CAP.SAGAW (11.4.2) for an address width: bit 1 3-level (39 bits), bit 2
+ * 4-level (48), bit 3 5-level (57); every level count up to the width.
+ */
+static uint8_t sagaw_of(uint8_t aw_bits)
+{
+    return aw_bits == VTD_HOST_AW_39BIT ? 0x2 :
+           aw_bits == VTD_HOST_AW_48BIT ? 0x6 : 0xe;
+}
+
 static VtdCaps vtd_caps(IntelIOMMUState *s)
 {
     X86IOMMUState *x86 = X86_IOMMU_DEVICE(s);
 
     return (VtdCaps) {
-        .sagaw = s->dma_translation ?
-                 (s->aw_bits == VTD_HOST_AW_39BIT ? 0x2 : 0x6) : 0,
+        .sagaw = s->dma_translation ? sagaw_of(s->aw_bits) : 0,
         .pass_through = x86->pt_supported,
         .device_iotlb = x86->dt_supported,
         .first_stage = s->flts,
         .second_stage = s->scalable_mode && !s->flts,
-        .fl5lp = false,
+        .fl5lp = s->flts && s->aw_bits == VTD_HOST_AW_57BIT,
         .haw_mask = VTD_HAW_MASK(s->aw_bits),
     };
 }
@@ -367,6 +376,9 @@ static void compute_caps(IntelIOMMUState *s)
     }
     if (s->flts && s->fs1gp) {
         cap |= 1ull << 56;                          /* FS1GP */
+    }
+    if (vtd_caps(s).fl5lp) {
+        cap |= 1ull << 60;                          /* FL5LP */
     }
     if (x86_iommu_ir_supported(x86)) {
         ecap |= 1ull << 3;
@@ -1588,7 +1600,8 @@ static bool eim_without_kvm_x2apic(IntelIOMMUState *s)
 
 static bool bad_aw_bits(IntelIOMMUState *s)
 {
-    return s->aw_bits != VTD_HOST_AW_39BIT && s->aw_bits != VTD_HOST_AW_48BIT;
+    return s->aw_bits != VTD_HOST_AW_39BIT &&
+           s->aw_bits != VTD_HOST_AW_48BIT && s->aw_bits != VTD_HOST_AW_57BIT;
 }
 
 static bool flts_outside_sm(IntelIOMMUState *s)
@@ -1596,9 +1609,9 @@ static bool flts_outside_sm(IntelIOMMUState *s)
     return s->flts && !s->scalable_mode;
 }
 
-static bool flts_not_48(IntelIOMMUState *s)
+static bool flts_at_39(IntelIOMMUState *s)
 {
-    return s->flts && s->aw_bits != VTD_HOST_AW_48BIT;
+    return s->flts && s->aw_bits == VTD_HOST_AW_39BIT;
 }
 
 static bool sm_without_drain(IntelIOMMUState *s)
@@ -1616,10 +1629,10 @@ static const struct {
     bool (*refused)(IntelIOMMUState *s);
     const char *why;
 } vtd_config_rules[] = {
-    { bad_aw_bits, "aw-bits must be 39 or 48" },
+    { bad_aw_bits, "aw-bits must be 39, 48 or 57" },
     { eim_without_ir, "eim=on needs intremap=on" },
     { flts_outside_sm, "x-flts (flts) needs x-scalable-mode (scalable-mode)" },
-    { flts_not_48, "x-flts (flts) needs aw-bits=48" },
+    { flts_at_39, "x-flts (flts) needs aw-bits=48 or 57" },
     { sm_without_drain, "x-scalable-mode (scalable-mode) needs dma-drain=on" },
     { pasid_outside_sm, "x-pasid-mode needs x-scalable-mode (scalable-mode)" },
 };

@@ -169,6 +169,7 @@ class VirtioIommu:
     def __init__(self, q, devfn, bars, rings=(DESC, AVAIL, USED)):
         self.q = q
         self.desc, self.avail, self.used = rings
+        self.dma_offset = 0     # device addresses: guest-physical + this
         caps = {}
         ptr = cfg_read(q, devfn, 0x34, 1)
         while ptr:
@@ -212,9 +213,9 @@ class VirtioIommu:
             raise RuntimeError('the device refused the features')
         q.wr('w', c + 0x16, 0)                      # request queue
         q.wr('w', c + 0x18, QSIZE)
-        q.wr('q', c + 0x20, self.desc)
-        q.wr('q', c + 0x28, self.avail)
-        q.wr('q', c + 0x30, self.used)
+        q.wr('q', c + 0x20, self.desc + self.dma_offset)
+        q.wr('q', c + 0x28, self.avail + self.dma_offset)
+        q.wr('q', c + 0x30, self.used + self.dma_offset)
         self.notify = (self.notify_base +
                        q.rd('w', c + 0x1e) * self.notify_mult)
         q.mem(self.avail, bytes(4 + 2 * QSIZE + 2))

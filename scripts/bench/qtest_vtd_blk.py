@@ -34,12 +34,12 @@ class VirtioBlk(qv.VirtioIommu):
         return 0, hi & 3                    # VERSION_1, ACCESS_PLATFORM
 
     def setup_reads(self):
-        descs, ring = b'', b''
+        descs, ring, at = b'', b'', self.dma_offset
         for i in range(PER_KICK):
             d = 3 * i
-            descs += struct.pack('<QIHH', REQ + 16 * i, 16, 1, d + 1)
-            descs += struct.pack('<QIHH', BUF + 4096 * i, 4096, 3, d + 2)
-            descs += struct.pack('<QIHH', REQ + 0x1000 + i, 1, 2, 0)
+            descs += struct.pack('<QIHH', at + REQ + 16 * i, 16, 1, d + 1)
+            descs += struct.pack('<QIHH', at + BUF + 4096 * i, 4096, 3, d + 2)
+            descs += struct.pack('<QIHH', at + REQ + 0x1000 + i, 1, 2, 0)
             ring += struct.pack('<H', d)
         self.q.mem(qv.DESC, descs)
         self.q.mem(qv.AVAIL + 4, ring * (QSIZE // PER_KICK))

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 #
 # qemu-viommu: Debian's 6.12 kernel behind our intel-iommu (VT-d) on q35,
-# under TCG: strict, lazy and passthrough (iommu=pt), scalable mode with
+# under TCG: strict, lazy and passthrough (iommu=pt), aw-bits 57 (5-level
+# tables, legacy and scalable, IOVAs from the top), scalable mode with
 # first-stage tables (sm_on), caching mode, device-IOTLB with ATS devices,
 # and interrupt remapping in x2APIC mode with a vCPU whose APIC ID is above
 # 255. Each asserts what the guest itself reports: the DMAR parsed, one
@@ -36,6 +37,23 @@ class ViommuIntelGuest(ViommuGuestTest):
     def test_aw_bits_39(self):
         # 3-level tables, as pc-q35-9.1 and older machines set by compat
         self.guest('intremap=on,aw-bits=39', 'iommu.strict=1')
+
+    def test_aw_bits_57(self):
+        # 5-level tables; forcedac: IOVAs from the top of the domain, above
+        # 2^48 only when the driver took 5 levels
+        g = self.guest('intremap=on,aw-bits=57',
+                       'iommu.strict=1 iommu.forcedac=1')
+        self.assert_5_levels(g)
+
+    def test_aw_bits_57_scalable(self):
+        g = self.guest('intremap=on,aw-bits=57,x-scalable-mode=on',
+                       'intel_iommu=sm_on iommu.strict=1 iommu.forcedac=1')
+        self.assert_5_levels(g)
+
+    def assert_5_levels(self, g):
+        cap = int(g.result('dmar.cap'), 16)
+        self.assertEqual(cap >> 8 & 0x1f, 0xe, 'SAGAW: 3, 4 and 5 levels')
+        self.assertEqual(cap >> 16 & 0x3f, 56, 'MGAW: 57 bits')
 
     def test_lazy(self):
         self.guest('intremap=on', 'iommu.strict=0', group_type='DMA-FQ')

@@ -124,6 +124,11 @@ run notify_vtd python3 "$top/tests/qtest/notify_vtd.py" \
 run notify_amd python3 "$top/tests/qtest/notify_amd.py" \
     "$obj/qemu-system-x86_64" "$fw"
 
+# intel-iommu aw-bits=57: the capability, virtio-blk DMA above 2^48
+# through 5-level tables, a fault with a 57-bit address, refusals
+run vtd_aw57 python3 "$top/tests/qtest/vtd_aw57.py" \
+    "$obj/qemu-system-x86_64" "$fw"
+
 # Kept translations (the fast path, hook 5's direct rings) die with the
 # mapping: unmap, remap, restart under virtio-blk I/O, for all three IOMMUs
 run direct_ring python3 "$top/tests/qtest/direct_ring.py" \

@@ -34,6 +34,7 @@ OBJECT_DECLARE_SIMPLE_TYPE(IntelIOMMUState, INTEL_IOMMU_DEVICE)
 /* Guest address widths (aw-bits) and the CAP.MGAW field (11.4.2). */
 #define VTD_HOST_AW_39BIT           39
 #define VTD_HOST_AW_48BIT           48
+#define VTD_HOST_AW_57BIT           57
 #define VTD_HOST_ADDRESS_WIDTH      VTD_HOST_AW_48BIT
 #define VTD_HAW_MASK(aw)            ((1ULL << (aw)) - 1)
 #define VTD_MGAW_FROM_CAP(cap)      ((cap >> 16) & 0x3fULL)
