@@ -2,7 +2,8 @@
 #
 # qemu-viommu: Debian's 6.12 kernel behind our intel-iommu (VT-d) on q35,
 # under TCG: strict, lazy and passthrough (iommu=pt), aw-bits 57 (5-level
-# tables, legacy and scalable, IOVAs from the top), scalable mode with
+# tables, legacy, scalable second stage, and first stage with an LA57
+# vCPU; IOVAs from the top), scalable mode with
 # first-stage tables (sm_on), caching mode, device-IOTLB with ATS devices,
 # and interrupt remapping in x2APIC mode with a vCPU whose APIC ID is above
 # 255. Each asserts what the guest itself reports: the DMAR parsed, one
@@ -49,6 +50,15 @@ class ViommuIntelGuest(ViommuGuestTest):
         g = self.guest('intremap=on,aw-bits=57,x-scalable-mode=on',
                        'intel_iommu=sm_on iommu.strict=1 iommu.forcedac=1')
         self.assert_5_levels(g)
+
+    def test_aw_bits_57_first_stage(self):
+        # a vCPU with 5-level paging: first-stage tables of 5 levels (FL5LP)
+        g = self.guest('intremap=on,aw-bits=57,x-scalable-mode=on,x-flts=on',
+                       'intel_iommu=sm_on iommu.strict=1 iommu.forcedac=1',
+                       args=['-cpu', 'qemu64,+la57'])
+        self.assert_5_levels(g)
+        self.assertEqual(int(g.result('dmar.cap'), 16) >> 60 & 1, 1, 'FL5LP')
+        self.assertEqual(g.result('cpu.la57'), '1', '5-level paging on')
 
     def assert_5_levels(self, g):
         cap = int(g.result('dmar.cap'), 16)
