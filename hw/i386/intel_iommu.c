@@ -1765,7 +1765,9 @@ void intel_iommu_build_dmar(GArray *table_data, BIOSLinker *linker,
                                    &l);
     cfg = (DmarConfig) {
         .host_address_width = s->aw_bits,
-        .flags = x86_iommu_ir_supported(x86) ? DMAR_FLAG_INTR_REMAP : 0,
+        .flags = (x86_iommu_ir_supported(x86) ? DMAR_FLAG_INTR_REMAP : 0) |
+                 (s->x2apic_opt_out ? DMAR_FLAG_X2APIC_OPT_OUT : 0) |
+                 (s->platform_opt_in ? DMAR_FLAG_DMA_CTRL_PLATFORM_OPT_IN : 0),
         .drhd_base = Q35_HOST_BRIDGE_IOMMU_ADDR,
         .scopes = l.v, .nr_scopes = l.n,
         .atsr_all_ports = x86->dt_supported,
@@ -1810,6 +1812,9 @@ static const Property vtd_properties[] = {
     DEFINE_PROP_ON_OFF_AUTO("eim", IntelIOMMUState, intr_eim,
                             ON_OFF_AUTO_AUTO),
     DEFINE_PROP_BOOL("x-buggy-eim", IntelIOMMUState, buggy_eim, false),
+    DEFINE_PROP_BOOL("x2apic-opt-out", IntelIOMMUState, x2apic_opt_out, false),
+    DEFINE_PROP_BOOL("platform-opt-in", IntelIOMMUState, platform_opt_in,
+                     false),
     /* accepted; VER stays 1.0 */
     DEFINE_PROP_UINT32("version", IntelIOMMUState, version, 0),
 };

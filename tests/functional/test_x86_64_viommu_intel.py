@@ -60,6 +60,12 @@ class ViommuIntelGuest(ViommuGuestTest):
         self.assertEqual(int(g.result('dmar.cap'), 16) >> 60 & 1, 1, 'FL5LP')
         self.assertEqual(g.result('cpu.la57'), '1', '5-level paging on')
 
+    def test_x2apic_opt_out(self):
+        # the DMAR's X2APIC_OPT_OUT: with EIM and an x2APIC vCPU, the guest
+        # still remaps in xAPIC mode, as the flag asks
+        self.guest('intremap=on,eim=on,x2apic-opt-out=on', 'iommu.strict=1',
+                   intremap='xapic', args=['-cpu', 'qemu64,+x2apic'])
+
     def assert_5_levels(self, g):
         cap = int(g.result('dmar.cap'), 16)
         self.assertEqual(cap >> 8 & 0x1f, 0xe, 'SAGAW: 3, 4 and 5 levels')

@@ -105,6 +105,8 @@ struct IntelIOMMUState {
     uint32_t version;
     OnOffAuto intr_eim;
     bool buggy_eim;
+    bool x2apic_opt_out;        /* DMAR flag X2APIC_OPT_OUT */
+    bool platform_opt_in;       /* DMAR flag DMA_CTRL_PLATFORM_OPT_IN */
     uint8_t aw_bits;
     bool caching_mode;
     bool scalable_mode;
