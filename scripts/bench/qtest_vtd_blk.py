@@ -57,6 +57,11 @@ def identity_tables(q, devfn, pages):
     q.mem(l2, b''.join(struct.pack('<Q', (l1 + 0x1000 * i) | 3) for i in range(4)))
     for p in pages:
         q.mem(l1 + 8 * (p >> 12), struct.pack('<Q', p | 3))
+    vtd_enable(q)
+
+
+def vtd_enable(q):
+    """VT-d: the root table at ROOT latched, caches invalidated, TE on."""
     q.wr('q', BASE + 0x20, ROOT)
     q.wr('l', BASE + 0x18, 1 << 30)             # SRTP
     q.wr('q', BASE + 0x28, 1 << 63 | 1 << 61)   # global context invalidation
@@ -64,6 +69,25 @@ def identity_tables(q, devfn, pages):
     q.wr('l', BASE + 0x18, 1 << 31)             # TE
     if not q.rd('l', BASE + 0x1c) & 1 << 31:
         raise RuntimeError('translation did not turn on')
+
+
+def vtd_page_inv(q, iova, domain=1):
+    """VT-d: register-based page-selective IOTLB invalidation of one 4 KiB
+    page of @domain."""
+    iro = BASE + 16 * (q.rd('q', BASE + 0x10) >> 8 & 0x3ff)   # ECAP.IRO
+    q.wr('q', iro, iova)                                    # IVA
+    q.wr('q', iro + 8, 1 << 63 | 3 << 60 | domain << 32)    # PSI
+    if q.rd('q', iro + 8) & 1 << 63:
+        raise RuntimeError('the invalidation did not complete')
+
+
+def vtd_fault_addrs(q):
+    """VT-d: the page addresses of the fault records with F set."""
+    cap = q.rd('q', BASE + 0x08)
+    fro = BASE + 16 * (cap >> 24 & 0x3ff)
+    return [q.rd('q', fro + 16 * i) & ~0xfff
+            for i in range((cap >> 40 & 0xff) + 1)
+            if q.rd('q', fro + 16 * i + 8) & 1 << 63]
 
 
 AMD_BASE = 0xfed80000

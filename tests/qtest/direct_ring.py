@@ -95,12 +95,7 @@ class Rig:
         if self.kind == 'intel':
             q.mem(blk.PT + 0x2000 + 8 * (page >> 12),
                   struct.pack('<Q', 0 if out is None else out | 3))
-            ecap = q.rd('q', blk.BASE + 0x10)
-            iro = blk.BASE + 16 * (ecap >> 8 & 0x3ff)
-            q.wr('q', iro, page)                          # IVA, 4 KiB
-            q.wr('q', iro + 8, 1 << 63 | 3 << 60 | 1 << 32)   # PSI, domain 1
-            if q.rd('q', iro + 8) & 1 << 63:
-                raise RuntimeError('the invalidation did not complete')
+            blk.vtd_page_inv(q, page)
         elif self.kind == 'amd':
             rw = 3 << 61
             q.mem(blk.AMD_PT + 0x2000 + 8 * (page >> 12),
@@ -128,12 +123,7 @@ class Rig:
         q = self.q
         found = []
         if self.kind == 'intel':
-            cap = q.rd('q', blk.BASE + 0x08)
-            fro = blk.BASE + 16 * (cap >> 24 & 0x3ff)
-            for i in range((cap >> 40 & 0xff) + 1):
-                lo, hi = q.rd('q', fro + 16 * i), q.rd('q', fro + 16 * i + 8)
-                if hi & 1 << 63:
-                    found.append(lo & ~0xfff)
+            found = blk.vtd_fault_addrs(q)
         elif self.kind == 'amd':
             tail = q.rd('q', blk.AMD_BASE + 0x2018)
             for off in range(0, tail, 16):

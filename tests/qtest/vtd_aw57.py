@@ -26,7 +26,7 @@ import qtest_vtd_blk as blk  # noqa: E402
 from checks import check, summary  # noqa: E402
 
 HIGH = 0x0123400000000000          # IOVA = HIGH + guest-physical, > 2^48
-ROOT, CTX, POOL = 0x500000, 0x501000, 0x502000
+POOL = 0x502000                    # after blk.ROOT and blk.CTX
 BASE = blk.BASE
 
 
@@ -75,26 +75,14 @@ def start(binary, fw, aw_bits):
     for p in [qv.DESC, qv.AVAIL, qv.USED, blk.REQ, blk.REQ + 0x1000] + \
              [blk.BUF + 0x1000 * i for i in range(blk.PER_KICK)]:
         t.map(HIGH + p, p)
-    q.mem(ROOT, struct.pack('<QQ', CTX | 1, 0))
-    q.mem(CTX + 16 * fn, struct.pack('<QQ', t.root | 1, 1 << 8 | 3))   # AW 3
-    q.wr('q', BASE + 0x20, ROOT)
-    q.wr('l', BASE + 0x18, 1 << 30)                 # SRTP
-    q.wr('q', BASE + 0x28, 1 << 63 | 1 << 61)       # global context inv.
-    q.wr('q', BASE + 0xf8, 1 << 63 | 1 << 60)       # global IOTLB inv.
-    q.wr('l', BASE + 0x18, 1 << 31)                 # TE
+    q.mem(blk.ROOT, struct.pack('<QQ', blk.CTX | 1, 0))
+    q.mem(blk.CTX + 16 * fn, struct.pack('<QQ', t.root | 1, 1 << 8 | 3))  # AW 3
+    blk.vtd_enable(q)
     dev = blk.VirtioBlk(q, fn, bars)
     dev.dma_offset = HIGH
     dev.init()
     dev.setup_reads()
     return q, t, dev
-
-
-def fault_addrs(q):
-    cap = q.rd('q', BASE + 0x08)
-    fro = BASE + 16 * (cap >> 24 & 0x3ff)
-    return [q.rd('q', fro + 16 * i) & ~0xfff
-            for i in range((cap >> 40 & 0xff) + 1)
-            if q.rd('q', fro + 16 * i + 8) & 1 << 63]
 
 
 def make_available(q, dev, n):
@@ -136,16 +124,13 @@ def test_dma_above_2_48(binary, fw):
         dev.kick(blk.PER_KICK)
     status = q.read(blk.REQ + 0x1000, blk.PER_KICK)
     check('aw-bits=57: 512 reads at IOVAs above 2^48 through 5 levels',
-          status == bytes(blk.PER_KICK) and not fault_addrs(q),
-          'status %s, faults %s' % (status.hex(), fault_addrs(q)))
+          status == bytes(blk.PER_KICK) and not blk.vtd_fault_addrs(q),
+          'status %s, faults %s' % (status.hex(), blk.vtd_fault_addrs(q)))
     before = q.rd('w', qv.USED + 2)
     t.unmap(HIGH + qv.USED)
-    ecap = q.rd('q', BASE + 0x10)
-    iro = BASE + 16 * (ecap >> 8 & 0x3ff)
-    q.wr('q', iro, HIGH + qv.USED)                          # IVA
-    q.wr('q', iro + 8, 1 << 63 | 3 << 60 | 1 << 32)         # PSI, domain 1
+    blk.vtd_page_inv(q, HIGH + qv.USED)
     make_available(q, dev, 1)
-    faults = fault_addrs(q)
+    faults = blk.vtd_fault_addrs(q)
     check('aw-bits=57: the used ring unmapped: nothing lands, the fault '
           'holds the 57-bit address', q.rd('w', qv.USED + 2) == before and
           faults == [HIGH + qv.USED], 'faults %s' % [hex(f) for f in faults])
