@@ -31,13 +31,14 @@ for arch in amd64 arm64; do
     stale "$kit/$arch/vmlinuz" "$cache/linux-$arch/vmlinuz" &&
         cp "$cache/linux-$arch/vmlinuz" "$kit/$arch/vmlinuz"
     stale "$kit/$arch/initramfs.cpio.gz" "$top/tests/guest/init" "$mk" \
-          "$cache/linux-$arch/vmlinuz" &&
+          "$top/tests/guest/edu-storm.c" "$cache/linux-$arch/vmlinuz" &&
         "$mk" "$arch" "$kit/$arch/initramfs.cpio.gz"
 done
 [ -e "$kit/amd64/vmlinuz" ] || { echo "guest-kit: no amd64 kernel (scripts/deps.sh guest)" >&2; exit 1; }
 
 a=$kit/amd64
-stale "$a/initramfs-l1.cpio.gz" "$qemu" "$top/tests/guest/init" "$top/tests/guest/l2.sh" "$mk" &&
+stale "$a/initramfs-l1.cpio.gz" "$qemu" "$top/tests/guest/init" \
+      "$top/tests/guest/l2.sh" "$mk" "$top/tests/guest/edu-storm.c" &&
     "$mk" amd64 "$a/initramfs-l1.cpio.gz" "$qemu"
 
 if stale "$a/efi-boot.img" "$a/vmlinuz" "$a/initramfs.cpio.gz"; then

@@ -21,6 +21,7 @@
 #include "qemu/error-report.h"
 #include "qemu/log.h"
 #include "qemu/timer.h"
+#include "qemu/cutils.h"
 #include "qapi/error.h"
 #include "hw/qdev-properties.h"
 #include "hw/sysbus.h"
@@ -42,6 +43,7 @@
 #include "system/system.h"
 #include "kvm/kvm_i386.h"
 #include "acpi-common.h"
+#include "trace.h"
 
 #include "hw/viommu/acpi-dmar.h"
 #include "hw/viommu/iotlb.h"
@@ -65,7 +67,7 @@ enum {
     R_IRTA = 0xb8, R_IVA = 0xf0, R_IOTLB = 0xf8, R_FRCD = 0x220,
 };
 
-#define NR_FRCD         1       /* fault recording registers (CAP.NFR + 1) */
+#define CAP_NFR_SHIFT   40      /* CAP.NFR: fault records less one */
 
 /* GCMD / GSTS (11.4.4, 11.4.5) */
 #define GS_CFI          (1u << 23)
@@ -245,22 +247,46 @@ static void update_ppf(IntelIOMMUState *s)
 {
     bool pending = false;
 
-    for (int i = 0; i < NR_FRCD; i++) {
+    for (int i = 0; i < s->nr_frcd; i++) {
         pending |= reg_q(s, R_FRCD + 16 * i + 8) & FRCD_F;
+    }
+    if (!!(reg_l(s, R_FSTS) & FSTS_PPF) != pending) {
+        trace_vtd_fsts_ppf(pending);
     }
     mod_l(s, R_FSTS, FSTS_PPF, pending ? FSTS_PPF : 0);
 }
 
 /*
+ * Whether the record filled last is still pending and says the same: QEMU
+ * splits a faulting access into pieces of at most 8 bytes, each of which
+ * translates again; one request is one record.
+ */
+static bool same_as_last_record(IntelIOMMUState *s, uint64_t lo, uint64_t hi)
+{
+    unsigned last = (s->frcd_next + s->nr_frcd - 1) % s->nr_frcd;
+
+    return reg_q(s, R_FRCD + 16 * last) == lo &&
+           reg_q(s, R_FRCD + 16 * last + 8) == hi;
+}
+
+/*
  * Records a fault of @reason for source @sid: @info is the faulting page
- * (DMA) or the IRTE index << 48 (interrupt). Dropped, with PFO, when the
- * next record is still pending.
+ * (DMA) or the IRTE index << 48 (interrupt). The records fill in turn,
+ * wrapping at s->nr_frcd; FSTS.FRI names the first one pending. A fault
+ * meeting a pending record, or PFO already set, is dropped and sets PFO.
  */
 static void record_fault(IntelIOMMUState *s, uint16_t sid, uint8_t reason,
                          uint64_t info, bool read)
 {
     hwaddr frcd = R_FRCD + 16 * s->frcd_next;
     uint32_t fsts = reg_l(s, R_FSTS);
+    uint64_t lo = info & ~0xfffull;
+    uint64_t hi = FRCD_F | (read ? FRCD_T_READ : 0) |
+                  (uint64_t)reason << 32 | sid;
+
+    if (same_as_last_record(s, lo, hi)) {
+        return;
+    }
 
     vtd_guest_error(s, "DMA fault: reason 0x%x, %s from %02x:%02x.%x at "
                     "0x%" PRIx64, reason, reason >= VTD_IR_REQ_RESERVED &&
@@ -271,16 +297,21 @@ static void record_fault(IntelIOMMUState *s, uint16_t sid, uint8_t reason,
         return;
     }
     if (reg_q(s, frcd + 8) & FRCD_F) {
+        vtd_guest_error(s, "fault record %u still pending: fault dropped, "
+                        "primary fault overflow", s->frcd_next);
         mod_l(s, R_FSTS, 0, FSTS_PFO);
         raise_event(s, R_FECTL);
         return;
     }
-    set_q(s, frcd, info & ~0xfffull);
-    set_q(s, frcd + 8, FRCD_F | (read ? FRCD_T_READ : 0) |
-          (uint64_t)reason << 32 | sid);
-    mod_l(s, R_FSTS, 0xffu << FSTS_FRI_SHIFT,
-          (uint32_t)s->frcd_next << FSTS_FRI_SHIFT);
-    s->frcd_next = (s->frcd_next + 1) % NR_FRCD;
+    set_q(s, frcd, lo);
+    set_q(s, frcd + 8, hi);
+    trace_vtd_frr_new(s->frcd_next, reg_q(s, frcd + 8), reg_q(s, frcd));
+    if (!(fsts & FSTS_PPF)) {
+        /* FRI: the first pending record, as PPF goes up */
+        mod_l(s, R_FSTS, 0xffu << FSTS_FRI_SHIFT,
+              (uint32_t)s->frcd_next << FSTS_FRI_SHIFT);
+    }
+    s->frcd_next = (s->frcd_next + 1) % s->nr_frcd;
     if (!(fsts & FSTS_PPF)) {
         update_ppf(s);
         raise_event(s, R_FECTL);
@@ -366,7 +397,7 @@ static void compute_caps(IntelIOMMUState *s)
     cap |= (uint64_t)(s->aw_bits - 1) << 16;        /* MGAW */
     cap |= (uint64_t)(R_FRCD >> 4) << 24;           /* FRO */
     cap |= 3ull << 34 | 1ull << 39;                 /* SLLPS 2M 1G, PSI */
-    cap |= (uint64_t)(NR_FRCD - 1) << 40;           /* NFR */
+    cap |= (uint64_t)(VTD_NR_FRCD - 1) << CAP_NFR_SHIFT;
     cap |= 18ull << 48;                             /* MAMV */
     if (s->caching_mode) {
         cap |= 1ull << 7;
@@ -1187,6 +1218,9 @@ static void write_gcmd(IntelIOMMUState *s)
         set_l(s, R_GSTS, sts);
         set_translation(s, cmd & GS_TE);
     }
+    if (!(sts & (GS_TE | GS_IRE))) {
+        s->frcd_next = 0;           /* the record index restarts (7.3.1) */
+    }
     set_l(s, R_GSTS, sts);
 }
 
@@ -1244,6 +1278,9 @@ static void write_frcd(IntelIOMMUState *s)
     fault_conditions_cleared(s);
 }
 
+/* A fault record's upper quadword: F is write-1-to-clear (11.4.14). */
+#define FRCD_UPPER(i)   { R_FRCD + 16 * (i) + 8, 8, 0, FRCD_F, write_frcd }
+
 /* Writable (rw) and write-1-to-clear (w1c) bits, and what a write does. */
 static const VtdRegBits vtd_regs[] = {
     { R_GCMD, 4, 0xff800000u, 0, write_gcmd },
@@ -1265,8 +1302,10 @@ static const VtdRegBits vtd_regs[] = {
     { R_IVA, 8, ~0xf80ull, 0, NULL },       /* ADDR, IH 6, AM 5:0 */
     { R_IOTLB, 8, (1ull << 63) | (3ull << 60) | (3ull << 48) |
                   (0xffffull << 32), 0, write_iotlb },
-    { R_FRCD + 8, 8, 0, FRCD_F, write_frcd },
+    FRCD_UPPER(0), FRCD_UPPER(1), FRCD_UPPER(2), FRCD_UPPER(3),
+    FRCD_UPPER(4), FRCD_UPPER(5), FRCD_UPPER(6), FRCD_UPPER(7),
 };
+QEMU_BUILD_BUG_ON(VTD_NR_FRCD != 8);
 
 static uint8_t reg_byte_mask(const VtdRegBits *r, hwaddr addr, bool w1c)
 {
@@ -1277,7 +1316,7 @@ static uint64_t vtd_mmio_read(void *opaque, hwaddr addr, unsigned size)
 {
     IntelIOMMUState *s = opaque;
 
-    if (addr + size > DMAR_REG_SIZE) {
+    if (addr + size > VTD_MMIO_SIZE) {
         vtd_guest_error(s, "read of %u at 0x%" HWADDR_PRIx, size, addr);
         return 0;
     }
@@ -1296,7 +1335,7 @@ static void vtd_mmio_write(void *opaque, hwaddr addr, uint64_t val,
     const VtdRegBits *hit[ARRAY_SIZE(vtd_regs)];
     unsigned nr_hit = 0;
 
-    if (addr + size > DMAR_REG_SIZE) {
+    if (addr + size > VTD_MMIO_SIZE) {
         vtd_guest_error(s, "write of %u at 0x%" HWADDR_PRIx, size, addr);
         return;
     }
@@ -1454,6 +1493,7 @@ static const PCIIOMMUOps vtd_pci_ops = {
 static void init_registers(IntelIOMMUState *s)
 {
     memset(s->csr, 0, sizeof(s->csr));
+    s->nr_frcd = VTD_NR_FRCD;
     set_l(s, R_VER, 0x10);
     set_q(s, R_CAP, s->cap);
     set_q(s, R_ECAP, s->ecap);
@@ -1520,9 +1560,12 @@ static int vtd_post_load(void *opaque, int version_id)
         s->iq_entries = entries;
         s->iq_base = iq_base & VTD_HAW_MASK(s->aw_bits) & ~0xfffull;
     }
-    if (s->frcd_next >= NR_FRCD) {
+    /* as many fault records as the guest was told of at its boot */
+    s->nr_frcd = MIN(extract64(reg_q(s, R_CAP), CAP_NFR_SHIFT, 8) + 1,
+                     VTD_NR_FRCD);
+    if (s->frcd_next >= s->nr_frcd) {
         error_report("intel-iommu: migration stream has fault record %u "
-                     "of %u", s->frcd_next, NR_FRCD);
+                     "of %u", s->frcd_next, s->nr_frcd);
         return -EINVAL;
     }
     s->root_scalable = s->scalable_mode &&
@@ -1533,8 +1576,8 @@ static int vtd_post_load(void *opaque, int version_id)
     s->irt_x2apic = s->irt_x2apic && (s->ecap & (1ull << 4));
     s->ir_on = s->ir_on && x86_iommu_ir_supported(X86_IOMMU_DEVICE(s));
     s->translation_on = s->translation_on && s->dma_translation;
-    /* the capabilities are this configuration's, whatever was sent */
-    set_q(s, R_CAP, s->cap);
+    /* the capabilities are this configuration's, but for NFR */
+    set_q(s, R_CAP, deposit64(s->cap, CAP_NFR_SHIFT, 8, s->nr_frcd - 1));
     set_q(s, R_ECAP, s->ecap);
     qemu_mutex_lock(&s->lock);
     viommu_iotlb_flush(s->iotlb);
@@ -1556,16 +1599,41 @@ static const VMStateField vtd_vmstate_v1[] = {
     VMSTATE_UINT64_ARRAY(table_addrs, IntelIOMMUState, 3),
     VMSTATE_UINT32(irt_entries, IntelIOMMUState),
     VMSTATE_UINT16_ARRAY(queue_state, IntelIOMMUState, 4),
-    VMSTATE_UINT8_ARRAY(csr, IntelIOMMUState, DMAR_REG_SIZE),
+    VMSTATE_STATIC_BUFFER(csr, IntelIOMMUState, 0, NULL, 0, DMAR_REG_SIZE),
     VMSTATE_UINT8(iq_last_type, IntelIOMMUState),
     VMSTATE_UNUSED(1),      /* a byte 10.0 no longer uses */
     VMSTATE_BOOL_ARRAY(unit_state, IntelIOMMUState, 4),
     VMSTATE_END_OF_LIST()
 };
 
+/* Fault records 1 to 7, beyond QEMU 10.0's register file: sent if in use. */
+static bool frcd_more_needed(void *opaque)
+{
+    IntelIOMMUState *s = opaque;
+
+    return !buffer_is_zero(s->csr + DMAR_REG_SIZE,
+                           VTD_MMIO_SIZE - DMAR_REG_SIZE);
+}
+
+static const VMStateDescription vtd_vmstate_frcd_more = {
+    .name = "iommu-intel/fault-records",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .needed = frcd_more_needed,
+    .fields = (const VMStateField[]) {
+        VMSTATE_STATIC_BUFFER(csr, IntelIOMMUState, 0, NULL, DMAR_REG_SIZE,
+                              VTD_MMIO_SIZE),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
 static const VMStateDescription vtd_vmstate = {
     .name = "iommu-intel",
     .fields = vtd_vmstate_v1,
+    .subsections = (const VMStateDescription * const []) {
+        &vtd_vmstate_frcd_more,
+        NULL
+    },
     .post_load = vtd_post_load,
     .priority = MIG_PRI_IOMMU,
     .version_id = 1,
@@ -1694,7 +1762,7 @@ static void vtd_realize(DeviceState *dev, Error **errp)
     s->spaces = viommu_space_table_new();
     QLIST_INIT(&s->notified);
     memory_region_init_io(&s->csrmem, OBJECT(s), &vtd_mmio_ops, s,
-                          "intel-iommu", DMAR_REG_SIZE);
+                          "intel-iommu", VTD_MMIO_SIZE);
     sysbus_init_mmio(SYS_BUS_DEVICE(s), &s->csrmem);
     sysbus_mmio_map(SYS_BUS_DEVICE(s), 0, Q35_HOST_BRIDGE_IOMMU_ADDR);
     init_registers(s);

@@ -6,7 +6,8 @@
 # vCPU; IOVAs from the top), scalable mode with
 # first-stage tables (sm_on), caching mode, device-IOTLB with ATS devices,
 # and interrupt remapping in x2APIC mode with a vCPU whose APIC ID is above
-# 255. Each asserts what the guest itself reports: the DMAR parsed, one
+# 255, and a fault storm (12 devices faulting at once against 8 fault
+# records). Each asserts what the guest itself reports: the DMAR parsed, one
 # IOMMU, interrupt remapping as its driver enabled it, virtio-blk and
 # virtio-net in IOMMU groups of the expected type, 4 MiB written and read
 # back intact (also in the host's image), a DHCP lease, and no DMA fault on
@@ -65,6 +66,51 @@ class ViommuIntelGuest(ViommuGuestTest):
         # still remaps in xAPIC mode, as the flag asks
         self.guest('intremap=on,eim=on,x2apic-opt-out=on', 'iommu.strict=1',
                    intremap='xapic', args=['-cpu', 'qemu64,+x2apic'])
+
+    def test_fault_storm(self):
+        # 12 edu devices (no driver) made to read unmapped IOVAs: first 8 at
+        # once (as many as the fault recording registers), then all 12
+        self.require_accelerator('tcg')
+        edus = []
+        for i in range(12):
+            edus += ['-device', 'edu,addr=0x%x' % (0x10 + i)]
+        g = self.new_guest('guest', 'amd64', 'q35',
+                           ['-device', 'intel-iommu,intremap=on'] + edus,
+                           'intel_iommu=on iommu.strict=1 viommu.storm=1',
+                           disk=False, net=False)
+        self.run_guest(g)
+        r = g.result
+        nfr = (int(r('dmar.cap'), 16) >> 40 & 0xff) + 1
+        self.assertEqual(nfr, 8, 'fault recording registers (CAP.NFR + 1)')
+        with open(g.qemu_log, errors='replace') as f:
+            log = f.read().splitlines()
+        raised1 = sum('DMA fault' in l and ' at 0x234' in l for l in log)
+        raised2 = sum('DMA fault' in l and ' at 0x334' in l for l in log)
+        overflow = sum('primary fault overflow' in l for l in log)
+        status1 = [int(v, 16) for v in r('storm.1.status').split()]
+        status2 = [int(v, 16) for v in r('storm.2.status').split()]
+        self.log.info('storm 1: %s faults, status %s; storm 2: %s faults, '
+                      'status %s', r('storm.1.faults'), r('storm.1.status'),
+                      r('storm.2.faults'), r('storm.2.status'))
+        # no more than NFR pending: none lost
+        self.assertEqual(r('storm.1.started'), '8', 'devices started')
+        self.assertEqual(raised1, 8, 'faults the IOMMU raised')
+        self.assertEqual(r('storm.1.faults'), '8', 'faults the guest logged')
+        self.assertEqual(r('storm.1.addresses'), '8', 'distinct addresses')
+        self.assertTrue(status1 and not any(v & 1 for v in status1),
+                        'no primary fault overflow')
+        # more than NFR at once: at least NFR recorded and logged, the rest
+        # dropped with overflow, which the guest saw; QEMU goes on
+        self.assertEqual(r('storm.2.started'), '12', 'devices started')
+        self.assertEqual(raised2, 12, 'faults the IOMMU raised')
+        logged = int(r('storm.2.faults'))
+        self.assertGreaterEqual(logged, nfr, 'at least NFR logged')
+        self.assertEqual(r('storm.2.addresses'), str(logged),
+                         'distinct addresses')
+        self.assertEqual(logged < 12, overflow > 0 and
+                         any(v & 1 for v in status2),
+                         'faults dropped only with overflow, seen by the '
+                         'guest')
 
     def assert_5_levels(self, g):
         cap = int(g.result('dmar.cap'), 16)

@@ -32,7 +32,7 @@ class ViommuMigration(ViommuGuestTest):
     def test_intel_migrate(self):
         # interrupt remapping and queued invalidation state travel too
         self.migrate(['-device', 'intel-iommu,intremap=on'],
-                     'intel_iommu=on iommu.strict=1')
+                     'intel_iommu=on iommu.strict=1', nfr=8)
 
     def test_amd_migrate(self):
         # stock 10.0.2's amd-iommu cannot migrate; ours does by default
@@ -49,8 +49,10 @@ class ViommuMigration(ViommuGuestTest):
     @unittest.skipUnless(os.path.exists(UPSTREAM), 'no upstream build '
                          '(make bench builds build/upstream)')
     def test_intel_migrate_from_upstream(self):
+        # the guest keeps the one fault record stock's CAP.NFR told it of
         self.migrate(['-device', 'intel-iommu,intremap=on'],
-                     'intel_iommu=on iommu.strict=1', src_bin=UPSTREAM)
+                     'intel_iommu=on iommu.strict=1', src_bin=UPSTREAM,
+                     nfr=1)
 
     def test_intel_bad_stream_refused(self):
         """A stream whose intel-iommu fault record index is out of range
@@ -74,7 +76,7 @@ class ViommuMigration(ViommuGuestTest):
         # idstr, instance and version ids, then be64 x 3, be32, be16 x 4
         frcd_next = at + len('iommu-intel') + 8 + 24 + 4 + 6
         self.assertEqual(data[frcd_next:frcd_next + 2], b'\0\0')
-        data[frcd_next + 1] = 7
+        data[frcd_next + 1] = 9         # of 8 records
         with open(stream, 'wb') as f:
             f.write(data)
         dst, log = self.tcg_vm('dst', 'q35')
@@ -92,7 +94,7 @@ class ViommuMigration(ViommuGuestTest):
         self.assertEqual(status, 'failed', 'the bad stream is refused')
         self.assertIn('status', dst.cmd('query-status'), 'QEMU answers')
         dst.shutdown()
-        self.assertIn('fault record 7 of 1', dst.get_log() or '',
+        self.assertIn('fault record 9 of 8', dst.get_log() or '',
                       'the reason, in QEMU\'s output')
 
     def guest_on(self, binary, *args, **kwargs):
@@ -107,7 +109,10 @@ class ViommuMigration(ViommuGuestTest):
             g.vm.add_args('-L', FIRMWARE)
         return g
 
-    def migrate(self, iommu, append, src_bin=None, dst_bin=None):
+    def migrate(self, iommu, append, src_bin=None, dst_bin=None, nfr=None):
+        """Migrates a guest in the middle of strict-mode reads; with NFR,
+        the destination's VT-d must offer NFR fault records (CAP.NFR + 1)
+        after the migration."""
         self.require_accelerator('tcg')
         append += ' viommu.bench=%d' % READS
         # the same disk on both sides: room for the reads
@@ -131,6 +136,13 @@ class ViommuMigration(ViommuGuestTest):
                 break
             time.sleep(0.5)
         self.assertEqual(status, 'completed', 'migration')
+        if nfr:
+            out = dst.vm.cmd('human-monitor-command',
+                             command_line='xp /1gx 0xfed90008')
+            cap = int(out.split(':')[1].split()[0], 16)
+            self.assertEqual((cap >> 40 & 0xff) + 1, nfr,
+                             'fault records on the destination (CAP %s)' %
+                             out.strip())
         # what the source printed before it stopped
         self.read_console(src, None, timeout=5, quiet_for=2)
         src.vm.shutdown()

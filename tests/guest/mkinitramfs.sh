@@ -23,10 +23,14 @@ trap 'rm -rf "$root"' EXIT
 mkdir -p "$root"/{bin,proc,sys,dev,tmp,lib/modules}
 cp "$busybox" "$root/bin/busybox"
 for applet in sh mount insmod sed cat ls wc readlink dd md5sum cut sleep grep \
-              ip udhcpc poweroff dmesg awk echo tr head seq; do
+              ip udhcpc poweroff dmesg awk echo tr head seq sort; do
     ln -s busybox "$root/bin/$applet"
 done
 cp "$here/init" "$root/init"
+if [ "$arch" = "$(dpkg --print-architecture)" ]; then
+    # the fault storm's DMA starter (static: the initramfs has no libc)
+    ${CC:-gcc} -static -O2 -Wall -o "$root/bin/edu-storm" "$here/edu-storm.c"
+fi
 cp "$here/udhcpc-script" "$root/bin/udhcpc-script"
 for m in virt/lib/irqbypass drivers/iommu/virtio-iommu net/core/failover drivers/net/net_failover \
          drivers/net/virtio_net drivers/block/virtio_blk drivers/vfio/vfio \

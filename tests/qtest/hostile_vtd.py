@@ -24,7 +24,7 @@ from checks import check, summary  # noqa: E402
 
 BASE = 0xfed90000
 GCMD, GSTS, RTADDR, CCMD = 0x18, 0x1c, 0x20, 0x28
-FSTS, FECTL, IQH, IQT, IQA = 0x34, 0x38, 0x80, 0x88, 0x90
+CAP, FSTS, FECTL, IQH, IQT, IQA = 0x08, 0x34, 0x38, 0x80, 0x88, 0x90
 ICS, IECTL, IEADDR, IQERCD, IOTLB, FRCD = 0x9c, 0xa0, 0xa8, 0xb0, 0xf8, 0x220
 TE, SRTP, QIE = 1 << 31, 1 << 30, 1 << 26
 IQE, PPF, PFO = 1 << 4, 1 << 1, 1 << 0
@@ -126,7 +126,7 @@ def test_register_sizes(binary, fw):
                 v.wr(off, 0, size)
     ok = v.alive()
     check('reads and zero writes of 1, 2, 4, 8 bytes at every offset', ok)
-    check('capabilities unchanged by writes', v.rd(8, 8) == 0x00d2008c222f0606,
+    check('capabilities unchanged by writes', v.rd(8, 8) == 0x00d2078c222f0606,
           hex(v.rd(8, 8)))
     v.close()
 
@@ -210,18 +210,44 @@ def test_dma(binary, fw):
           fsts & PPF and hi >> 63 and (hi >> 32) & 0xff == 6 and
           hi & 0xffff == v.edu_fn and lo == IOVA + 0x3000,
           'FSTS 0x%x FRCD 0x%x_%x' % (fsts, hi, lo))
+    nfr = (v.rd(CAP, 8) >> 40 & 0xff) + 1
+    for i in range(1, nfr):
+        v.dma(IOVA + 0x4000 + 0x1000 * i, 0x40000, 0x1000, to_ram=False)
+    fsts = v.rd(FSTS)
+    check('%d faults fill the %d records in turn; FRI stays on the first '
+          'pending' % (nfr, nfr), nfr >= 8 and fsts == PPF and
+          all(v.rd(FRCD + 16 * i, 8) == IOVA + 0x4000 + 0x1000 * i and
+              v.rd(FRCD + 16 * i + 8, 8) >> 63 for i in range(1, nfr)),
+          'NFR %d FSTS 0x%x' % (nfr, fsts))
     v.dma(IOVA + 0x4000, 0x40000, 0x1000, to_ram=False)
-    check('a second fault with the record pending: PFO',
-          v.rd(FSTS) & PFO and (v.rd(FRCD + 8, 8) >> 32) & 0xff == 6)
+    check('one more with every record pending: PFO, the records kept',
+          v.rd(FSTS) & PFO and v.rd(FRCD, 8) == IOVA + 0x3000 and
+          (v.rd(FRCD + 8, 8) >> 32) & 0xff == 6)
     v.wr(FRCD + 12, 1 << 31)
+    check('the first record cleared: PPF stays, others pending',
+          v.rd(FSTS) & PPF)
+    for i in range(1, nfr):
+        v.wr(FRCD + 16 * i + 12, 1 << 31)
     v.wr(FSTS, PFO)
-    check('record and PFO cleared by software', v.rd(FSTS) == 0)
+    check('records and PFO cleared by software', v.rd(FSTS) == 0)
+    v.dma(IOVA + 0x3000, 0x40000, 0x1000, to_ram=False)
+    check('the next fault wraps to record 0, and FRI names it',
+          v.rd(FSTS) == PPF and v.rd(FRCD + 8, 8) >> 63)
+    v.wr(FRCD + 12, 1 << 31)
+    v.dma(IOVA + 0x3000, 0x40000, 0x1000, to_ram=False)
+    check('cleared, the next goes to record 1: FRI 1',
+          v.rd(FSTS) == PPF | 1 << 8 and v.rd(FRCD + 24, 8) >> 63,
+          'FSTS 0x%x' % v.rd(FSTS))
+    v.wr(FRCD + 28, 1 << 31)
     # the context now points outside RAM, then the tables hold random bits
     v.q.mem(CTX + 16 * v.edu_fn, struct.pack('<QQ', 0x7ffffff000 | 1, 1 << 8 | 1))
     v.submit(GOOD['context-cache'], GOOD['iotlb'])
     v.dma(IOVA, 0x40000, 0x1000, to_ram=False)
+    first = FRCD + 16 * (v.rd(FSTS) >> 8 & 0xff)     # FRI
     check('tables outside RAM: a fault (paging read, 0x7)',
-          (v.rd(FRCD + 8, 8) >> 32) & 0xff == 7, hex(v.rd(FRCD + 8, 8)))
+          (v.rd(first + 8, 8) >> 32) & 0xff == 7, hex(v.rd(first + 8, 8)))
+    for i in range(8):
+        v.wr(FRCD + 16 * i + 12, 1 << 31)
     rng = random.Random(10)
     for i in range(50):
         v.q.mem(SLPT, bytes(rng.getrandbits(8) for _ in range(3 * 4096)))

@@ -133,7 +133,8 @@ def test_dma_above_2_48(binary, fw):
     faults = blk.vtd_fault_addrs(q)
     check('aw-bits=57: the used ring unmapped: nothing lands, the fault '
           'holds the 57-bit address', q.rd('w', qv.USED + 2) == before and
-          faults == [HIGH + qv.USED], 'faults %s' % [hex(f) for f in faults])
+          faults and set(faults) == {HIGH + qv.USED},
+          'faults %s' % [hex(f) for f in faults])
     q.close()
 
 

@@ -28,8 +28,13 @@ OBJECT_DECLARE_SIMPLE_TYPE(IntelIOMMUState, INTEL_IOMMU_DEVICE)
 /* Where the pc machines put the remapping hardware unit's registers. */
 #define Q35_HOST_BRIDGE_IOMMU_ADDR  0xfed90000ULL
 
-/* The register file, through the one fault recording register (11.4). */
+/*
+ * The register file as QEMU 10.0 migrates it: through the first fault
+ * recording register (11.4). The other VTD_NR_FRCD - 1 records follow it.
+ */
 #define DMAR_REG_SIZE               0x230
+#define VTD_NR_FRCD                 8       /* fault records (NFR + 1) */
+#define VTD_MMIO_SIZE               (DMAR_REG_SIZE + 16 * (VTD_NR_FRCD - 1))
 
 /* Guest address widths (aw-bits) and the CAP.MGAW field (11.4.2). */
 #define VTD_HOST_AW_39BIT           39
@@ -67,7 +72,7 @@ typedef struct VtdPendingFault {
 struct IntelIOMMUState {
     X86IOMMUState x86_iommu;
     MemoryRegion csrmem;
-    uint8_t csr[DMAR_REG_SIZE];
+    uint8_t csr[VTD_MMIO_SIZE];
 
     union {                     /* the three table addresses */
         struct {
@@ -119,6 +124,7 @@ struct IntelIOMMUState {
     bool fs1gp;
 
     uint64_t cap, ecap;         /* what this configuration offers */
+    uint8_t nr_frcd;            /* fault records in use: CAP.NFR + 1 */
     QemuMutex lock;             /* translation state; taken under the BQL */
     struct ViommuIotlb *iotlb;
     ViommuXcSet fast;           /* endpoints' fast paths, under lock */
