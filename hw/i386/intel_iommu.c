@@ -1642,7 +1642,20 @@ static const VMStateDescription vtd_vmstate = {
 
 /* ---- configuration ---- */
 
-/* eim=auto: on where x2APIC interrupts can be delivered as 10.0 judged. */
+/*
+ * Whether x2APIC interrupts can reach the vCPUs: always with QEMU's own
+ * APICs (TCG), with KVM only through its in-kernel irqchip.
+ */
+static bool x2apic_deliverable(IntelIOMMUState *s)
+{
+    return !kvm_enabled() || s->buggy_eim || kvm_irqchip_in_kernel();
+}
+
+/*
+ * eim=auto: on whenever interrupt remapping is on and x2APIC interrupts
+ * can be delivered. (10.0 turned it on with KVM's irqchip only, so that a
+ * TCG guest ran without x2APIC.)
+ */
 static OnOffAuto decide_eim(IntelIOMMUState *s)
 {
     bool ir = x86_iommu_ir_supported(X86_IOMMU_DEVICE(s));
@@ -1650,8 +1663,16 @@ static OnOffAuto decide_eim(IntelIOMMUState *s)
     if (s->intr_eim != ON_OFF_AUTO_AUTO) {
         return s->intr_eim;
     }
-    return ir && (s->buggy_eim || kvm_irqchip_in_kernel()) ? ON_OFF_AUTO_ON
-                                                          : ON_OFF_AUTO_OFF;
+    return ir && x2apic_deliverable(s) ? ON_OFF_AUTO_ON : ON_OFF_AUTO_OFF;
+}
+
+/* vCPUs whose APIC IDs only x2APIC interrupt remapping can address */
+static bool apic_ids_above_255(void)
+{
+    MachineState *ms = MACHINE(qdev_get_machine());
+
+    return object_dynamic_cast(OBJECT(ms), TYPE_X86_MACHINE) &&
+           X86_MACHINE(ms)->apic_id_limit > 256;
 }
 
 static bool eim_without_ir(IntelIOMMUState *s)
@@ -1707,15 +1728,26 @@ static const struct {
 
 static bool check_config(IntelIOMMUState *s, Error **errp)
 {
+    bool auto_eim;
+
     for (size_t i = 0; i < ARRAY_SIZE(vtd_config_rules); i++) {
         if (vtd_config_rules[i].refused(s)) {
             error_setg(errp, "intel-iommu: %s", vtd_config_rules[i].why);
             return false;
         }
     }
+    auto_eim = s->intr_eim == ON_OFF_AUTO_AUTO;
     s->intr_eim = decide_eim(s);
     if (eim_without_kvm_x2apic(s)) {
         error_setg(errp, "intel-iommu: eim=on needs KVM's X2APIC_API");
+        return false;
+    }
+    if (auto_eim && s->intr_eim == ON_OFF_AUTO_OFF &&
+        x86_iommu_ir_supported(X86_IOMMU_DEVICE(s)) && apic_ids_above_255()) {
+        error_setg(errp, "intel-iommu: vCPUs with APIC IDs above 255 need "
+                   "x2APIC interrupt remapping (eim), which KVM delivers "
+                   "only with kernel-irqchip=split; set eim=off to boot "
+                   "with those vCPUs unusable");
         return false;
     }
     return true;

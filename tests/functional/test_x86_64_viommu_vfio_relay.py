@@ -325,6 +325,7 @@ class ViommuVfioRelay(ViommuGuestTest):
             self.assertFalse(any('stopped' in l for l in l1.lines
                                  if l.startswith('CHURN ')),
                              'group switches kept working')
+        return l1
 
     def test_virtio(self):
         # no interrupt remapping behind a virtio-iommu on x86: type1 needs
@@ -340,6 +341,17 @@ class ViommuVfioRelay(ViommuGuestTest):
         self.relay('q35,kernel-irqchip=split',
                    'intel-iommu,caching-mode=on,intremap=on',
                    'intel_iommu=on iommu.strict=1', False, churn=True)
+
+    def test_intel_snoop_control(self):
+        # snoop-control=on with VFIO's notifiers (stock 10.0.2 refuses the
+        # pair): L1's driver sees ECAP.SC, so its VFIO domain enforces
+        # cache coherency and its page tables carry SNP, which L0 walks
+        l1 = self.relay('q35,kernel-irqchip=split',
+                        'intel-iommu,caching-mode=on,intremap=on,'
+                        'snoop-control=on', 'intel_iommu=on iommu.strict=1',
+                        False)
+        self.assertEqual(int(l1.result('dmar.ecap'), 16) >> 7 & 1, 1,
+                         'ECAP.SC as L1\'s driver read it')
 
     def test_amd(self):
         # our amd-iommu in L0, the same steps; L1's driver logs the DMA
