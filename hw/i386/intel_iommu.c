@@ -43,6 +43,7 @@
 #include "system/system.h"
 #include "kvm/kvm_i386.h"
 #include "acpi-common.h"
+#include "e820_memory_layout.h"
 #include "trace.h"
 
 #include "hw/viommu/acpi-dmar.h"
@@ -288,17 +289,18 @@ static void record_fault(IntelIOMMUState *s, uint16_t sid, uint8_t reason,
         return;
     }
 
+    bool dropped = (fsts & FSTS_PFO) || (reg_q(s, frcd + 8) & FRCD_F);
+
     vtd_guest_error(s, "DMA fault: reason 0x%x, %s from %02x:%02x.%x at "
-                    "0x%" PRIx64, reason, reason >= VTD_IR_REQ_RESERVED &&
+                    "0x%" PRIx64 "%s", reason, reason >= VTD_IR_REQ_RESERVED &&
                     reason <= VTD_IR_SID_MISMATCH ? "interrupt request" :
                     read ? "read" : "write", sid >> 8, PCI_SLOT(sid & 0xff),
-                    PCI_FUNC(sid & 0xff), info);
+                    PCI_FUNC(sid & 0xff), info,
+                    dropped ? ", dropped: primary fault overflow" : "");
     if (fsts & FSTS_PFO) {
         return;
     }
-    if (reg_q(s, frcd + 8) & FRCD_F) {
-        vtd_guest_error(s, "fault record %u still pending: fault dropped, "
-                        "primary fault overflow", s->frcd_next);
+    if (dropped) {
         mod_l(s, R_FSTS, 0, FSTS_PFO);
         raise_event(s, R_FECTL);
         return;
@@ -1563,9 +1565,12 @@ static int vtd_post_load(void *opaque, int version_id)
     /* as many fault records as the guest was told of at its boot */
     s->nr_frcd = MIN(extract64(reg_q(s, R_CAP), CAP_NFR_SHIFT, 8) + 1,
                      VTD_NR_FRCD);
-    if (s->frcd_next >= s->nr_frcd) {
+    if (s->frcd_next >= s->nr_frcd ||
+        extract32(reg_l(s, R_FSTS), FSTS_FRI_SHIFT, 8) >= s->nr_frcd) {
         error_report("intel-iommu: migration stream has fault record %u "
-                     "of %u", s->frcd_next, s->nr_frcd);
+                     "(FRI %u) of %u", s->frcd_next,
+                     extract32(reg_l(s, R_FSTS), FSTS_FRI_SHIFT, 8),
+                     s->nr_frcd);
         return -EINVAL;
     }
     s->root_scalable = s->scalable_mode &&
@@ -1606,13 +1611,36 @@ static const VMStateField vtd_vmstate_v1[] = {
     VMSTATE_END_OF_LIST()
 };
 
-/* Fault records 1 to 7, beyond QEMU 10.0's register file: sent if in use. */
+/*
+ * With no record pending, which record the next fault fills makes no
+ * difference: the index restarts, so that QEMU 10.0 (one record) can take
+ * the stream.
+ */
+static int vtd_pre_save(void *opaque)
+{
+    IntelIOMMUState *s = opaque;
+
+    if (!(reg_l(s, R_FSTS) & FSTS_PPF)) {
+        s->frcd_next = 0;
+    }
+    return 0;
+}
+
+/*
+ * Fault records 1 to 7 lie beyond QEMU 10.0's register file: they go in a
+ * subsection while one is pending or the index is past record 0, state
+ * 10.0 cannot hold (it refuses the subsection, and the source runs on).
+ */
 static bool frcd_more_needed(void *opaque)
 {
     IntelIOMMUState *s = opaque;
 
-    return !buffer_is_zero(s->csr + DMAR_REG_SIZE,
-                           VTD_MMIO_SIZE - DMAR_REG_SIZE);
+    for (int i = 1; i < VTD_NR_FRCD; i++) {
+        if (reg_q(s, R_FRCD + 16 * i + 8) & FRCD_F) {
+            return true;
+        }
+    }
+    return s->frcd_next != 0;
 }
 
 static const VMStateDescription vtd_vmstate_frcd_more = {
@@ -1630,6 +1658,7 @@ static const VMStateDescription vtd_vmstate_frcd_more = {
 static const VMStateDescription vtd_vmstate = {
     .name = "iommu-intel",
     .fields = vtd_vmstate_v1,
+    .pre_save = vtd_pre_save,
     .subsections = (const VMStateDescription * const []) {
         &vtd_vmstate_frcd_more,
         NULL
@@ -1672,7 +1701,7 @@ static bool apic_ids_above_255(void)
     MachineState *ms = MACHINE(qdev_get_machine());
 
     return object_dynamic_cast(OBJECT(ms), TYPE_X86_MACHINE) &&
-           X86_MACHINE(ms)->apic_id_limit > 256;
+           X86_MACHINE(ms)->apic_id_limit > 255;
 }
 
 static bool eim_without_ir(IntelIOMMUState *s)
@@ -1726,6 +1755,69 @@ static const struct {
     { pasid_outside_sm, "x-pasid-mode needs x-scalable-mode (scalable-mode)" },
 };
 
+#define RMRR_SYNTAX "BASE-LIMIT:ID[:ID...], several separated by ';'"
+
+static void free_rmrrs(IntelIOMMUState *s)
+{
+    for (unsigned i = 0; i < s->nr_rmrrs; i++) {
+        g_strfreev(s->rmrrs[i].ids);
+    }
+    g_clear_pointer(&s->rmrrs, g_free);
+    s->nr_rmrrs = 0;
+}
+
+/* Parses the "rmrr" property into s->rmrrs. */
+static bool parse_rmrrs(IntelIOMMUState *s, Error **errp)
+{
+    g_auto(GStrv) entries = NULL;
+
+    if (!s->rmrr_spec || !*s->rmrr_spec) {
+        return true;
+    }
+    entries = g_strsplit(s->rmrr_spec, ";", -1);
+    s->rmrrs = g_new0(VtdRmrr, g_strv_length(entries));
+    for (char **e = entries; *e; e++) {
+        g_auto(GStrv) parts = g_strsplit(*e, ":", -1);
+        VtdRmrr *r = &s->rmrrs[s->nr_rmrrs];
+        const char *why = NULL;
+
+        if (!parts[0] || !parts[1] || !*parts[1]) {
+            why = "no device id";
+        } else {
+            why = dmar_rmrr_parse_range(parts[0], s->aw_bits, &r->base,
+                                        &r->limit);
+        }
+        if (why) {
+            error_setg(errp, "intel-iommu: rmrr '%s': %s (the syntax is "
+                       RMRR_SYNTAX ")", *e, why);
+            free_rmrrs(s);
+            return false;
+        }
+        r->ids = g_strdupv(parts + 1);
+        s->nr_rmrrs++;
+    }
+    return true;
+}
+
+/* Each RMRR is reserved memory in the E820 map, as firmware makes it. */
+static void reserve_rmrrs(IntelIOMMUState *s)
+{
+    for (unsigned i = 0; i < s->nr_rmrrs; i++) {
+        e820_add_entry(s->rmrrs[i].base,
+                       s->rmrrs[i].limit - s->rmrrs[i].base + 1,
+                       E820_RESERVED);
+    }
+}
+
+/* The PCI device an RMRR names by id, or NULL. */
+static PCIDevice *rmrr_device(const char *id)
+{
+    DeviceState *d = qdev_find_recursive(sysbus_get_default(), id);
+
+    return d ? (PCIDevice *)object_dynamic_cast(OBJECT(d), TYPE_PCI_DEVICE)
+             : NULL;
+}
+
 static bool check_config(IntelIOMMUState *s, Error **errp)
 {
     bool auto_eim;
@@ -1735,6 +1827,9 @@ static bool check_config(IntelIOMMUState *s, Error **errp)
             error_setg(errp, "intel-iommu: %s", vtd_config_rules[i].why);
             return false;
         }
+    }
+    if (!parse_rmrrs(s, errp)) {
+        return false;
     }
     auto_eim = s->intr_eim == ON_OFF_AUTO_AUTO;
     s->intr_eim = decide_eim(s);
@@ -1765,10 +1860,36 @@ static int refuse_vfio_without_cm(Object *child, void *opaque)
     return 0;
 }
 
+/*
+ * RMRR scopes here are one-entry paths from a root bus (8.3.1), so their
+ * devices sit on root buses.
+ */
+static void check_rmrr_devices(IntelIOMMUState *s)
+{
+    for (unsigned i = 0; i < s->nr_rmrrs; i++) {
+        for (char **id = s->rmrrs[i].ids; *id; id++) {
+            PCIDevice *d = rmrr_device(*id);
+
+            if (!d) {
+                error_report("intel-iommu: rmrr names '%s', which is not "
+                             "the id of a PCI device", *id);
+                exit(1);
+            }
+            if (!pci_bus_is_root(pci_get_bus(d))) {
+                error_report("intel-iommu: rmrr names '%s', which is behind "
+                             "a bridge: RMRR devices must sit on a root bus",
+                             *id);
+                exit(1);
+            }
+        }
+    }
+}
+
 static void vtd_machine_done(Notifier *n, void *data)
 {
     object_child_foreach_recursive(object_get_root(), refuse_vfio_without_cm,
                                    x86_iommu_get_default());
+    check_rmrr_devices(INTEL_IOMMU_DEVICE(x86_iommu_get_default()));
 }
 
 static Notifier vtd_machine_done_notifier = { .notify = vtd_machine_done };
@@ -1782,6 +1903,7 @@ static void vtd_realize(DeviceState *dev, Error **errp)
     if (!check_config(s, errp)) {
         return;
     }
+    reserve_rmrrs(s);
     compute_caps(s);
     qemu_mutex_init(&s->lock);
     s->iotlb = viommu_iotlb_new(VTD_IOTLB_ENTRIES);
@@ -1846,6 +1968,35 @@ static int add_host_bridge_scopes(Object *obj, void *opaque)
     return 0;
 }
 
+/* The DMAR's RMRRs: each one's devices where they are now (8.4). */
+static DmarRmrr *rmrr_entries(IntelIOMMUState *s, ScopeList *scopes,
+                              unsigned *nr)
+{
+    DmarRmrr *v = g_new0(DmarRmrr, s->nr_rmrrs);
+    g_autofree unsigned *first = g_new0(unsigned, s->nr_rmrrs + 1);
+
+    *nr = 0;
+    for (unsigned i = 0; i < s->nr_rmrrs; i++) {
+        for (char **id = s->rmrrs[i].ids; *id; id++) {
+            PCIDevice *d = rmrr_device(*id);
+
+            if (d) {
+                add_scope(pci_get_bus(d), d, scopes);
+            }
+        }
+        v[*nr] = (DmarRmrr) { .base = s->rmrrs[i].base,
+                              .limit = s->rmrrs[i].limit,
+                              .nr_scopes = scopes->n - first[*nr] };
+        if (v[*nr].nr_scopes) {
+            first[++*nr] = scopes->n;       /* an RMRR without devices goes */
+        }
+    }
+    for (unsigned i = 0; i < *nr; i++) {
+        v[i].scopes = scopes->v + first[i];     /* final once all are in */
+    }
+    return v;
+}
+
 void intel_iommu_build_dmar(GArray *table_data, BIOSLinker *linker,
                             const char *oem_id, const char *oem_table_id)
 {
@@ -1853,7 +2004,9 @@ void intel_iommu_build_dmar(GArray *table_data, BIOSLinker *linker,
     IntelIOMMUState *s = INTEL_IOMMU_DEVICE(x86);
     AcpiTable table = { .sig = "DMAR", .rev = 1, .oem_id = oem_id,
                         .oem_table_id = oem_table_id };
-    ScopeList l = {};
+    ScopeList l = {}, rmrr_scopes = {};
+    unsigned nr_rmrrs;
+    g_autofree DmarRmrr *rmrrs = rmrr_entries(s, &rmrr_scopes, &nr_rmrrs);
     DmarConfig cfg;
     size_t len;
     uint8_t *body;
@@ -1870,12 +2023,14 @@ void intel_iommu_build_dmar(GArray *table_data, BIOSLinker *linker,
                  (s->platform_opt_in ? DMAR_FLAG_DMA_CTRL_PLATFORM_OPT_IN : 0),
         .drhd_base = Q35_HOST_BRIDGE_IOMMU_ADDR,
         .scopes = l.v, .nr_scopes = l.n,
+        .rmrrs = rmrrs, .nr_rmrrs = nr_rmrrs,
         .atsr_all_ports = x86->dt_supported,
     };
     len = dmar_encode(&cfg, NULL, 0);
     if (!len) {
         error_report("intel-iommu: %u device scopes do not fit a DRHD", l.n);
         g_free(l.v);
+        g_free(rmrr_scopes.v);
         return;
     }
     body = g_malloc(len);
@@ -1885,6 +2040,7 @@ void intel_iommu_build_dmar(GArray *table_data, BIOSLinker *linker,
     acpi_table_end(linker, &table);
     g_free(body);
     g_free(l.v);
+    g_free(rmrr_scopes.v);
 }
 
 /* ---- types ---- */
@@ -1915,6 +2071,8 @@ static const Property vtd_properties[] = {
     DEFINE_PROP_BOOL("x2apic-opt-out", IntelIOMMUState, x2apic_opt_out, false),
     DEFINE_PROP_BOOL("platform-opt-in", IntelIOMMUState, platform_opt_in,
                      false),
+    /* reserved memory regions (RMRR) and their devices */
+    DEFINE_PROP_STRING("rmrr", IntelIOMMUState, rmrr_spec),
     /* accepted; VER stays 1.0 */
     DEFINE_PROP_UINT32("version", IntelIOMMUState, version, 0),
 };

@@ -7,8 +7,11 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "hw/viommu/acpi-dmar.h"
+
 #include "hw/viommu/le.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define BODY_HEADER     12      /* width, flags, 10 reserved (8.1) */
@@ -126,4 +129,44 @@ size_t dmar_encode(const DmarConfig *cfg, uint8_t *buf, size_t cap)
         put16(&o, cfg->segment);
     }
     return len;
+}
+
+/*
+ * A C number of all of @text (decimal, 0x hex or 0 octal), or false. Plain
+ * libc: this file does not depend on QEMU (no qemu_strtou64).
+ */
+static bool parse_u64(const char *text, const char *end, uint64_t *v)
+{
+    char *stop;
+
+    if (text == end || *text == '-' || *text == '+' || *text == ' ') {
+        return false;
+    }
+    errno = 0;
+    *v = strtoull(text, &stop, 0);
+    return errno == 0 && stop == end;
+}
+
+const char *dmar_rmrr_parse_range(const char *text, unsigned aw,
+                                  uint64_t *base, uint64_t *limit)
+{
+    const char *dash = strchr(text, '-');
+
+    if (!dash || !parse_u64(text, dash, base) ||
+        !parse_u64(dash + 1, dash + strlen(dash), limit)) {
+        return "not BASE-LIMIT";
+    }
+    if (*base & 0xfff) {
+        return "BASE is not 4 KiB aligned";
+    }
+    if ((*limit & 0xfff) != 0xfff) {
+        return "LIMIT is not the last byte of a 4 KiB page";
+    }
+    if (*limit < *base) {
+        return "LIMIT is below BASE";
+    }
+    if (aw < 64 && *limit >> aw) {
+        return "LIMIT is beyond the address width (aw-bits)";
+    }
+    return NULL;
 }

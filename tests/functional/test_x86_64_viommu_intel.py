@@ -3,15 +3,16 @@
 # qemu-viommu: Debian's 6.12 kernel behind our intel-iommu (VT-d) on q35,
 # under TCG: strict, lazy and passthrough (iommu=pt), aw-bits 57 (5-level
 # tables, legacy, scalable second stage, and first stage with an LA57
-# vCPU; IOVAs from the top), scalable mode with
-# first-stage tables (sm_on), caching mode, device-IOTLB with ATS devices,
-# and interrupt remapping in x2APIC mode with a vCPU whose APIC ID is above
-# 255, and a fault storm (12 devices faulting at once against 8 fault
-# records). Each asserts what the guest itself reports: the DMAR parsed, one
-# IOMMU, interrupt remapping as its driver enabled it, virtio-blk and
-# virtio-net in IOMMU groups of the expected type, 4 MiB written and read
-# back intact (also in the host's image), a DHCP lease, and no DMA fault on
-# either side.
+# vCPU; IOVAs from the top), scalable mode with first-stage tables
+# (sm_on), caching mode, device-IOTLB with ATS devices, and interrupt
+# remapping in x2APIC mode with a vCPU whose APIC ID is above 255. Each
+# asserts what the guest itself reports: the DMAR parsed, one IOMMU,
+# interrupt remapping as its driver enabled it, virtio-blk and virtio-net
+# in IOMMU groups of the expected type, 4 MiB written and read back intact
+# (also in the host's image), a DHCP lease, and no DMA fault on either
+# side. Also: a fault storm (12 devices faulting at once against 8 fault
+# records: none lost while no more than 8 are pending), and an RMRR the
+# guest keeps identity-mapped for its device (DMA there, data intact).
 #
 # SPDX-License-Identifier: GPL-2.0-or-later
 
@@ -83,34 +84,70 @@ class ViommuIntelGuest(ViommuGuestTest):
         nfr = (int(r('dmar.cap'), 16) >> 40 & 0xff) + 1
         self.assertEqual(nfr, 8, 'fault recording registers (CAP.NFR + 1)')
         with open(g.qemu_log, errors='replace') as f:
-            log = f.read().splitlines()
-        raised1 = sum('DMA fault' in l and ' at 0x234' in l for l in log)
-        raised2 = sum('DMA fault' in l and ' at 0x334' in l for l in log)
-        overflow = sum('primary fault overflow' in l for l in log)
+            log = [l for l in f if 'DMA fault' in l]
+        raised1 = [l for l in log if ' at 0x234' in l]
+        raised2 = [l for l in log if ' at 0x334' in l]
+        dropped1 = sum('dropped' in l for l in raised1)
+        dropped2 = sum('dropped' in l for l in raised2)
         status1 = [int(v, 16) for v in r('storm.1.status').split()]
         status2 = [int(v, 16) for v in r('storm.2.status').split()]
-        self.log.info('storm 1: %s faults, status %s; storm 2: %s faults, '
-                      'status %s', r('storm.1.faults'), r('storm.1.status'),
+        self.log.info('storm 1: %d raised, %d dropped, %s logged, status %s; '
+                      'storm 2: %d raised, %d dropped, %s logged, status %s',
+                      len(raised1), dropped1, r('storm.1.faults'),
+                      r('storm.1.status'), len(raised2), dropped2,
                       r('storm.2.faults'), r('storm.2.status'))
+        # Linux prints at most 10 lines (a status line per interrupt, a
+        # line per record) in 5 s: exact counts hold with 1 or 2 interrupts
         # no more than NFR pending: none lost
         self.assertEqual(r('storm.1.started'), '8', 'devices started')
-        self.assertEqual(raised1, 8, 'faults the IOMMU raised')
-        self.assertEqual(r('storm.1.faults'), '8', 'faults the guest logged')
-        self.assertEqual(r('storm.1.addresses'), '8', 'distinct addresses')
+        self.assertEqual(len(raised1), 8, 'faults the IOMMU raised')
+        self.assertEqual(dropped1, 0, 'no fault dropped')
         self.assertTrue(status1 and not any(v & 1 for v in status1),
-                        'no primary fault overflow')
-        # more than NFR at once: at least NFR recorded and logged, the rest
+                        'no primary fault overflow seen by the guest')
+        if len(status1) <= 2:
+            self.assertEqual(r('storm.1.faults'), '8',
+                             'faults the guest logged')
+            self.assertEqual(r('storm.1.addresses'), '8',
+                             'distinct addresses')
+        # more than NFR at once: what was recorded is logged, the rest was
         # dropped with overflow, which the guest saw; QEMU goes on
         self.assertEqual(r('storm.2.started'), '12', 'devices started')
-        self.assertEqual(raised2, 12, 'faults the IOMMU raised')
-        logged = int(r('storm.2.faults'))
-        self.assertGreaterEqual(logged, nfr, 'at least NFR logged')
-        self.assertEqual(r('storm.2.addresses'), str(logged),
-                         'distinct addresses')
-        self.assertEqual(logged < 12, overflow > 0 and
-                         any(v & 1 for v in status2),
-                         'faults dropped only with overflow, seen by the '
-                         'guest')
+        self.assertEqual(len(raised2), 12, 'faults the IOMMU raised')
+        self.assertGreaterEqual(12 - dropped2, nfr, 'at least NFR recorded')
+        if len(status2) <= 2:
+            self.assertEqual(int(r('storm.2.faults')), 12 - dropped2,
+                             'faults the guest logged: those recorded')
+            self.assertEqual(r('storm.2.addresses'), r('storm.2.faults'),
+                             'distinct addresses')
+            self.assertEqual(dropped2 > 0, any(v & 1 for v in status2),
+                             'the guest saw overflow when faults were '
+                             'dropped')
+
+    def test_rmrr(self):
+        # an RMRR (reserved in E820, as firmware does) for an edu device
+        # (no driver): the guest keeps it identity-mapped in the device's
+        # DMA domain, and the device's DMA there works in strict mode
+        base = 0xe000000        # below 256 MiB: edu's DMA is 28-bit
+        self.require_accelerator('tcg')
+        g = self.new_guest('guest', 'amd64', 'q35',
+                           ['-device', 'intel-iommu,intremap=on,rmrr='
+                            '0x%x-0x%x:edu0' % (base, base + 0xfffff),
+                            '-device', 'edu,id=edu0'],
+                           'intel_iommu=on iommu.strict=1 viommu.rmrr=0x%x'
+                           % base, disk=False, net=False)
+        self.run_guest(g)
+        r = g.result
+        self.assertIn('RMRR base: 0x%014x end: 0x%014x' %
+                      (base, base + 0xfffff), r('rmrr.dmesg'),
+                      'the guest parsed the RMRR')
+        self.assertEqual(r('rmrr.group'), 'DMA', 'the device translated')
+        self.assertEqual(r('rmrr.regions').split(),
+                         ['0x%016x' % base, '0x%016x' % (base + 0xfffff),
+                          'direct'], 'the range kept identity-mapped')
+        self.assertEqual(r('rmrr.readback'), '0x5A5AA5A5',
+                         'the word the device read and wrote back')
+        self.assertEqual(r('guest.faults'), '0', 'guest-reported faults')
+        self.assertEqual(g.device_faults(), 0, 'device-reported DMA faults')
 
     def assert_5_levels(self, g):
         cap = int(g.result('dmar.cap'), 16)

@@ -94,7 +94,7 @@ class ViommuMigration(ViommuGuestTest):
         self.assertEqual(status, 'failed', 'the bad stream is refused')
         self.assertIn('status', dst.cmd('query-status'), 'QEMU answers')
         dst.shutdown()
-        self.assertIn('fault record 9 of 8', dst.get_log() or '',
+        self.assertIn('fault record 9 (FRI 0) of 8', dst.get_log() or '',
                       'the reason, in QEMU\'s output')
 
     def guest_on(self, binary, *args, **kwargs):

@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""intel-iommu's DMAR flags by property, read as firmware reads the table:
-from fw_cfg's etc/acpi/tables, over qtest on q35.
+"""intel-iommu's DMAR options by property, read as firmware reads the
+table: from fw_cfg's etc/acpi/tables, over qtest on q35.
 
 - no property: flags INTR_REMAP only (with intremap=on), as upstream's;
 - x2apic-opt-out=on: X2APIC_OPT_OUT (bit 1) too;
 - platform-opt-in=on: DMA_CTRL_PLATFORM_OPT_IN (bit 2) too;
+- rmrr=BASE-LIMIT:ID[:ID...]: an RMRR with the devices' scopes, after the
+  DRHD, and the range reserved in fw_cfg's etc/e820; a malformed value or
+  an id that is no PCI device is refused with a message naming "rmrr";
 (the checksum is firmware's to fill in, by the linker-loader's commands;
 bios-tables-test compares the table without properties with upstream's).
 
@@ -12,6 +15,7 @@ Usage: vtd_dmar_flags.py QEMU_BINARY FIRMWARE_DIR
 """
 import os
 import struct
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -42,14 +46,79 @@ def fw_cfg_file(q, name):
     raise RuntimeError('no %s in fw_cfg' % name)
 
 
-def dmar(binary, fw, opts):
-    q = qv.Qtest(binary, fw, [], devices=['-device', 'intel-iommu,' + opts],
-                 machine='q35')
+def dmar(binary, fw, opts, more=(), e820=False):
+    q = qv.Qtest(binary, fw, [], machine='q35',
+                 devices=['-device', 'intel-iommu,' + opts] + list(more))
     blob = fw_cfg_file(q, 'etc/acpi/tables')
+    table = fw_cfg_file(q, 'etc/e820') if e820 else b''
     q.close()
     at = blob.find(b'DMAR')
     length = struct.unpack_from('<I', blob, at + 4)[0]
+    if e820:
+        return blob[at:at + length], [struct.unpack_from('<QQI', table, i)
+                                      for i in range(0, len(table), 20)]
     return blob[at:at + length]
+
+
+def structures(t):
+    """The DMAR's remapping structures: (type, bytes), in table order."""
+    out, at = [], 48
+    while at + 4 <= len(t):
+        kind, length = struct.unpack_from('<HH', t, at)
+        if length < 4:
+            break
+        out.append((kind, t[at:at + length]))
+        at += length
+    return out
+
+
+def refused(binary, fw, opts, more=()):
+    """QEMU's exit status and message for a configuration it must refuse."""
+    try:
+        p = subprocess.run([binary, '-L', fw, '-M', 'q35', '-accel', 'qtest',
+                            '-display', 'none', '-nodefaults', '-S',
+                            '-device', 'intel-iommu,' + opts] + list(more),
+                           capture_output=True, text=True, timeout=20,
+                           stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        return None, 'still running: not refused'
+    return p.returncode, p.stderr.strip()
+
+
+def test_rmrr(binary, fw):
+    base, limit = 0x1e000000, 0x1e0fffff
+    t, e820 = dmar(binary, fw, 'intremap=on,rmrr=0x%x-0x%x:edu0;'
+                   '0x1f000000-0x1f000fff:edu0:edu1' % (base, limit),
+                   ['-device', 'edu,id=edu0,addr=0x5',
+                    '-device', 'edu,id=edu1,addr=0x6.0x2'], e820=True)
+    kinds = [k for k, _ in structures(t)]
+    check('rmrr: DRHD, then two RMRRs', kinds == [0, 1, 1], str(kinds))
+    rmrrs = [b for k, b in structures(t) if k == 1]
+    first = struct.unpack_from('<QQ', rmrrs[0], 8) if rmrrs else None
+    check('rmrr: the first covers the range, scope edu0 at 00:05.0',
+          first == (base, limit) and len(rmrrs[0]) == 32 and
+          rmrrs[0][24:32] == bytes([1, 8, 0, 0, 0, 0, 5, 0]),
+          rmrrs[0].hex() if rmrrs else None)
+    check('rmrr: the second has both devices (00:06.2 the second)',
+          len(rmrrs) == 2 and len(rmrrs[1]) == 40 and
+          rmrrs[1][38:40] == bytes([6, 2]),
+          rmrrs[1].hex() if len(rmrrs) > 1 else None)
+    check('rmrr: E820 reserves the range, as firmware would',
+          (base, limit - base + 1, 2) in e820, str(e820))
+    for opts, why in (('rmrr=0x1e000001-0x1e0fffff:edu0', 'not 4 KiB aligned'),
+                      ('rmrr=0x1e000000-0x1e0fffff', 'no device id'),
+                      ('rmrr=0x1e000000:edu0', 'not BASE-LIMIT'),
+                      ('rmrr=0x1e000000-0x1e0fffff:nosuch',
+                       "'nosuch', which is not the id of a PCI device")):
+        code, msg = refused(binary, fw, 'intremap=on,' + opts,
+                            ['-device', 'edu,id=edu0'])
+        check('%s refused: %s' % (opts, why),
+              code not in (None, 0) and 'rmrr' in msg and why in msg, msg)
+    code, msg = refused(binary, fw, 'intremap=on,rmrr=0x1e000000-0x1e0fffff:'
+                        'edu0', ['-device', 'pcie-pci-bridge,id=br0',
+                                 '-device', 'edu,id=edu0,bus=br0,addr=1'])
+    check('rmrr naming a device behind a bridge refused',
+          code not in (None, 0) and 'behind a bridge' in msg, msg)
 
 
 def main():
@@ -63,6 +132,7 @@ def main():
         check('%s: DMAR flags 0x%x' % (opts, flags),
               len(t) > 48 and t[37] == flags,
               'flags 0x%x, length %d' % (t[37] if len(t) > 37 else -1, len(t)))
+    test_rmrr(binary, fw)
     return summary('vtd_dmar_flags')
 
 

@@ -96,8 +96,36 @@ static void test_sizes_rmrr_flags(void)
     CHECK_EQ(dmar_encode(&cfg, NULL, 0), 0);
 }
 
+static void test_rmrr_parse_range(void)
+{
+    uint64_t base, limit;
+
+    CHECK(!dmar_rmrr_parse_range("0x1e000000-0x1e0fffff", 48, &base, &limit));
+    CHECK_EQ(base, 0x1e000000);
+    CHECK_EQ(limit, 0x1e0fffff);
+    CHECK(!dmar_rmrr_parse_range("4096-8191", 39, &base, &limit));
+    CHECK_EQ(base, 4096);
+    CHECK(!dmar_rmrr_parse_range("0-0xfff", 39, &base, &limit));
+    CHECK(dmar_rmrr_parse_range("", 48, &base, &limit));
+    CHECK(dmar_rmrr_parse_range("0x1000", 48, &base, &limit));
+    CHECK(dmar_rmrr_parse_range("0x1000-", 48, &base, &limit));
+    CHECK(dmar_rmrr_parse_range("-0x1fff", 48, &base, &limit));
+    CHECK(dmar_rmrr_parse_range("0x1000-0x1fffz", 48, &base, &limit));
+    CHECK(dmar_rmrr_parse_range("0x1000--0x1fff", 48, &base, &limit));
+    CHECK(dmar_rmrr_parse_range("0x1001-0x1fff", 48, &base, &limit));
+    CHECK(dmar_rmrr_parse_range("0x1000-0x1ffe", 48, &base, &limit));
+    CHECK(dmar_rmrr_parse_range("0x3000-0x1fff", 48, &base, &limit));
+    CHECK(dmar_rmrr_parse_range("0x8000000000-0x8000000fff", 39, &base,
+                                &limit));
+    CHECK(!dmar_rmrr_parse_range("0x8000000000-0x8000000fff", 48, &base,
+                                 &limit));
+    CHECK(dmar_rmrr_parse_range("0x1000-0x1fffffffffffffffff", 64, &base,
+                                &limit));   /* beyond 64 bits */
+}
+
 int main(void)
 {
+    RUN(test_rmrr_parse_range);
     RUN(test_q35_upstream_bytes);
     RUN(test_sizes_rmrr_flags);
     return unit_report("test-acpi-dmar");

@@ -61,6 +61,12 @@ typedef struct VtdPendingFault {
     uint64_t info;
 } VtdPendingFault;
 
+/* An RMRR of the "rmrr" property: a range and the devices (ids) using it. */
+typedef struct VtdRmrr {
+    uint64_t base, limit;       /* limit inclusive */
+    char **ids;                 /* NULL-terminated */
+} VtdRmrr;
+
 /*
  * One remapping hardware unit (DRHD) covering every PCI device of the
  * machine. Register contents live in csr[] at their offsets (little
@@ -112,6 +118,9 @@ struct IntelIOMMUState {
     bool buggy_eim;
     bool x2apic_opt_out;        /* DMAR flag X2APIC_OPT_OUT */
     bool platform_opt_in;       /* DMAR flag DMA_CTRL_PLATFORM_OPT_IN */
+    char *rmrr_spec;            /* "rmrr": BASE-LIMIT:ID[:ID...][;...] */
+    VtdRmrr *rmrrs;
+    unsigned nr_rmrrs;
     uint8_t aw_bits;
     bool caching_mode;
     bool scalable_mode;

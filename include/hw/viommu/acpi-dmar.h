@@ -63,4 +63,14 @@ typedef struct DmarConfig {
  */
 size_t dmar_encode(const DmarConfig *cfg, uint8_t *buf, size_t cap);
 
+/*
+ * Parses the range of one RMRR as a user writes it, "BASE-LIMIT" (C
+ * numbers, LIMIT inclusive), for a guest address width of @aw bits.
+ * Fills *@base and *@limit and returns NULL, or returns why the range is
+ * refused: not two numbers, BASE not 4 KiB aligned, LIMIT not the last
+ * byte of a 4 KiB page, LIMIT below BASE, or beyond the address width.
+ */
+const char *dmar_rmrr_parse_range(const char *text, unsigned aw,
+                                  uint64_t *base, uint64_t *limit);
+
 #endif
