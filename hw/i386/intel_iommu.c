@@ -1968,6 +1968,28 @@ static int add_host_bridge_scopes(Object *obj, void *opaque)
     return 0;
 }
 
+/* A root-bus device that can cache translations (ATS): a SATC scope. */
+static void add_ats_scope(PCIBus *bus, PCIDevice *dev, void *opaque)
+{
+    if (pci_is_express(dev) && dev->exp.ats_cap) {
+        add_scope(bus, dev, opaque);
+    }
+}
+
+static int add_satc_scopes(Object *obj, void *opaque)
+{
+    PCIBus *bus;
+
+    if (!object_dynamic_cast(obj, TYPE_PCI_HOST_BRIDGE)) {
+        return 0;
+    }
+    bus = PCI_HOST_BRIDGE(obj)->bus;
+    if (bus && !pci_bus_bypass_iommu(bus)) {
+        pci_for_each_device_under_bus(bus, add_ats_scope, opaque);
+    }
+    return 0;
+}
+
 /* The DMAR's RMRRs: each one's devices where they are now (8.4). */
 static DmarRmrr *rmrr_entries(IntelIOMMUState *s, ScopeList *scopes,
                               unsigned *nr)
@@ -2004,7 +2026,7 @@ void intel_iommu_build_dmar(GArray *table_data, BIOSLinker *linker,
     IntelIOMMUState *s = INTEL_IOMMU_DEVICE(x86);
     AcpiTable table = { .sig = "DMAR", .rev = 1, .oem_id = oem_id,
                         .oem_table_id = oem_table_id };
-    ScopeList l = {}, rmrr_scopes = {};
+    ScopeList l = {}, rmrr_scopes = {}, satc = {};
     unsigned nr_rmrrs;
     g_autofree DmarRmrr *rmrrs = rmrr_entries(s, &rmrr_scopes, &nr_rmrrs);
     DmarConfig cfg;
@@ -2016,6 +2038,11 @@ void intel_iommu_build_dmar(GArray *table_data, BIOSLinker *linker,
                                    Q35_PSEUDO_DEVFN_IOAPIC });
     object_child_foreach_recursive(object_get_root(), add_host_bridge_scopes,
                                    &l);
+    if (x86->dt_supported && s->scalable_mode) {
+        /* integrated devices with ATS: the SATC (8.8) */
+        object_child_foreach_recursive(object_get_root(), add_satc_scopes,
+                                       &satc);
+    }
     cfg = (DmarConfig) {
         .host_address_width = s->aw_bits,
         .flags = (x86_iommu_ir_supported(x86) ? DMAR_FLAG_INTR_REMAP : 0) |
@@ -2025,12 +2052,14 @@ void intel_iommu_build_dmar(GArray *table_data, BIOSLinker *linker,
         .scopes = l.v, .nr_scopes = l.n,
         .rmrrs = rmrrs, .nr_rmrrs = nr_rmrrs,
         .atsr_all_ports = x86->dt_supported,
+        .satc_scopes = satc.v, .nr_satc_scopes = satc.n,
     };
     len = dmar_encode(&cfg, NULL, 0);
     if (!len) {
         error_report("intel-iommu: %u device scopes do not fit a DRHD", l.n);
         g_free(l.v);
         g_free(rmrr_scopes.v);
+        g_free(satc.v);
         return;
     }
     body = g_malloc(len);
@@ -2041,6 +2070,7 @@ void intel_iommu_build_dmar(GArray *table_data, BIOSLinker *linker,
     g_free(body);
     g_free(l.v);
     g_free(rmrr_scopes.v);
+    g_free(satc.v);
 }
 
 /* ---- types ---- */

@@ -18,10 +18,12 @@
 #define DRHD_HEADER     16      /* 8.3 */
 #define RMRR_HEADER     24      /* 8.4 */
 #define ATSR_SIZE       8       /* 8.5, with no scopes */
+#define SATC_HEADER     8       /* 8.8 */
 #define SCOPE_SIZE      8       /* 8.3.1: 6 bytes and one path entry */
 
 #define TYPE_DRHD       0
 #define TYPE_RMRR       1
+#define TYPE_SATC       5
 #define TYPE_ATSR       2
 
 typedef struct Out {
@@ -72,6 +74,12 @@ static size_t rmrr_size(const DmarRmrr *r)
     return RMRR_HEADER + (size_t)r->nr_scopes * SCOPE_SIZE;
 }
 
+static size_t satc_size(const DmarConfig *cfg)
+{
+    return cfg->nr_satc_scopes ?
+           SATC_HEADER + (size_t)cfg->nr_satc_scopes * SCOPE_SIZE : 0;
+}
+
 size_t dmar_encode(const DmarConfig *cfg, uint8_t *buf, size_t cap)
 {
     size_t len = BODY_HEADER + drhd_size(cfg);
@@ -79,7 +87,7 @@ size_t dmar_encode(const DmarConfig *cfg, uint8_t *buf, size_t cap)
     unsigned i, j;
 
     if (cfg->host_address_width < 1 || cfg->host_address_width > 64 ||
-        drhd_size(cfg) > UINT16_MAX) {
+        drhd_size(cfg) > UINT16_MAX || satc_size(cfg) > UINT16_MAX) {
         return 0;                       /* lengths are 16-bit fields */
     }
     for (i = 0; i < cfg->nr_rmrrs; i++) {
@@ -89,6 +97,7 @@ size_t dmar_encode(const DmarConfig *cfg, uint8_t *buf, size_t cap)
         len += rmrr_size(&cfg->rmrrs[i]);
     }
     len += cfg->atsr_all_ports ? ATSR_SIZE : 0;
+    len += satc_size(cfg);
     if (len > cap) {
         return len;
     }
@@ -127,6 +136,17 @@ size_t dmar_encode(const DmarConfig *cfg, uint8_t *buf, size_t cap)
         put8(&o, 1);                    /* ALL_PORTS */
         put8(&o, 0);
         put16(&o, cfg->segment);
+    }
+
+    if (cfg->nr_satc_scopes) {
+        put16(&o, TYPE_SATC);
+        put16(&o, satc_size(cfg));
+        put8(&o, cfg->satc_atc_required ? 1 : 0);
+        put8(&o, 0);
+        put16(&o, cfg->segment);
+        for (i = 0; i < cfg->nr_satc_scopes; i++) {
+            put_scope(&o, &cfg->satc_scopes[i]);
+        }
     }
     return len;
 }

@@ -7,7 +7,11 @@ the ring and the buffers with 4 KiB pages, as Linux's DMA API would;
 requests go 64 a kick from a null-co backend.
 
 Usage: qtest_vtd_blk.py QEMU_BINARY FIRMWARE_DIR intel|amd|virtio|none KICKS
-Prints one line: "<requests per second>".
+                        [AW-BITS [hit|miss]]
+Prints one line: "<requests per second>". With AW-BITS (intel: 39, 48 or
+57), the VT-d tables have 3, 4 or 5 levels; with "miss", a global IOTLB
+invalidation comes before each kick, so that every translation of the kick
+walks the tables (each request translates 3 pages: header, buffer, status).
 """
 import os
 import struct
@@ -22,6 +26,8 @@ PER_KICK = 64
 REQ = 0x300000              # 16-byte headers, then status bytes
 BUF = 0x400000              # 64 data buffers of 4 KiB
 ROOT, CTX, PT = 0x500000, 0x501000, 0x502000
+UPPER = 0x510000            # levels 4 and 5 above PT (aw-bits 48, 57)
+LEVELS = {39: 3, 48: 4, 57: 5}
 BASE = 0xfed90000
 
 
@@ -47,12 +53,19 @@ class VirtioBlk(qv.VirtioIommu):
                                  for i in range(PER_KICK)))
 
 
-def identity_tables(q, devfn, pages):
+def identity_tables(q, devfn, pages, levels=3):
     """Legacy tables: bus 0, @devfn in domain 1, 4 KiB identity pages for
-    @pages (page-aligned addresses), 3 levels (aw-bits 39)."""
+    @pages (page-aligned addresses), @levels levels (3 for aw-bits 39, 4
+    and 5 above: entry 0 of each upper table leads down)."""
     l2, l1 = PT + 0x1000, PT + 0x2000           # one L2, L1s for 0..8 MiB
+    top = PT
+    for i in range(levels - 3):
+        upper = UPPER + 0x1000 * i
+        q.mem(upper, struct.pack('<Q', top | 3))
+        top = upper
     q.mem(ROOT, struct.pack('<QQ', CTX | 1, 0))
-    q.mem(CTX + 16 * devfn, struct.pack('<QQ', PT | 1, 1 << 8 | 1))
+    q.mem(CTX + 16 * devfn, struct.pack('<QQ', top | 1,
+                                        1 << 8 | (levels - 2)))    # AW
     q.mem(PT, struct.pack('<Q', l2 | 3))
     q.mem(l2, b''.join(struct.pack('<Q', (l1 + 0x1000 * i) | 3) for i in range(4)))
     for p in pages:
@@ -137,12 +150,12 @@ def virtio_maps(q, fn, bar_base, pages, rings=(qv.DESC, qv.AVAIL, qv.USED)):
     return v
 
 
-def run(binary, fw, iommu, kicks):
+def run(binary, fw, iommu, kicks, aw=39, miss=False):
     devices = ['-blockdev', 'null-co,node-name=d0,size=1073741824',
                '-device', 'virtio-blk-pci,drive=d0,iommu_platform=on,'
                'disable-legacy=on']
     if iommu:
-        devices = ['-device', {'intel': 'intel-iommu,aw-bits=39',
+        devices = ['-device', {'intel': 'intel-iommu,aw-bits=%d' % aw,
                                'amd': 'amd-iommu,pt=off',
                                'virtio': 'virtio-iommu-pci'}[iommu]] + devices
     q = qv.Qtest(binary, fw, [], devices=devices, machine='q35')
@@ -153,7 +166,7 @@ def run(binary, fw, iommu, kicks):
                  qv.USED, qv.USED + 0x1000, REQ, REQ + 0x1000]
         pages += [BUF + 0x1000 * i for i in range(PER_KICK)]
         if iommu == 'intel':
-            identity_tables(q, fn, pages)
+            identity_tables(q, fn, pages, LEVELS[aw])
         elif iommu == 'amd':
             amd_tables(q, fn, pages)
         else:
@@ -166,6 +179,8 @@ def run(binary, fw, iommu, kicks):
         blk.kick(PER_KICK)                      # warm up
     t0 = time.perf_counter()
     for _ in range(kicks):
+        if miss:
+            q.wr('q', BASE + 0xf8, 1 << 63 | 1 << 60)   # global IOTLB inv.
         blk.kick(PER_KICK)
     dt = time.perf_counter() - t0
     status = q.read(REQ + 0x1000, PER_KICK)
@@ -182,7 +197,9 @@ def run(binary, fw, iommu, kicks):
 def main():
     binary, fw, mode, kicks = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
     mode = {'none': None, 'iommu': 'intel'}.get(mode, mode)
-    print('%.0f' % run(binary, fw, mode, kicks))
+    aw = int(sys.argv[5]) if len(sys.argv) > 5 else 39
+    miss = len(sys.argv) > 6 and sys.argv[6] == 'miss'
+    print('%.0f' % run(binary, fw, mode, kicks, aw, miss))
 
 
 if __name__ == '__main__':

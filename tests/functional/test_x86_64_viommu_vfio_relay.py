@@ -17,6 +17,9 @@
 # after UNMAP refused by L0 (a fault in L0 or in L1's kernel), replay of
 # mappings made before attach, a move between domains, a 3-page range, a
 # device reset (back to bypass), and the count of VFIO map/unmap calls.
+# Variants of the intel-iommu L0: snoop-control=on (ECAP.SC in L1, whose
+# VFIO domain then enforces coherency), and aw-bits=57 (a map and DMA at
+# an IOVA above 2^48, edu with a 64-bit DMA mask).
 #
 # SPDX-License-Identifier: GPL-2.0-or-later
 
@@ -39,6 +42,7 @@ PATTERN_B = bytes((i * 13 + 5) & 0xff for i in range(4096))
 RAM_SRC = 0x800000          # L2 guest-physical source of DMA reads
 RAM_DST = 0x900000          # L2 guest-physical target of DMA writes
 EDU_BUF = 0x40000           # edu's internal buffer, in its DMA space
+HIGH_IOVA = 0x123400000000000   # above 2^48: 5 levels of VT-d tables
 
 # Bytes sent before L2 opens L1's serial port are lost, or cut at the
 # front. Trailing spaces keep a cut line from ever being empty (qtest
@@ -190,6 +194,16 @@ def drive(path, step, amd=False):
     st = request(v, mapr(1, host_top, host_top + 0xfff, RAM_SRC), 36)
     step('map-beyond-host-refused', st == 4, 'status %d at 0x%x' %
          (st, host_top))
+    if host_top > HIGH_IOVA:
+        # L1's VFIO takes IOVAs above 2^48 (5-level tables in L0's VT-d):
+        # a map there, DMA through it, and its unmap
+        q.mem(RAM_DST, bytes(4096))
+        st = request(v, mapr(1, HIGH_IOVA, HIGH_IOVA + 0xfff, RAM_SRC), 36)
+        edu.dma(HIGH_IOVA, EDU_BUF, False)
+        edu.dma(EDU_BUF, 0x200000, True)
+        st |= request(v, unmapr(1, HIGH_IOVA, HIGH_IOVA + 0xfff), 28)
+        step('dma-above-2^48', st == 0 and read_ram(q, RAM_DST) == PATTERN_A,
+             'status %d at 0x%x' % (st, HIGH_IOVA))
 
     # 2. unmap: the next DMA is refused, nothing is copied
     st = request(v, unmapr(1, 0x100000, 0x1fffff), 28)
@@ -253,13 +267,14 @@ class ViommuVfioRelay(ViommuGuestTest):
     timeout = 1200
 
     def relay(self, l0_machine, l0_iommu, l1_append, fault_in_l0_log,
-              churn=False, bench=0, l1_fault='DMAR: [DMA', amd=False):
+              churn=False, bench=0, l1_fault='DMAR: [DMA', amd=False,
+              edu='edu'):
         self.require_accelerator('tcg')
         sock = os.path.join(self.socket_dir().name, 'l2-qtest')
         vm, qemu_log = self.tcg_vm('l0', l0_machine, memory='2G')
         vm.add_args('-kernel', self.kit_file('amd64', 'vmlinuz'),
                     '-initrd', self.kit_file('amd64', 'initramfs-l1.cpio.gz'),
-                    '-device', l0_iommu, '-device', 'edu',
+                    '-device', l0_iommu, '-device', edu,
                     *(['-device', 'pci-testdev'] if churn else []),
                     '-serial', 'unix:%s,server=on,wait=off' % sock,
                     '-append', 'console=ttyS0 panic=-1 quiet loglevel=4 %s '
@@ -296,6 +311,7 @@ class ViommuVfioRelay(ViommuGuestTest):
                 time.sleep(1)
             vm.shutdown()
             drain.join(30)
+        l1.steps = [n for n, ok, d in steps]
         failed = ['%s (%s)' % (n, d) for n, ok, d in steps if not ok]
         self.assertEqual(failed, [], 'failed steps')
         self.assertIn('reset-back-to-bypass', [n for n, ok, d in steps],
@@ -306,8 +322,11 @@ class ViommuVfioRelay(ViommuGuestTest):
         # made before attach (replayed), and 3 pages (8 KiB + 4 KiB blocks).
         # Unmaps: the 1 MiB one, the page left behind when edu moved
         # domains, the 3 pages, and the two pages still mapped at reset.
+        # With aw-bits=57, the page above 2^48 is mapped and unmapped too.
         self.log.info('%d VFIO maps, %d VFIO unmaps', maps, unmaps)
-        self.assertEqual((maps, unmaps), (6, 6), 'VFIO maps and unmaps in L2')
+        high = int('dma-above-2^48' in l1.steps)    # one more map, unmap
+        self.assertEqual((maps, unmaps), (6 + high, 6 + high),
+                         'VFIO maps and unmaps in L2')
         if fault_in_l0_log:
             faults = l1.device_faults()
         else:
@@ -352,6 +371,15 @@ class ViommuVfioRelay(ViommuGuestTest):
                         False)
         self.assertEqual(int(l1.result('dmar.ecap'), 16) >> 7 & 1, 1,
                          'ECAP.SC as L1\'s driver read it')
+
+    def test_intel_aw_bits_57(self):
+        # aw-bits=57 in L0: L1's VFIO domain spans 57 bits, and L2 maps and
+        # DMAs at an IOVA above 2^48 (edu with a 64-bit DMA mask)
+        l1 = self.relay('q35,kernel-irqchip=split',
+                        'intel-iommu,caching-mode=on,intremap=on,aw-bits=57',
+                        'intel_iommu=on iommu.strict=1', False,
+                        edu='edu,dma_mask=0xffffffffffffffff')
+        self.assertIn('dma-above-2^48', l1.steps, 'DMA above 2^48 ran')
 
     def test_amd(self):
         # our amd-iommu in L0, the same steps; L1's driver logs the DMA

@@ -5,6 +5,8 @@ table: from fw_cfg's etc/acpi/tables, over qtest on q35.
 - no property: flags INTR_REMAP only (with intremap=on), as upstream's;
 - x2apic-opt-out=on: X2APIC_OPT_OUT (bit 1) too;
 - platform-opt-in=on: DMA_CTRL_PLATFORM_OPT_IN (bit 2) too;
+- device-iotlb=on: an ATSR; in scalable mode a SATC of the root-bus
+  devices with ATS, none when QEMU's ATS devices sit behind root ports;
 - rmrr=BASE-LIMIT:ID[:ID...]: an RMRR with the devices' scopes, after the
   DRHD, and the range reserved in fw_cfg's etc/e820; a malformed value or
   an id that is no PCI device is refused with a message naming "rmrr";
@@ -133,6 +135,15 @@ def main():
               len(t) > 48 and t[37] == flags,
               'flags 0x%x, length %d' % (t[37] if len(t) > 37 else -1, len(t)))
     test_rmrr(binary, fw)
+    # the SATC lists root-bus devices with ATS; QEMU's ATS devices (virtio
+    # behind a root port) are the ATSR's: DRHD and ATSR, no SATC
+    t = dmar(binary, fw, 'intremap=on,device-iotlb=on,x-scalable-mode=on',
+             ['-device', 'pcie-root-port,id=rp0,chassis=1',
+              '-device', 'virtio-rng-pci,bus=rp0,ats=on,disable-legacy=on',
+              '-device', 'virtio-rng-pci,ats=on,disable-legacy=on'])
+    kinds = [k for k, _ in structures(t)]
+    check('device-iotlb, scalable mode, ATS behind a root port: DRHD and '
+          'ATSR, no SATC', kinds == [0, 2], str(kinds))
     return summary('vtd_dmar_flags')
 
 

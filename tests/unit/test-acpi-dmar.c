@@ -123,9 +123,35 @@ static void test_rmrr_parse_range(void)
                                 &limit));   /* beyond 64 bits */
 }
 
+static void test_satc(void)
+{
+    DmarScope dev = { DMAR_SCOPE_PCI_ENDPOINT, 0, 0, 3 << 3 | 1 };
+    DmarConfig cfg = {
+        .host_address_width = 48, .drhd_base = 0xfed90000,
+        .atsr_all_ports = true, .satc_scopes = &dev, .nr_satc_scopes = 1,
+    };
+    uint8_t buf[128];
+    size_t len = dmar_encode(&cfg, buf, sizeof(buf));
+
+    /* body, DRHD without scopes, ATSR, then the SATC: 8 + one scope */
+    CHECK_EQ(len, 12 + 16 + 8 + 16);
+    CHECK_EQ(buf[36], 5);                       /* SATC type */
+    CHECK_EQ(buf[38], 16);                      /* its length */
+    CHECK_EQ(buf[40], 0);                       /* ATC_REQUIRED clear */
+    CHECK_EQ(buf[44], DMAR_SCOPE_PCI_ENDPOINT);
+    CHECK_EQ(buf[50], 3);                       /* device 3 */
+    CHECK_EQ(buf[51], 1);                       /* function 1 */
+    cfg.satc_atc_required = true;
+    dmar_encode(&cfg, buf, sizeof(buf));
+    CHECK_EQ(buf[40], 1);
+    cfg.nr_satc_scopes = 0;                     /* no devices: no SATC */
+    CHECK_EQ(dmar_encode(&cfg, buf, sizeof(buf)), 12 + 16 + 8);
+}
+
 int main(void)
 {
     RUN(test_rmrr_parse_range);
+    RUN(test_satc);
     RUN(test_q35_upstream_bytes);
     RUN(test_sizes_rmrr_flags);
     return unit_report("test-acpi-dmar");

@@ -4,8 +4,9 @@
  * Encodes the table's body (everything after the 36-byte ACPI header, which
  * the machine's ACPI builder writes with its checksum): host address width
  * and flags (8.1), one DRHD per remapping unit with its device scopes
- * (8.3, 8.3.1), RMRRs (8.4) and an ATSR (8.5). Independent of QEMU, so that
- * it is unit-tested against upstream QEMU's expected tables byte for byte.
+ * (8.3, 8.3.1), RMRRs (8.4), an ATSR (8.5) and a SATC (8.8). Independent
+ * of QEMU, so that it is unit-tested against upstream QEMU's expected
+ * tables byte for byte.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -53,13 +54,18 @@ typedef struct DmarConfig {
     const DmarRmrr *rmrrs;
     unsigned nr_rmrrs;
     bool atsr_all_ports;            /* an ATSR with ALL_PORTS (device-IOTLB) */
+    const DmarScope *satc_scopes;   /* a SATC with these devices, if any */
+    unsigned nr_satc_scopes;
+    bool satc_atc_required;         /* SATC flag ATC_REQUIRED */
 } DmarConfig;
 
 /*
  * Writes the DMAR body for @cfg into @buf (@cap bytes) and returns its
  * length in bytes; if @cap is too small, writes nothing and returns the
  * length needed. 0 if @cfg is invalid (a host address width outside
- * 1..64, or a DRHD or RMRR with more scopes than its 16-bit length holds).
+ * 1..64, or a DRHD, RMRR or SATC with more scopes than its 16-bit length
+ * holds). The structures come in the order of 8.1: DRHD, RMRRs, ATSR,
+ * SATC.
  */
 size_t dmar_encode(const DmarConfig *cfg, uint8_t *buf, size_t cap);
 
