@@ -42,11 +42,13 @@ mk_bz2() {
     fi
 }
 
-# Our files: everything under hw/ and include/ of this repository, and our
-# functional tests with their shared module (tests/functional/).
+# Our files: everything under hw/ and include/ of this repository, our QAPI
+# schema module (qapi/viommu.json), and our functional tests with their
+# shared module (tests/functional/).
 our_files() {
     (cd "$top" && find hw include -type f \( -name '*.c' -o -name '*.h' \
         -o -name 'meson.build' -o -name 'trace-events' -o -name 'Kconfig' \) &&
+     find qapi -type f -name '*.json' &&
      find tests/functional -type f \( -name '*.py' -o -name 'meson.build' \)) | sort
 }
 
@@ -74,7 +76,8 @@ refresh_ours() {
 # tree is replaced only when its hooked text differs (so that changed hook
 # text never piles up, and an unchanged tree is not rebuilt).
 HOOKED_FILES="hw/meson.build tests/functional/meson.build hw/i386/acpi-build.c
-    include/exec/memory.h system/physmem.c"
+    include/exec/memory.h system/physmem.c qapi/qapi-schema.json
+    qapi/meson.build hmp-commands-info.hx"
 
 apply_hooks() {
     local work="$build/hooks.tmp" f
@@ -111,6 +114,18 @@ apply_hooks() {
         "    iommu_direct_cache_learn(cache, addr, section.mr); /* qemu-viommu hook 5 */"
     hook_line "$work/system/physmem.c" before "    memory_region_unref(cache->mrs.mr);" \
         "    iommu_direct_cache_destroy(cache); /* qemu-viommu hook 5 */"
+    # 6. qapi/qapi-schema.json, qapi/meson.build, hmp-commands-info.hx:
+    #    the QMP command query-viommu (qapi/viommu.json) and HMP's
+    #    "info viommu", whose handler hw/viommu/viommu-info.c registers.
+    echo "{ 'include': 'viommu.json' }  # qemu-viommu hook 6" \
+        >> "$work/qapi/qapi-schema.json"
+    hook_line "$work/qapi/meson.build" before "  'yank'," \
+        "  'viommu',  # qemu-viommu hook 6"
+    local hmp='    { .name = "viommu", .args_type = "device:s?",'
+    hmp+=' .params = "[device]",'
+    hmp+=' .help = "show the virtual IOMMUs, their endpoints and counters",'
+    hmp+=' }, /* qemu-viommu hook 6 */'
+    echo "$hmp" >> "$work/hmp-commands-info.hx"
     for f in $HOOKED_FILES; do
         # a new file, never a write through to one shared with pristine
         cmp -s "$work/$f" "$ours/$f" || cp --remove-destination "$work/$f" "$ours/$f"

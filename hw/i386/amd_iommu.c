@@ -305,6 +305,7 @@ static void log_event(AMDVIState *s, const AmdEvent *e)
  */
 static void report_event(AMDVIState *s, const AmdEvent *e)
 {
+    viommu_stats_fault(&s->stats, e->code);
     if (bql_locked()) {
         log_event(s, e);
         return;
@@ -537,6 +538,7 @@ static IOMMUTLBEntry amdvi_translate(IOMMUMemoryRegion *iommu, hwaddr addr,
     AmdviXlate x = {};
     uint64_t mask;
 
+    viommu_stats_translation(&s->stats);
     if (viommu_fast_translate(&as->xc, space_devid(as), addr, flag, &entry)) {
         return entry;
     }
@@ -743,6 +745,8 @@ static void inv_pages(AMDVIState *s, uint16_t domain, uint64_t start,
     AMDVIAddressSpace *as, *next;
 
     qemu_mutex_lock(&s->lock);
+    (*(start == 0 && last == UINT64_MAX ? &s->stats.inv_domain
+                                        : &s->stats.inv_page))++;
     viommu_iotlb_inv_range(s->iotlb, domain, VIOMMU_IOTLB_ANY_PASID, start,
                            last);
     qemu_mutex_unlock(&s->lock);
@@ -810,6 +814,7 @@ static void run_command(AMDVIState *s, const AmdCmd *c)
         completion_wait(s, c);
         break;
     case AMD_CMD_INV_DEVTAB_ENTRY:
+        s->stats.inv_device++;
         inv_devtab(s, c->devid);
         break;
     case AMD_CMD_INV_IOMMU_PAGES:
@@ -822,6 +827,7 @@ static void run_command(AMDVIState *s, const AmdCmd *c)
         flush_interrupt_routes(s);
         break;
     case AMD_CMD_INV_IOMMU_ALL:
+        s->stats.inv_global++;
         inv_devtab(s, -1);
         flush_interrupt_routes(s);
         break;
@@ -1441,6 +1447,134 @@ static bool check_config(AMDVIState *s, Error **errp)
     return true;
 }
 
+/* ---- introspection (query-viommu) ---- */
+
+static int count_leaf(const ViommuPtResult *res, void *opaque)
+{
+    (*(uint64_t *)opaque)++;
+    return 0;
+}
+
+/* The endpoint @as as query-viommu shows it; called with s->lock held. */
+static ViommuEndpoint *space_endpoint(AMDVIAddressSpace *as)
+{
+    AMDVIState *s = as->s;
+    ViommuEndpoint *ep = g_new0(ViommuEndpoint, 1);
+    ViommuPtConfig cfg;
+    ViommuPtFault f;
+    AmdDte d;
+
+    ep->bdf = viommu_info_bdf(space_devid(as));
+    ep->device = viommu_info_device_path(as->bus, as->devfn);
+    if (!ctl(s, CTL_IOMMU_EN)) {
+        ep->mode = VIOMMU_ENDPOINT_MODE_BYPASS;
+        return ep;
+    }
+    if (space_dte(as, &d) != DTE_OK) {
+        ep->mode = VIOMMU_ENDPOINT_MODE_BLOCKED;
+        return ep;
+    }
+    if (!d.valid || d.dma == AMD_DTE_DMA_UNTRANSLATED) {
+        ep->mode = VIOMMU_ENDPOINT_MODE_BYPASS;
+        return ep;
+    }
+    ep->has_domain = true;
+    ep->domain = d.domain;
+    switch (d.dma) {
+    case AMD_DTE_DMA_BLOCKED:
+        ep->mode = VIOMMU_ENDPOINT_MODE_BLOCKED;
+        break;
+    case AMD_DTE_DMA_MODE0:
+        ep->mode = VIOMMU_ENDPOINT_MODE_IDENTITY;
+        break;
+    default:
+        ep->mode = VIOMMU_ENDPOINT_MODE_TRANSLATED;
+        cfg = walk_config(&d);
+        cfg.max_reads = 1u << 20;
+        ep->has_mappings = true;
+        viommu_pt_for_each_leaf(&cfg, 0, UINT64_MAX, count_leaf,
+                                &ep->mappings, &f);
+        break;
+    }
+    return ep;
+}
+
+static void amdvi_info_endpoints(Object *obj, ViommuEndpointList ***tail)
+{
+    AMDVIState *s = AMD_IOMMU_DEVICE(obj);
+    g_autoptr(GList) spaces = g_hash_table_get_values(s->spaces);
+
+    qemu_mutex_lock(&s->lock);
+    for (GList *l = spaces; l; l = l->next) {
+        AMDVIAddressSpace *as = l->data;
+
+        if (as->bus && viommu_bus_alive(as->bus)) {
+            QAPI_LIST_APPEND(*tail, space_endpoint(as));
+        }
+    }
+    qemu_mutex_unlock(&s->lock);
+}
+
+static void amdvi_info_iotlb(Object *obj, uint64_t *hits, uint64_t *misses)
+{
+    AMDVIState *s = AMD_IOMMU_DEVICE(obj);
+    const ViommuIotlbStats *st;
+
+    qemu_mutex_lock(&s->lock);
+    st = viommu_iotlb_stats(s->iotlb);
+    *hits = st->hits;
+    *misses = st->misses;
+    qemu_mutex_unlock(&s->lock);
+}
+
+static ViommuEndpointDetail *amdvi_info_detail(Object *obj, PCIDevice *pdev)
+{
+    AMDVIState *s = AMD_IOMMU_DEVICE(obj);
+    AMDVIAddressSpace *as = viommu_space_table_lookup(s->spaces,
+                                                      pci_get_bus(pdev),
+                                                      pdev->devfn);
+    uint64_t base = reg_q(s, R_DEVTAB), q[4];
+    ViommuEndpointDetail *d;
+    strList **tail;
+    uint16_t devid;
+    AmdDte dte;
+    AmdviDteState st;
+
+    if (!as) {
+        return NULL;
+    }
+    devid = space_devid(as);
+    d = g_new0(ViommuEndpointDetail, 1);
+    d->bdf = viommu_info_bdf(devid);
+    tail = &d->entries;
+    QAPI_LIST_APPEND(tail, g_strdup_printf("device table 0x%" PRIx64
+                     ", %s", (uint64_t)(base & BASE_MASK),
+                     ctl(s, CTL_IOMMU_EN) ? "IOMMU on" : "IOMMU off"));
+    if (viommu_ram_read_n((base & BASE_MASK) + AMD_DTE_SIZE * devid, q, 4)) {
+        QAPI_LIST_APPEND(tail, g_strdup_printf("DTE %04x: 0x%016" PRIx64
+                         " 0x%016" PRIx64 " 0x%016" PRIx64 " 0x%016" PRIx64,
+                         devid, q[3], q[2], q[1], q[0]));
+    }
+    qemu_mutex_lock(&s->lock);
+    st = space_dte(as, &dte);
+    qemu_mutex_unlock(&s->lock);
+    QAPI_LIST_APPEND(tail, st != DTE_OK ?
+        g_strdup_printf("decoded: unusable (%s)", st == DTE_ILLEGAL ?
+                        "reserved bits" : st == DTE_BEYOND ?
+                        "beyond the table" : "not in RAM") :
+        g_strdup_printf("decoded: V %d, domain %u, mode %d, table 0x%" PRIx64
+                        ", IR %d IW %d", dte.valid, dte.domain, dte.mode,
+                        dte.root, !!(dte.perm & VIOMMU_PT_READ),
+                        !!(dte.perm & VIOMMU_PT_WRITE)));
+    return d;
+}
+
+static const ViommuInfoOps amdvi_info_ops = {
+    .endpoints = amdvi_info_endpoints,
+    .iotlb = amdvi_info_iotlb,
+    .detail = amdvi_info_detail,
+};
+
 static void amdvi_realize(DeviceState *dev, Error **errp)
 {
     AMDVIState *s = AMD_IOMMU_DEVICE(dev);
@@ -1467,6 +1601,7 @@ static void amdvi_realize(DeviceState *dev, Error **errp)
                                     &DEVICE(s)->mem_reentrancy_guard);
     s->spaces = viommu_space_table_new();
     QLIST_INIT(&s->notified);
+    viommu_info_register(OBJECT(s), OBJECT(s), &s->stats, &amdvi_info_ops);
     memory_region_init_io(&s->mr_mmio, OBJECT(s), &amdvi_mmio_ops, s,
                           "amdvi-mmio", AMDVI_MMIO_SIZE);
     sysbus_init_mmio(SYS_BUS_DEVICE(s), &s->mr_mmio);

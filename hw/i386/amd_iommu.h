@@ -18,6 +18,7 @@
 #include "hw/pci/pci_device.h"
 #include "hw/acpi/bios-linker-loader.h"
 #include "hw/viommu/xlate-cache.h"
+#include "hw/viommu/viommu-info.h"
 #include "qemu/thread.h"
 #include "qom/object.h"
 
@@ -86,6 +87,7 @@ struct AMDVIState {
     unsigned nr_pending;
     uint64_t lost_events;
     ViommuLogLimit log_limit;   /* rate bound of guest-error messages */
+    ViommuStats stats;          /* query-viommu's counters */
 };
 
 /* EFR (3.4.x) of the default configuration, for the stub build. */

@@ -288,6 +288,7 @@ static void record_fault(IntelIOMMUState *s, uint16_t sid, uint8_t reason,
     if (same_as_last_record(s, lo, hi)) {
         return;
     }
+    viommu_stats_fault(&s->stats, reason);
 
     bool dropped = (fsts & FSTS_PFO) || (reg_q(s, frcd + 8) & FRCD_F);
 
@@ -680,6 +681,7 @@ static IOMMUTLBEntry vtd_translate(IOMMUMemoryRegion *iommu, hwaddr addr,
     VtdXlate x;
     uint64_t mask;
 
+    viommu_stats_translation(&s->stats);
     if (viommu_fast_translate(&vas->xc, space_sid(vas), addr, flag, &entry)) {
         return entry;
     }
@@ -875,6 +877,9 @@ static void inv_context(IntelIOMMUState *s, unsigned g, uint16_t domain,
     GPtrArray *changed = g_ptr_array_new();
 
     qemu_mutex_lock(&s->lock);
+    s->stats.inv_global += g == VTD_INV_CC_GLOBAL;
+    s->stats.inv_domain += g == VTD_INV_CC_DOMAIN;
+    s->stats.inv_device += g == VTD_INV_CC_DEVICE;
     /* cached pages go with the contexts: one pass over the IOTLB */
     if (g == VTD_INV_CC_GLOBAL) {
         viommu_iotlb_flush(s->iotlb);
@@ -921,8 +926,11 @@ static void inv_iotlb(IntelIOMMUState *s, bool global, uint16_t domain,
 
     qemu_mutex_lock(&s->lock);
     if (global) {
+        s->stats.inv_global++;
         viommu_iotlb_flush(s->iotlb);
     } else {
+        (*(start == 0 && last == UINT64_MAX ? &s->stats.inv_domain
+                                            : &s->stats.inv_page))++;
         viommu_iotlb_inv_range(s->iotlb, domain, pasid, start, last);
     }
     qemu_mutex_unlock(&s->lock);
@@ -1894,6 +1902,154 @@ static void vtd_machine_done(Notifier *n, void *data)
 
 static Notifier vtd_machine_done_notifier = { .notify = vtd_machine_done };
 
+/* ---- introspection (query-viommu) ---- */
+
+static int count_leaf(const ViommuPtResult *res, void *opaque)
+{
+    (*(uint64_t *)opaque)++;
+    return 0;
+}
+
+/* The endpoint @vas as query-viommu shows it; called with s->lock held. */
+static ViommuEndpoint *space_endpoint(VTDAddressSpace *vas)
+{
+    IntelIOMMUState *s = vas->s;
+    ViommuEndpoint *ep = g_new0(ViommuEndpoint, 1);
+    VtdCtxCache c;
+    ViommuPtConfig cfg;
+    ViommuPtFault f;
+    uint64_t leaves = 0;
+
+    ep->bdf = viommu_info_bdf(space_sid(vas));
+    ep->device = viommu_info_device_path(vas->bus, vas->devfn);
+    if (!s->translation_on) {
+        ep->mode = VIOMMU_ENDPOINT_MODE_BYPASS;
+        return ep;
+    }
+    if (space_context(vas, &c)) {
+        ep->mode = VIOMMU_ENDPOINT_MODE_BLOCKED;
+        return ep;
+    }
+    ep->has_domain = true;
+    ep->domain = c.domain;
+    if (c.mode == VTD_MODE_PASS_THROUGH) {
+        ep->mode = VIOMMU_ENDPOINT_MODE_IDENTITY;
+        return ep;
+    }
+    ep->mode = VIOMMU_ENDPOINT_MODE_TRANSLATED;
+    cfg = walk_config(s, &c);
+    cfg.flags = 0;                      /* a look: no A/D bits set */
+    cfg.max_reads = 1u << 20;
+    viommu_pt_for_each_leaf(&cfg, 0, UINT64_MAX, count_leaf, &leaves, &f);
+    ep->has_mappings = true;
+    ep->mappings = leaves;
+    return ep;
+}
+
+static void vtd_info_endpoints(Object *obj, ViommuEndpointList ***tail)
+{
+    IntelIOMMUState *s = INTEL_IOMMU_DEVICE(obj);
+    g_autoptr(GList) spaces = g_hash_table_get_values(s->spaces);
+
+    qemu_mutex_lock(&s->lock);
+    for (GList *l = spaces; l; l = l->next) {
+        VTDAddressSpace *vas = l->data;
+
+        if (vas->bus && space_alive(vas)) {
+            QAPI_LIST_APPEND(*tail, space_endpoint(vas));
+        }
+    }
+    qemu_mutex_unlock(&s->lock);
+}
+
+static void vtd_info_iotlb(Object *obj, uint64_t *hits, uint64_t *misses)
+{
+    IntelIOMMUState *s = INTEL_IOMMU_DEVICE(obj);
+    const ViommuIotlbStats *st;
+
+    qemu_mutex_lock(&s->lock);
+    st = viommu_iotlb_stats(s->iotlb);
+    *hits = st->hits;
+    *misses = st->misses;
+    qemu_mutex_unlock(&s->lock);
+}
+
+/* The root and context entries of @sid, raw, as text lines. */
+static void context_lines(IntelIOMMUState *s, uint16_t sid, strList ***tail)
+{
+    VtdCaps caps = vtd_caps(s);
+    uint64_t re[2], ce[4] = {}, table;
+    unsigned n = s->root_scalable ? 4 : 2;
+
+    QAPI_LIST_APPEND(*tail, g_strdup_printf("root table 0x%" PRIx64 " (%s)",
+                     s->root_table, s->root_scalable ? "scalable" : "legacy"));
+    if (!viommu_ram_read_n(s->root_table + 16 * (sid >> 8), re, 2)) {
+        QAPI_LIST_APPEND(*tail, g_strdup("root entry: not in RAM"));
+        return;
+    }
+    QAPI_LIST_APPEND(*tail, g_strdup_printf("root entry %02x: 0x%016" PRIx64
+                     " 0x%016" PRIx64, sid >> 8, re[1], re[0]));
+    if (vtd_root_context_table(re[0], re[1], s->root_scalable, sid & 0xff,
+                               &caps, &table) ||
+        !viommu_ram_read_n(table + 8 * n * (s->root_scalable ?
+                                            (sid & 0x7f) : (sid & 0xff)),
+                           ce, n)) {
+        QAPI_LIST_APPEND(*tail, g_strdup("context entry: none"));
+        return;
+    }
+    QAPI_LIST_APPEND(*tail, s->root_scalable ?
+        g_strdup_printf("context entry: 0x%016" PRIx64 " 0x%016" PRIx64
+                        " 0x%016" PRIx64 " 0x%016" PRIx64, ce[3], ce[2],
+                        ce[1], ce[0]) :
+        g_strdup_printf("context entry: 0x%016" PRIx64 " 0x%016" PRIx64,
+                        ce[1], ce[0]));
+}
+
+static ViommuEndpointDetail *vtd_info_detail(Object *obj, PCIDevice *pdev)
+{
+    IntelIOMMUState *s = INTEL_IOMMU_DEVICE(obj);
+    VTDAddressSpace *vas = viommu_space_table_lookup(s->spaces,
+                                                     pci_get_bus(pdev),
+                                                     pdev->devfn);
+    ViommuEndpointDetail *d;
+    strList **tail;
+    VtdCtxCache c;
+    VtdDmaFault f;
+
+    if (!vas) {
+        return NULL;
+    }
+    d = g_new0(ViommuEndpointDetail, 1);
+    d->bdf = viommu_info_bdf(space_sid(vas));
+    tail = &d->entries;
+    qemu_mutex_lock(&s->lock);
+    if (!s->translation_on) {
+        QAPI_LIST_APPEND(tail, g_strdup("translation off (GSTS.TES 0)"));
+    } else {
+        context_lines(s, space_sid(vas), &tail);
+        f = space_context(vas, &c);
+        QAPI_LIST_APPEND(tail, f ?
+            g_strdup_printf("decoded: fault reason 0x%x", f) :
+            g_strdup_printf("decoded: %s, domain %u, %s%s, %d levels, "
+                            "table 0x%" PRIx64 ", FPD %d",
+                            c.mode == VTD_MODE_PASS_THROUGH ? "pass-through"
+                                                            : "translated",
+                            c.domain, c.first_stage ? "first stage"
+                                                    : "second stage",
+                            c.pasid == VIOMMU_IOTLB_NO_PASID ? "" :
+                            " (PASID entry of RID_PASID)", c.levels,
+                            c.root, c.fpd));
+    }
+    qemu_mutex_unlock(&s->lock);
+    return d;
+}
+
+static const ViommuInfoOps vtd_info_ops = {
+    .endpoints = vtd_info_endpoints,
+    .iotlb = vtd_info_iotlb,
+    .detail = vtd_info_detail,
+};
+
 static void vtd_realize(DeviceState *dev, Error **errp)
 {
     IntelIOMMUState *s = INTEL_IOMMU_DEVICE(dev);
@@ -1904,6 +2060,7 @@ static void vtd_realize(DeviceState *dev, Error **errp)
         return;
     }
     reserve_rmrrs(s);
+    viommu_info_register(OBJECT(s), OBJECT(s), &s->stats, &vtd_info_ops);
     compute_caps(s);
     qemu_mutex_init(&s->lock);
     s->iotlb = viommu_iotlb_new(VTD_IOTLB_ENTRIES);

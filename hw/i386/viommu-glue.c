@@ -10,6 +10,7 @@
 #include "qemu/timer.h"
 #include "exec/address-spaces.h"
 #include "hw/i386/viommu-glue.h"
+#include "hw/viommu/viommu-info.h"
 #include "hw/pci/msi.h"
 #include "hw/pci/pci_bus.h"
 #include "hw/viommu/pow2-split.h"
@@ -31,6 +32,8 @@ void viommu_shadow_notify(bool map, uint64_t iova, uint64_t output,
                           uint64_t mask, unsigned perm, void *opaque)
 {
     ViommuNotifyTarget *t = opaque;
+    ViommuStats *st = viommu_info_stats(memory_region_owner(
+                                            MEMORY_REGION(t->iommu)));
     IOMMUNotifier *nf;
     IOMMUTLBEvent ev = {
         .type = map ? IOMMU_NOTIFIER_MAP : IOMMU_NOTIFIER_UNMAP,
@@ -43,6 +46,9 @@ void viommu_shadow_notify(bool map, uint64_t iova, uint64_t output,
         },
     };
 
+    if (st) {
+        (*(map ? &st->notifier_maps : &st->notifier_unmaps))++;
+    }
     if (t->only) {
         memory_region_notify_iommu_one(t->only, &ev);
         return;
@@ -57,6 +63,7 @@ void viommu_shadow_notify(bool map, uint64_t iova, uint64_t output,
 typedef struct UnmapTarget {
     IOMMUNotifier *nf;
     IOMMUNotifierFlag type;
+    ViommuStats *stats;
 } UnmapTarget;
 
 static void unmap_block(uint64_t start, uint64_t mask, void *opaque)
@@ -70,6 +77,9 @@ static void unmap_block(uint64_t start, uint64_t mask, void *opaque)
         },
     };
 
+    if (u->stats) {
+        u->stats->notifier_unmaps++;
+    }
     memory_region_notify_iommu_one(u->nf, &ev);
 }
 
@@ -78,8 +88,11 @@ void viommu_unmap_range(IOMMUMemoryRegion *iommu, IOMMUNotifierFlag type,
 {
     IOMMUNotifier *nf;
 
+    ViommuStats *st = viommu_info_stats(memory_region_owner(
+                                            MEMORY_REGION(iommu)));
+
     IOMMU_NOTIFIER_FOREACH(nf, iommu) {
-        UnmapTarget u = { nf, type };
+        UnmapTarget u = { nf, type, st };
         uint64_t lo = MAX(start, nf->start), hi = MIN(last, nf->end);
 
         if ((nf->notifier_flags & type) &&

@@ -558,6 +558,21 @@ bool viommu_core_endpoint_bypasses(const ViommuCore *c, uint32_t ep)
     return e->domain->bypass;
 }
 
+bool viommu_core_endpoint_domain(const ViommuCore *c, uint32_t ep,
+                                 uint32_t *domain, bool *bypass,
+                                 size_t *nr_mappings)
+{
+    const Endpoint *e = find_ep(c, ep);
+
+    if (!e || !e->domain) {
+        return false;
+    }
+    *domain = e->domain->id;
+    *bypass = e->domain->bypass;
+    *nr_mappings = iova_map_count(e->domain->map);
+    return true;
+}
+
 ViommuXlate viommu_core_translate(ViommuCore *c, uint32_t ep, uint64_t iova,
                                   uint32_t perm, IovaMapping *out)
 {

@@ -139,6 +139,11 @@ static void notify_block(uint64_t iova, uint64_t mask, void *opaque)
         },
     };
 
+    ViommuStats *st = &VIRTIO_IOMMU(memory_region_owner(
+                                        MEMORY_REGION(nb->mr)))->stats;
+
+    (*(nb->type == IOMMU_NOTIFIER_MAP ? &st->notifier_maps
+                                      : &st->notifier_unmaps))++;
     if (nb->only) {
         memory_region_notify_iommu_one(nb->only, &event);
     } else {
@@ -245,6 +250,11 @@ static int run_request(VirtIOIOMMU *s, const uint8_t *req, size_t req_len,
     status = viommu_core_handle(s->core, req, req_len, *props,
                                 MIN(in_len - VIOMMU_REQ_TAIL_SIZE,
                                     probe_size));
+    if (status == VIOMMU_S_OK && req[0] == VIOMMU_T_UNMAP) {
+        s->stats.inv_page++;
+    } else if (status == VIOMMU_S_OK && req[0] == VIOMMU_T_DETACH) {
+        s->stats.inv_device++;
+    }
     qemu_mutex_unlock(&s->lock);
     if (status == VIOMMU_S_OK &&
         (req[0] == VIOMMU_T_ATTACH || req[0] == VIOMMU_T_DETACH)) {
@@ -631,6 +641,7 @@ static void record_fault(VirtIOIOMMU *s, ViommuXlate why, uint32_t ep,
                      (flag & IOMMU_WO ? VIOMMU_FAULT_F_WRITE : 0);
     unsigned slot;
 
+    viommu_stats_fault(&s->stats, reason);
     if (s->fault_count == VIRTIO_IOMMU_FAULT_RING) {
         s->faults_dropped++;
         return;
@@ -731,6 +742,7 @@ static IOMMUTLBEntry virtio_iommu_translate(IOMMUMemoryRegion *mr,
     IovaMapping m;
     ViommuXlate why;
 
+    viommu_stats_translation(&s->stats);
     if (viommu_fast_translate(&ep->xc, id, addr, flag, &entry)) {
         return entry;
     }
@@ -1167,6 +1179,114 @@ static bool build_core(VirtIOIOMMU *s, Error **errp)
     return true;
 }
 
+/* ---- introspection (query-viommu) ---- */
+
+static ViommuEndpoint *endpoint_info(VirtIOIOMMU *s, VirtIOIOMMUEndpoint *ep)
+{
+    ViommuEndpoint *info = g_new0(ViommuEndpoint, 1);
+    uint32_t id = endpoint_id(ep), domain;
+    size_t mappings;
+    bool bypass;
+
+    info->bdf = viommu_info_bdf(id);
+    info->device = viommu_info_device_path(ep->bus, ep->devfn);
+    qemu_mutex_lock(&s->lock);
+    if (!viommu_core_endpoint_domain(s->core, id, &domain, &bypass,
+                                     &mappings)) {
+        info->mode = viommu_core_endpoint_bypasses(s->core, id) ?
+                     VIOMMU_ENDPOINT_MODE_BYPASS :
+                     VIOMMU_ENDPOINT_MODE_BLOCKED;
+    } else {
+        info->has_domain = true;
+        info->domain = domain;
+        info->mode = bypass ? VIOMMU_ENDPOINT_MODE_IDENTITY :
+                              VIOMMU_ENDPOINT_MODE_TRANSLATED;
+        info->has_mappings = !bypass;
+        info->mappings = mappings;
+    }
+    qemu_mutex_unlock(&s->lock);
+    return info;
+}
+
+static void viommu_info_endpoints(Object *obj, ViommuEndpointList ***tail)
+{
+    VirtIOIOMMU *s = VIRTIO_IOMMU(obj);
+    VirtIOIOMMUEndpoint *ep;
+
+    QLIST_FOREACH(ep, &s->endpoints, next) {
+        QAPI_LIST_APPEND(*tail, endpoint_info(s, ep));
+    }
+}
+
+#define INFO_MAX_MAPPINGS 65536
+
+typedef struct MappingList {
+    ViommuMappingList **tail;
+    unsigned n;
+} MappingList;
+
+static int add_mapping(const IovaMapping *m, void *opaque)
+{
+    MappingList *l = opaque;
+    ViommuMapping *v;
+
+    if (l->n++ == INFO_MAX_MAPPINGS) {
+        return 1;                       /* stop */
+    }
+    v = g_new(ViommuMapping, 1);
+    *v = (ViommuMapping) {
+        .iova = m->virt_start, .size = m->virt_end - m->virt_start + 1,
+        .addr = m->phys_start, .read = m->flags & VIOMMU_MAP_F_READ,
+        .write = m->flags & VIOMMU_MAP_F_WRITE,
+    };
+    QAPI_LIST_APPEND(l->tail, v);
+    return 0;
+}
+
+static ViommuEndpointDetail *viommu_info_detail(Object *obj, PCIDevice *pdev)
+{
+    VirtIOIOMMU *s = VIRTIO_IOMMU(obj);
+    VirtIOIOMMUEndpoint *ep;
+    ViommuEndpointDetail *d;
+    MappingList l;
+    uint32_t domain;
+    size_t mappings;
+    bool bypass;
+
+    QLIST_FOREACH(ep, &s->endpoints, next) {
+        if (ep->bus == pci_get_bus(pdev) && ep->devfn == pdev->devfn) {
+            break;
+        }
+    }
+    if (!ep) {
+        return NULL;
+    }
+    d = g_new0(ViommuEndpointDetail, 1);
+    d->bdf = viommu_info_bdf(endpoint_id(ep));
+    qemu_mutex_lock(&s->lock);
+    if (!viommu_core_endpoint_domain(s->core, endpoint_id(ep), &domain,
+                                     &bypass, &mappings)) {
+        QAPI_LIST_PREPEND(d->entries, g_strdup_printf(
+            "endpoint 0x%x: no domain; config.bypass %d", endpoint_id(ep),
+            viommu_core_bypass(s->core)));
+    } else {
+        QAPI_LIST_PREPEND(d->entries, g_strdup_printf(
+            "endpoint 0x%x: domain %u%s, %zu mappings", endpoint_id(ep),
+            domain, bypass ? " (bypass: identity)" : "", mappings));
+        l = (MappingList) { .tail = &d->mappings };
+        viommu_core_foreach_mapping(s->core, endpoint_id(ep), add_mapping,
+                                    &l);
+        d->has_mappings = !bypass;
+    }
+    qemu_mutex_unlock(&s->lock);
+    return d;
+}
+
+static const ViommuInfoOps viommu_info_ops = {
+    .endpoints = viommu_info_endpoints,
+    .detail = viommu_info_detail,
+};
+
 static void virtio_iommu_realize(DeviceState *dev, Error **errp)
 {
     VirtIODevice *vdev = VIRTIO_DEVICE(dev);
@@ -1191,6 +1311,10 @@ static void virtio_iommu_realize(DeviceState *dev, Error **errp)
                     "behind this IOMMU");
     }
     qemu_register_reset(virtio_iommu_system_reset, s);
+    /* shown as its PCI function, the device users name */
+    viommu_info_register(OBJECT(s), OBJECT(qdev_get_parent_bus(dev)->parent ?
+                                           qdev_get_parent_bus(dev)->parent :
+                                           dev), &s->stats, &viommu_info_ops);
 }
 
 static void virtio_iommu_unrealize(DeviceState *dev)
@@ -1198,6 +1322,7 @@ static void virtio_iommu_unrealize(DeviceState *dev)
     VirtIODevice *vdev = VIRTIO_DEVICE(dev);
     VirtIOIOMMU *s = VIRTIO_IOMMU(dev);
 
+    viommu_info_unregister(OBJECT(s));
     qemu_unregister_reset(virtio_iommu_system_reset, s);
     qemu_bh_delete(s->fault_bh);
     virtio_delete_queue(s->req_vq);

@@ -129,14 +129,18 @@ run notify_amd python3 "$top/tests/qtest/notify_amd.py" \
 run vtd_aw57 python3 "$top/tests/qtest/vtd_aw57.py" \
     "$obj/qemu-system-x86_64" "$fw"
 
-# intel-iommu's DMAR flags by property (x2apic-opt-out, platform-opt-in),
-# read from fw_cfg as firmware reads them
+# intel-iommu's DMAR options by property (x2apic-opt-out, platform-opt-in,
+# rmrr, the SATC), read from fw_cfg as firmware reads them
 run vtd_dmar_flags python3 "$top/tests/qtest/vtd_dmar_flags.py" \
     "$obj/qemu-system-x86_64" "$fw"
 
 # Kept translations (the fast path, hook 5's direct rings) die with the
 # mapping: unmap, remap, restart under virtio-blk I/O, for all three IOMMUs
 run direct_ring python3 "$top/tests/qtest/direct_ring.py" \
+    "$obj/qemu-system-x86_64" "$fw"
+
+# query-viommu and "info viommu" against known state, all three IOMMUs
+run viommu_info python3 "$top/tests/qtest/viommu_info.py" \
     "$obj/qemu-system-x86_64" "$fw"
 
 echo "qtests: $passed passed, $failed failed"

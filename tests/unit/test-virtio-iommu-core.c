@@ -163,6 +163,17 @@ static void test_attach_rules(void)
     CHECK_EQ(attach(c, 2, 2, VIOMMU_ATTACH_F_BYPASS), VIOMMU_S_OK);
     CHECK(viommu_core_endpoint_bypasses(c, 2));
     CHECK(!viommu_core_endpoint_bypasses(c, 1));
+    {
+        uint32_t dom = 0;
+        bool bypass = true;
+        size_t n = 1;
+
+        CHECK(viommu_core_endpoint_domain(c, 1, &dom, &bypass, &n));
+        CHECK(dom == 1 && !bypass && n == 0);
+        CHECK(viommu_core_endpoint_domain(c, 2, &dom, &bypass, &n));
+        CHECK(dom == 2 && bypass);
+        CHECK(!viommu_core_endpoint_domain(c, 3, &dom, &bypass, &n));
+    }
     /* without BYPASS_CONFIG the flag bit is unknown */
     viommu_core_set_features(c, 1ull << VIOMMU_F_MAP_UNMAP);
     CHECK_EQ(attach(c, 3, 3, VIOMMU_ATTACH_F_BYPASS), VIOMMU_S_INVAL);

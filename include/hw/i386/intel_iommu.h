@@ -17,6 +17,7 @@
 #include "hw/i386/viommu-glue.h"
 #include "hw/acpi/bios-linker-loader.h"
 #include "hw/viommu/xlate-cache.h"
+#include "hw/viommu/viommu-info.h"
 #include "qemu/thread.h"
 #include "qom/object.h"
 
@@ -145,6 +146,7 @@ struct IntelIOMMUState {
     VtdPendingFault pending[VTD_PENDING_FAULTS];    /* under lock */
     unsigned nr_pending;
     uint64_t lost_faults;
+    ViommuStats stats;          /* query-viommu's counters */
     ViommuLogLimit log_limit;   /* rate bound of guest-error messages */
 };
 

@@ -187,6 +187,15 @@ ViommuXlate viommu_core_translate(ViommuCore *c, uint32_t ep, uint64_t iova,
 /* Whether @ep currently bypasses translation altogether. */
 bool viommu_core_endpoint_bypasses(const ViommuCore *c, uint32_t ep);
 
+/*
+ * The domain @ep is attached to (introspection): returns false when it is
+ * in none; else fills *@domain, *@bypass (an identity domain) and
+ * *@nr_mappings (its mappings).
+ */
+bool viommu_core_endpoint_domain(const ViommuCore *c, uint32_t ep,
+                                 uint32_t *domain, bool *bypass,
+                                 size_t *nr_mappings);
+
 /* Visits the mappings @ep can reach (for replay). */
 int viommu_core_foreach_mapping(ViommuCore *c, uint32_t ep,
                                 IovaMapVisitFn fn, void *opaque);

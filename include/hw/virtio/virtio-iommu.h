@@ -12,6 +12,7 @@
 #define QEMU_VIRTIO_IOMMU_H
 
 #include "hw/pci/pci.h"
+#include "hw/viommu/viommu-info.h"
 #include "hw/viommu/virtio-iommu-core.h"
 #include "hw/viommu/vring-split.h"
 #include "hw/viommu/xlate-cache.h"
@@ -101,6 +102,7 @@ struct VirtIOIOMMU {
     uint8_t faults[VIRTIO_IOMMU_FAULT_RING][VIOMMU_FAULT_SIZE];
     unsigned fault_head, fault_count;
     uint64_t faults_dropped;
+    ViommuStats stats;          /* query-viommu's counters */
 
     /* migration */
     uint8_t *migration_buf;
