@@ -260,6 +260,7 @@ static void write_event(AMDVIState *s, const uint32_t d[4])
     long slot;
     uint8_t buf[AMD_EVENT_SIZE];
 
+    viommu_stats_fault(&s->stats, d[1] >> 28);     /* EventCode */
     if (!(reg_q(s, R_STATUS) & ST_EVT_RUN)) {
         s->lost_events++;
         return;
@@ -305,7 +306,6 @@ static void log_event(AMDVIState *s, const AmdEvent *e)
  */
 static void report_event(AMDVIState *s, const AmdEvent *e)
 {
-    viommu_stats_fault(&s->stats, e->code);
     if (bql_locked()) {
         log_event(s, e);
         return;
@@ -1449,70 +1449,73 @@ static bool check_config(AMDVIState *s, Error **errp)
 
 /* ---- introspection (query-viommu) ---- */
 
-static int count_leaf(const ViommuPtResult *res, void *opaque)
-{
-    (*(uint64_t *)opaque)++;
-    return 0;
-}
-
-/* The endpoint @as as query-viommu shows it; called with s->lock held. */
-static ViommuEndpoint *space_endpoint(AMDVIAddressSpace *as)
+/*
+ * The endpoint @as as query-viommu shows it, but for its mapping count;
+ * *@walk is set, with the entry in *@d, when its tables are to be counted.
+ * Called with s->lock held.
+ */
+static ViommuEndpoint *space_endpoint(AMDVIAddressSpace *as, AmdDte *d,
+                                      bool *walk)
 {
     AMDVIState *s = as->s;
     ViommuEndpoint *ep = g_new0(ViommuEndpoint, 1);
-    ViommuPtConfig cfg;
-    ViommuPtFault f;
-    AmdDte d;
 
+    *walk = false;
     ep->bdf = viommu_info_bdf(space_devid(as));
     ep->device = viommu_info_device_path(as->bus, as->devfn);
     if (!ctl(s, CTL_IOMMU_EN)) {
         ep->mode = VIOMMU_ENDPOINT_MODE_BYPASS;
         return ep;
     }
-    if (space_dte(as, &d) != DTE_OK) {
+    if (space_dte(as, d) != DTE_OK) {
         ep->mode = VIOMMU_ENDPOINT_MODE_BLOCKED;
         return ep;
     }
-    if (!d.valid || d.dma == AMD_DTE_DMA_UNTRANSLATED) {
+    if (!d->valid || d->dma == AMD_DTE_DMA_UNTRANSLATED) {
         ep->mode = VIOMMU_ENDPOINT_MODE_BYPASS;
         return ep;
     }
     ep->has_domain = true;
-    ep->domain = d.domain;
-    switch (d.dma) {
-    case AMD_DTE_DMA_BLOCKED:
-        ep->mode = VIOMMU_ENDPOINT_MODE_BLOCKED;
-        break;
-    case AMD_DTE_DMA_MODE0:
-        ep->mode = VIOMMU_ENDPOINT_MODE_IDENTITY;
-        break;
-    default:
-        ep->mode = VIOMMU_ENDPOINT_MODE_TRANSLATED;
-        cfg = walk_config(&d);
-        cfg.max_reads = 1u << 20;
-        ep->has_mappings = true;
-        viommu_pt_for_each_leaf(&cfg, 0, UINT64_MAX, count_leaf,
-                                &ep->mappings, &f);
-        break;
-    }
+    ep->domain = d->domain;
+    ep->mode = d->dma == AMD_DTE_DMA_BLOCKED ? VIOMMU_ENDPOINT_MODE_BLOCKED :
+               d->dma == AMD_DTE_DMA_MODE0 ? VIOMMU_ENDPOINT_MODE_IDENTITY :
+               VIOMMU_ENDPOINT_MODE_TRANSLATED;
+    *walk = ep->mode == VIOMMU_ENDPOINT_MODE_TRANSLATED;
     return ep;
 }
 
+/* The endpoints; their tables are counted with s->lock released. */
 static void amdvi_info_endpoints(Object *obj, ViommuEndpointList ***tail)
 {
     AMDVIState *s = AMD_IOMMU_DEVICE(obj);
     g_autoptr(GList) spaces = g_hash_table_get_values(s->spaces);
+    guint n = g_list_length(spaces), i = 0;
+    g_autofree ViommuEndpoint **eps = g_new0(ViommuEndpoint *, n);
+    g_autofree AmdDte *dte = g_new0(AmdDte, n);
+    g_autofree bool *walk = g_new0(bool, n);
+    ViommuLeafCounter lc;
+    ViommuPtConfig cfg;
 
     qemu_mutex_lock(&s->lock);
     for (GList *l = spaces; l; l = l->next) {
         AMDVIAddressSpace *as = l->data;
 
         if (as->bus && viommu_bus_alive(as->bus)) {
-            QAPI_LIST_APPEND(*tail, space_endpoint(as));
+            eps[i] = space_endpoint(as, &dte[i], &walk[i]);
+            i++;
         }
     }
     qemu_mutex_unlock(&s->lock);
+    viommu_leaf_counter_init(&lc);
+    for (guint j = 0; j < i; j++) {
+        if (walk[j]) {
+            cfg = walk_config(&dte[j]);
+            eps[j]->has_mappings = viommu_count_leaves(&lc, &cfg,
+                                                       &eps[j]->mappings);
+        }
+        QAPI_LIST_APPEND(*tail, eps[j]);
+    }
+    viommu_leaf_counter_destroy(&lc);
 }
 
 static void amdvi_info_iotlb(Object *obj, uint64_t *hits, uint64_t *misses)
@@ -1530,9 +1533,9 @@ static void amdvi_info_iotlb(Object *obj, uint64_t *hits, uint64_t *misses)
 static ViommuEndpointDetail *amdvi_info_detail(Object *obj, PCIDevice *pdev)
 {
     AMDVIState *s = AMD_IOMMU_DEVICE(obj);
-    AMDVIAddressSpace *as = viommu_space_table_lookup(s->spaces,
-                                                      pci_get_bus(pdev),
-                                                      pdev->devfn);
+    AddressSpace *dma_as = pci_device_iommu_address_space(pdev);
+    AMDVIAddressSpace *as = NULL, *a;
+    GHashTableIter it;
     uint64_t base = reg_q(s, R_DEVTAB), q[4];
     ViommuEndpointDetail *d;
     strList **tail;
@@ -1540,6 +1543,13 @@ static ViommuEndpointDetail *amdvi_info_detail(Object *obj, PCIDevice *pdev)
     AmdDte dte;
     AmdviDteState st;
 
+    /* the space its DMA uses (behind a PCI bridge: the bridge's) */
+    g_hash_table_iter_init(&it, s->spaces);
+    while (g_hash_table_iter_next(&it, NULL, (void **)&a)) {
+        if (&a->mr.as == dma_as) {
+            as = a;
+        }
+    }
     if (!as) {
         return NULL;
     }

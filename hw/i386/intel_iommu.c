@@ -1904,62 +1904,71 @@ static Notifier vtd_machine_done_notifier = { .notify = vtd_machine_done };
 
 /* ---- introspection (query-viommu) ---- */
 
-static int count_leaf(const ViommuPtResult *res, void *opaque)
-{
-    (*(uint64_t *)opaque)++;
-    return 0;
-}
-
-/* The endpoint @vas as query-viommu shows it; called with s->lock held. */
-static ViommuEndpoint *space_endpoint(VTDAddressSpace *vas)
+/*
+ * The endpoint @vas as query-viommu shows it, but for its mapping count;
+ * *@walk is set, with the context in *@c, when its tables are to be
+ * counted. Called with s->lock held.
+ */
+static ViommuEndpoint *space_endpoint(VTDAddressSpace *vas, VtdCtxCache *c,
+                                      bool *walk)
 {
     IntelIOMMUState *s = vas->s;
     ViommuEndpoint *ep = g_new0(ViommuEndpoint, 1);
-    VtdCtxCache c;
-    ViommuPtConfig cfg;
-    ViommuPtFault f;
-    uint64_t leaves = 0;
 
+    *walk = false;
     ep->bdf = viommu_info_bdf(space_sid(vas));
     ep->device = viommu_info_device_path(vas->bus, vas->devfn);
     if (!s->translation_on) {
         ep->mode = VIOMMU_ENDPOINT_MODE_BYPASS;
         return ep;
     }
-    if (space_context(vas, &c)) {
+    if (space_context(vas, c)) {
         ep->mode = VIOMMU_ENDPOINT_MODE_BLOCKED;
         return ep;
     }
     ep->has_domain = true;
-    ep->domain = c.domain;
-    if (c.mode == VTD_MODE_PASS_THROUGH) {
+    ep->domain = c->domain;
+    if (c->mode == VTD_MODE_PASS_THROUGH) {
         ep->mode = VIOMMU_ENDPOINT_MODE_IDENTITY;
         return ep;
     }
     ep->mode = VIOMMU_ENDPOINT_MODE_TRANSLATED;
-    cfg = walk_config(s, &c);
-    cfg.flags = 0;                      /* a look: no A/D bits set */
-    cfg.max_reads = 1u << 20;
-    viommu_pt_for_each_leaf(&cfg, 0, UINT64_MAX, count_leaf, &leaves, &f);
-    ep->has_mappings = true;
-    ep->mappings = leaves;
+    *walk = true;
     return ep;
 }
 
+/* The endpoints; their tables are counted with s->lock released. */
 static void vtd_info_endpoints(Object *obj, ViommuEndpointList ***tail)
 {
     IntelIOMMUState *s = INTEL_IOMMU_DEVICE(obj);
     g_autoptr(GList) spaces = g_hash_table_get_values(s->spaces);
+    guint n = g_list_length(spaces), i = 0;
+    g_autofree ViommuEndpoint **eps = g_new0(ViommuEndpoint *, n);
+    g_autofree VtdCtxCache *ctx = g_new0(VtdCtxCache, n);
+    g_autofree bool *walk = g_new0(bool, n);
+    ViommuLeafCounter lc;
+    ViommuPtConfig cfg;
 
     qemu_mutex_lock(&s->lock);
     for (GList *l = spaces; l; l = l->next) {
         VTDAddressSpace *vas = l->data;
 
         if (vas->bus && space_alive(vas)) {
-            QAPI_LIST_APPEND(*tail, space_endpoint(vas));
+            eps[i] = space_endpoint(vas, &ctx[i], &walk[i]);
+            i++;
         }
     }
     qemu_mutex_unlock(&s->lock);
+    viommu_leaf_counter_init(&lc);
+    for (guint j = 0; j < i; j++) {
+        if (walk[j]) {
+            cfg = walk_config(s, &ctx[j]);
+            eps[j]->has_mappings = viommu_count_leaves(&lc, &cfg,
+                                                       &eps[j]->mappings);
+        }
+        QAPI_LIST_APPEND(*tail, eps[j]);
+    }
+    viommu_leaf_counter_destroy(&lc);
 }
 
 static void vtd_info_iotlb(Object *obj, uint64_t *hits, uint64_t *misses)
@@ -2008,14 +2017,21 @@ static void context_lines(IntelIOMMUState *s, uint16_t sid, strList ***tail)
 static ViommuEndpointDetail *vtd_info_detail(Object *obj, PCIDevice *pdev)
 {
     IntelIOMMUState *s = INTEL_IOMMU_DEVICE(obj);
-    VTDAddressSpace *vas = viommu_space_table_lookup(s->spaces,
-                                                     pci_get_bus(pdev),
-                                                     pdev->devfn);
+    AddressSpace *as = pci_device_iommu_address_space(pdev);
+    VTDAddressSpace *vas = NULL, *v;
+    GHashTableIter it;
     ViommuEndpointDetail *d;
     strList **tail;
     VtdCtxCache c;
     VtdDmaFault f;
 
+    /* the space its DMA uses (behind a PCI bridge: the bridge's) */
+    g_hash_table_iter_init(&it, s->spaces);
+    while (g_hash_table_iter_next(&it, NULL, (void **)&v)) {
+        if (&v->mr.as == as) {
+            vas = v;
+        }
+    }
     if (!vas) {
         return NULL;
     }

@@ -46,16 +46,22 @@ void viommu_shadow_notify(bool map, uint64_t iova, uint64_t output,
         },
     };
 
-    if (st) {
-        (*(map ? &st->notifier_maps : &st->notifier_unmaps))++;
-    }
+    uint64_t *count = st ? (map ? &st->notifier_maps
+                                : &st->notifier_unmaps) : NULL;
+
     if (t->only) {
         memory_region_notify_iommu_one(t->only, &ev);
+        if (count) {
+            (*count)++;
+        }
         return;
     }
     IOMMU_NOTIFIER_FOREACH(nf, t->iommu) {
         if (nf != t->skip && (nf->notifier_flags & IOMMU_NOTIFIER_MAP)) {
             memory_region_notify_iommu_one(nf, &ev);
+            if (count) {
+                (*count)++;
+            }
         }
     }
 }
@@ -270,4 +276,50 @@ void viommu_guest_verror(ViommuLogLimit *l, unsigned burst, const char *who,
     }
     msg = g_strdup_vprintf(fmt, ap);
     qemu_log_mask(LOG_GUEST_ERROR, "%s: %s\n", who, msg);
+}
+
+void viommu_leaf_counter_init(ViommuLeafCounter *lc)
+{
+    lc->seen = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free,
+                                     g_free);
+    lc->reads_left = VIOMMU_COUNT_QUERY_READS;
+}
+
+void viommu_leaf_counter_destroy(ViommuLeafCounter *lc)
+{
+    g_hash_table_destroy(lc->seen);
+}
+
+static int count_one_leaf(const ViommuPtResult *res, void *opaque)
+{
+    (*(uint64_t *)opaque)++;
+    return 0;
+}
+
+bool viommu_count_leaves(ViommuLeafCounter *lc, const ViommuPtConfig *cfg,
+                         uint64_t *count)
+{
+    gint64 key = cfg->root | cfg->levels;
+    uint64_t *known = g_hash_table_lookup(lc->seen, &key);
+    ViommuPtConfig look = *cfg;
+    ViommuPtFault f = VIOMMU_PT_OK;
+    uint64_t leaves = 0, estimate;
+
+    if (!known) {
+        look.flags = 0;                 /* a look: no A/D bits set */
+        look.max_reads = MIN(VIOMMU_COUNT_TABLE_READS, lc->reads_left);
+        if (look.max_reads) {
+            viommu_pt_for_each_leaf(&look, 0, UINT64_MAX, count_one_leaf,
+                                    &leaves, &f);
+        }
+        /* a walk reads a table entry a leaf, and some more */
+        estimate = f || !look.max_reads ? look.max_reads
+                                        : leaves + leaves / 256 + cfg->levels;
+        lc->reads_left -= MIN(estimate, lc->reads_left);
+        known = g_new(uint64_t, 1);
+        *known = f || !look.max_reads ? UINT64_MAX : leaves;
+        g_hash_table_insert(lc->seen, g_memdup2(&key, sizeof(key)), known);
+    }
+    *count = *known;
+    return *known != UINT64_MAX;
 }

@@ -141,9 +141,15 @@ static void notify_block(uint64_t iova, uint64_t mask, void *opaque)
 
     ViommuStats *st = &VIRTIO_IOMMU(memory_region_owner(
                                         MEMORY_REGION(nb->mr)))->stats;
+    uint64_t *count = nb->type == IOMMU_NOTIFIER_MAP ? &st->notifier_maps
+                                                     : &st->notifier_unmaps;
+    IOMMUNotifier *n;
 
-    (*(nb->type == IOMMU_NOTIFIER_MAP ? &st->notifier_maps
-                                      : &st->notifier_unmaps))++;
+    /* counted per notifier that receives it, as the other models do */
+    IOMMU_NOTIFIER_FOREACH(n, nb->mr) {
+        *count += !nb->only && (n->notifier_flags & nb->type);
+    }
+    *count += !!nb->only;
     if (nb->only) {
         memory_region_notify_iommu_one(nb->only, &event);
     } else {

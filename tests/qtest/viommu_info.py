@@ -6,7 +6,9 @@ over qtest with a QMP socket, field by field:
   (domain 1, 3 levels, 2 pages): translated, domain 1, 2 mappings; DMA
   through them (translations, IOTLB misses), a page-selective
   invalidation, a DMA fault (reason 6); the decoded root and context
-  entries of edu; HMP's "info viommu" saying the same;
+  entries of edu; HMP's "info viommu" saying the same; a device behind a
+  PCI bridge found by its bridge's requester ID; self-referencing tables
+  counted within bounds (no count, quickly);
 - virtio-iommu: edu attached to domain 1 with 2 pages mapped, then one
   unmapped: translated, domain 1, 1 mapping, the mapping listed, one page
   invalidation; another function bypassing;
@@ -73,7 +75,9 @@ def bdf_of(fn):
 
 def test_intel(binary, fw):
     path, more = qmp_args()
-    v = hv.Vtd(binary, fw, ',aw-bits=39', more)
+    v = hv.Vtd(binary, fw, ',aw-bits=39', more +
+               ('-device', 'pcie-pci-bridge,id=br0,addr=0x5',
+                '-device', 'edu,id=edu1,bus=br0,addr=1'))
     m = Qmp(path)
     edu = bdf_of(v.edu_fn)
     info = m.info()
@@ -119,6 +123,24 @@ def test_intel(binary, fw):
     r = m.cmd('query-viommu', device='nosuch')
     check('a device that is none: an error naming it',
           'error' in r and 'nosuch' in r['error']['desc'], str(r))
+    d = m.info(device='edu1')[0].get('detail', {})
+    # a PCIe-to-PCI bridge takes its devices' DMA as (secondary bus, 0);
+    # no firmware numbered the bus here, so 00:00.0
+    check('intel: a device behind a PCIe-to-PCI bridge: the bridge\'s '
+          'requester ID', d.get('bdf') == '00:00.0', str(d))
+    # tables whose every entry points back at their own page: the count
+    # stops at its bound, quickly, and says nothing rather than a wrong
+    # number
+    loop = hv.SLPT + 0x4000
+    v.q.mem(loop, struct.pack('<Q', loop | 3) * 512)
+    v.q.mem(hv.CTX + 16 * v.edu_fn, struct.pack('<QQ', loop | 1, 1 << 8 | 1))
+    v.submit(hv.GOOD['context-cache'], hv.GOOD['iotlb'])
+    t0 = time.time()
+    ep = endpoint(m.info()[0], edu)
+    dt = time.time() - t0
+    check('intel: self-referencing tables: no count, in bounded time',
+          ep and ep['mode'] == 'translated' and 'mappings' not in ep and
+          dt < 20, '%s in %.1f s' % (ep, dt))
     v.close()
 
 

@@ -148,4 +148,30 @@ typedef struct ViommuLogLimit {
 void viommu_guest_verror(ViommuLogLimit *l, unsigned burst, const char *who,
                          const char *fmt, va_list ap) G_GNUC_PRINTF(4, 0);
 
+/*
+ * Counting the pages a domain maps, for query-viommu (VT-d, AMD-Vi): one
+ * counter per query. Tables met before (the same root and levels) are not
+ * walked again; each walk reads at most VIOMMU_COUNT_TABLE_READS entries,
+ * and a query at most VIOMMU_COUNT_QUERY_READS, so that no guest tables
+ * (self-referencing, aliased) make the command run long.
+ */
+#define VIOMMU_COUNT_TABLE_READS    (1u << 20)
+#define VIOMMU_COUNT_QUERY_READS    (1u << 22)
+
+typedef struct ViommuLeafCounter {
+    GHashTable *seen;           /* root | levels -> count, or UINT64_MAX */
+    uint64_t reads_left;
+} ViommuLeafCounter;
+
+void viommu_leaf_counter_init(ViommuLeafCounter *lc);
+void viommu_leaf_counter_destroy(ViommuLeafCounter *lc);
+
+/*
+ * The leaves of the tables @cfg describes into *@count; false (nothing
+ * counted) when the walk was cut short by a bound or an unreadable entry.
+ */
+struct ViommuPtConfig;
+bool viommu_count_leaves(ViommuLeafCounter *lc,
+                         const struct ViommuPtConfig *cfg, uint64_t *count);
+
 #endif
