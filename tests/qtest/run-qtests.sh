@@ -139,6 +139,11 @@ run vtd_dmar_flags python3 "$top/tests/qtest/vtd_dmar_flags.py" \
 run direct_ring python3 "$top/tests/qtest/direct_ring.py" \
     "$obj/qemu-system-x86_64" "$fw"
 
+# intel-iommu scalable mode: PASID-cache invalidation makes a changed
+# PASID entry (other tables, pass-through, not present) take effect
+run vtd_pasid_cache python3 "$top/tests/qtest/vtd_pasid_cache.py" \
+    "$obj/qemu-system-x86_64" "$fw"
+
 # query-viommu and "info viommu" against known state, all three IOMMUs
 run viommu_info python3 "$top/tests/qtest/viommu_info.py" \
     "$obj/qemu-system-x86_64" "$fw"
