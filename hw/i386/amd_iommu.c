@@ -1450,84 +1450,55 @@ static bool check_config(AMDVIState *s, Error **errp)
 /* ---- introspection (query-viommu) ---- */
 
 /*
- * The endpoint @as as query-viommu shows it, but for its mapping count;
- * *@walk is set, with the entry in *@d, when its tables are to be counted.
- * Called with s->lock held.
+ * The space @opaque as query-viommu shows it (a ViommuDescribeFn), or
+ * NULL; called with s->lock held.
  */
-static ViommuEndpoint *space_endpoint(AMDVIAddressSpace *as, AmdDte *d,
+static ViommuEndpoint *space_endpoint(void *opaque, ViommuPtConfig *cfg,
                                       bool *walk)
 {
+    AMDVIAddressSpace *as = opaque;
     AMDVIState *s = as->s;
-    ViommuEndpoint *ep = g_new0(ViommuEndpoint, 1);
+    ViommuEndpoint *ep;
+    AmdDte d;
 
-    *walk = false;
+    if (!as->bus || !viommu_bus_alive(as->bus)) {
+        return NULL;
+    }
+    ep = g_new0(ViommuEndpoint, 1);
     ep->bdf = viommu_info_bdf(space_devid(as));
     ep->device = viommu_info_device_path(as->bus, as->devfn);
     if (!ctl(s, CTL_IOMMU_EN)) {
         ep->mode = VIOMMU_ENDPOINT_MODE_BYPASS;
-        return ep;
-    }
-    if (space_dte(as, d) != DTE_OK) {
+    } else if (space_dte(as, &d) != DTE_OK) {
         ep->mode = VIOMMU_ENDPOINT_MODE_BLOCKED;
-        return ep;
-    }
-    if (!d->valid || d->dma == AMD_DTE_DMA_UNTRANSLATED) {
+    } else if (!d.valid || d.dma == AMD_DTE_DMA_UNTRANSLATED) {
         ep->mode = VIOMMU_ENDPOINT_MODE_BYPASS;
-        return ep;
+    } else {
+        ep->has_domain = true;
+        ep->domain = d.domain;
+        ep->mode = d.dma == AMD_DTE_DMA_BLOCKED ?
+                   VIOMMU_ENDPOINT_MODE_BLOCKED :
+                   d.dma == AMD_DTE_DMA_MODE0 ?
+                   VIOMMU_ENDPOINT_MODE_IDENTITY :
+                   VIOMMU_ENDPOINT_MODE_TRANSLATED;
+        *walk = ep->mode == VIOMMU_ENDPOINT_MODE_TRANSLATED;
+        *cfg = walk_config(&d);
     }
-    ep->has_domain = true;
-    ep->domain = d->domain;
-    ep->mode = d->dma == AMD_DTE_DMA_BLOCKED ? VIOMMU_ENDPOINT_MODE_BLOCKED :
-               d->dma == AMD_DTE_DMA_MODE0 ? VIOMMU_ENDPOINT_MODE_IDENTITY :
-               VIOMMU_ENDPOINT_MODE_TRANSLATED;
-    *walk = ep->mode == VIOMMU_ENDPOINT_MODE_TRANSLATED;
     return ep;
 }
 
-/* The endpoints; their tables are counted with s->lock released. */
 static void amdvi_info_endpoints(Object *obj, ViommuEndpointList ***tail)
 {
     AMDVIState *s = AMD_IOMMU_DEVICE(obj);
-    g_autoptr(GList) spaces = g_hash_table_get_values(s->spaces);
-    guint n = g_list_length(spaces), i = 0;
-    g_autofree ViommuEndpoint **eps = g_new0(ViommuEndpoint *, n);
-    g_autofree AmdDte *dte = g_new0(AmdDte, n);
-    g_autofree bool *walk = g_new0(bool, n);
-    ViommuLeafCounter lc;
-    ViommuPtConfig cfg;
 
-    qemu_mutex_lock(&s->lock);
-    for (GList *l = spaces; l; l = l->next) {
-        AMDVIAddressSpace *as = l->data;
-
-        if (as->bus && viommu_bus_alive(as->bus)) {
-            eps[i] = space_endpoint(as, &dte[i], &walk[i]);
-            i++;
-        }
-    }
-    qemu_mutex_unlock(&s->lock);
-    viommu_leaf_counter_init(&lc);
-    for (guint j = 0; j < i; j++) {
-        if (walk[j]) {
-            cfg = walk_config(&dte[j]);
-            eps[j]->has_mappings = viommu_count_leaves(&lc, &cfg,
-                                                       &eps[j]->mappings);
-        }
-        QAPI_LIST_APPEND(*tail, eps[j]);
-    }
-    viommu_leaf_counter_destroy(&lc);
+    viommu_info_collect(s->spaces, &s->lock, space_endpoint, tail);
 }
 
 static void amdvi_info_iotlb(Object *obj, uint64_t *hits, uint64_t *misses)
 {
     AMDVIState *s = AMD_IOMMU_DEVICE(obj);
-    const ViommuIotlbStats *st;
 
-    qemu_mutex_lock(&s->lock);
-    st = viommu_iotlb_stats(s->iotlb);
-    *hits = st->hits;
-    *misses = st->misses;
-    qemu_mutex_unlock(&s->lock);
+    viommu_info_iotlb(s->iotlb, &s->lock, hits, misses);
 }
 
 static ViommuEndpointDetail *amdvi_info_detail(Object *obj, PCIDevice *pdev)

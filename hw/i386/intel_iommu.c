@@ -1905,82 +1905,51 @@ static Notifier vtd_machine_done_notifier = { .notify = vtd_machine_done };
 /* ---- introspection (query-viommu) ---- */
 
 /*
- * The endpoint @vas as query-viommu shows it, but for its mapping count;
- * *@walk is set, with the context in *@c, when its tables are to be
- * counted. Called with s->lock held.
+ * The space @opaque as query-viommu shows it (a ViommuDescribeFn), or
+ * NULL; called with s->lock held.
  */
-static ViommuEndpoint *space_endpoint(VTDAddressSpace *vas, VtdCtxCache *c,
+static ViommuEndpoint *space_endpoint(void *opaque, ViommuPtConfig *cfg,
                                       bool *walk)
 {
+    VTDAddressSpace *vas = opaque;
     IntelIOMMUState *s = vas->s;
-    ViommuEndpoint *ep = g_new0(ViommuEndpoint, 1);
+    ViommuEndpoint *ep;
+    VtdCtxCache c;
 
-    *walk = false;
+    if (!vas->bus || !space_alive(vas)) {
+        return NULL;
+    }
+    ep = g_new0(ViommuEndpoint, 1);
     ep->bdf = viommu_info_bdf(space_sid(vas));
     ep->device = viommu_info_device_path(vas->bus, vas->devfn);
     if (!s->translation_on) {
         ep->mode = VIOMMU_ENDPOINT_MODE_BYPASS;
-        return ep;
-    }
-    if (space_context(vas, c)) {
+    } else if (space_context(vas, &c)) {
         ep->mode = VIOMMU_ENDPOINT_MODE_BLOCKED;
-        return ep;
+    } else {
+        ep->has_domain = true;
+        ep->domain = c.domain;
+        ep->mode = c.mode == VTD_MODE_PASS_THROUGH ?
+                   VIOMMU_ENDPOINT_MODE_IDENTITY :
+                   VIOMMU_ENDPOINT_MODE_TRANSLATED;
+        *walk = c.mode != VTD_MODE_PASS_THROUGH;
+        *cfg = walk_config(s, &c);
     }
-    ep->has_domain = true;
-    ep->domain = c->domain;
-    if (c->mode == VTD_MODE_PASS_THROUGH) {
-        ep->mode = VIOMMU_ENDPOINT_MODE_IDENTITY;
-        return ep;
-    }
-    ep->mode = VIOMMU_ENDPOINT_MODE_TRANSLATED;
-    *walk = true;
     return ep;
 }
 
-/* The endpoints; their tables are counted with s->lock released. */
 static void vtd_info_endpoints(Object *obj, ViommuEndpointList ***tail)
 {
     IntelIOMMUState *s = INTEL_IOMMU_DEVICE(obj);
-    g_autoptr(GList) spaces = g_hash_table_get_values(s->spaces);
-    guint n = g_list_length(spaces), i = 0;
-    g_autofree ViommuEndpoint **eps = g_new0(ViommuEndpoint *, n);
-    g_autofree VtdCtxCache *ctx = g_new0(VtdCtxCache, n);
-    g_autofree bool *walk = g_new0(bool, n);
-    ViommuLeafCounter lc;
-    ViommuPtConfig cfg;
 
-    qemu_mutex_lock(&s->lock);
-    for (GList *l = spaces; l; l = l->next) {
-        VTDAddressSpace *vas = l->data;
-
-        if (vas->bus && space_alive(vas)) {
-            eps[i] = space_endpoint(vas, &ctx[i], &walk[i]);
-            i++;
-        }
-    }
-    qemu_mutex_unlock(&s->lock);
-    viommu_leaf_counter_init(&lc);
-    for (guint j = 0; j < i; j++) {
-        if (walk[j]) {
-            cfg = walk_config(s, &ctx[j]);
-            eps[j]->has_mappings = viommu_count_leaves(&lc, &cfg,
-                                                       &eps[j]->mappings);
-        }
-        QAPI_LIST_APPEND(*tail, eps[j]);
-    }
-    viommu_leaf_counter_destroy(&lc);
+    viommu_info_collect(s->spaces, &s->lock, space_endpoint, tail);
 }
 
 static void vtd_info_iotlb(Object *obj, uint64_t *hits, uint64_t *misses)
 {
     IntelIOMMUState *s = INTEL_IOMMU_DEVICE(obj);
-    const ViommuIotlbStats *st;
 
-    qemu_mutex_lock(&s->lock);
-    st = viommu_iotlb_stats(s->iotlb);
-    *hits = st->hits;
-    *misses = st->misses;
-    qemu_mutex_unlock(&s->lock);
+    viommu_info_iotlb(s->iotlb, &s->lock, hits, misses);
 }
 
 /* The root and context entries of @sid, raw, as text lines. */

@@ -15,6 +15,7 @@
 #include "hw/pci/pci_bus.h"
 #include "hw/viommu/pow2-split.h"
 #include "hw/viommu/pt-walk.h"
+#include "hw/viommu/iotlb.h"
 
 IOMMUAccessFlags viommu_iommu_perm(unsigned perm)
 {
@@ -322,4 +323,41 @@ bool viommu_count_leaves(ViommuLeafCounter *lc, const ViommuPtConfig *cfg,
     }
     *count = *known;
     return *known != UINT64_MAX;
+}
+
+void viommu_info_collect(GHashTable *spaces, QemuMutex *lock,
+                         ViommuDescribeFn describe,
+                         ViommuEndpointList ***tail)
+{
+    g_autoptr(GList) list = g_hash_table_get_values(spaces);
+    guint n = g_list_length(list), i = 0;
+    g_autofree ViommuEndpoint **eps = g_new0(ViommuEndpoint *, n);
+    g_autofree ViommuPtConfig *cfg = g_new0(ViommuPtConfig, n);
+    g_autofree bool *walk = g_new0(bool, n);
+    ViommuLeafCounter lc;
+
+    qemu_mutex_lock(lock);
+    for (GList *l = list; l; l = l->next) {
+        eps[i] = describe(l->data, &cfg[i], &walk[i]);
+        i += eps[i] != NULL;
+    }
+    qemu_mutex_unlock(lock);
+    viommu_leaf_counter_init(&lc);
+    for (guint j = 0; j < i; j++) {
+        if (walk[j]) {
+            eps[j]->has_mappings = viommu_count_leaves(&lc, &cfg[j],
+                                                       &eps[j]->mappings);
+        }
+        QAPI_LIST_APPEND(*tail, eps[j]);
+    }
+    viommu_leaf_counter_destroy(&lc);
+}
+
+void viommu_info_iotlb(ViommuIotlb *t, QemuMutex *lock, uint64_t *hits,
+                       uint64_t *misses)
+{
+    qemu_mutex_lock(lock);
+    *hits = viommu_iotlb_stats(t)->hits;
+    *misses = viommu_iotlb_stats(t)->misses;
+    qemu_mutex_unlock(lock);
 }

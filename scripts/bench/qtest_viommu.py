@@ -12,6 +12,7 @@ Usage: qtest_viommu.py QEMU_BINARY FIRMWARE_DIR TEST [N]
 Prints one line: "<value>".
 """
 import base64
+import json
 import os
 import socket
 import struct
@@ -121,6 +122,33 @@ class Qtest:
 def cfg_addr(devfn, off):
     return 0x80000000 | devfn << 8 | off
 
+
+
+class Qmp:
+    """A QMP client on the unix socket at @path (QEMU started with
+    -qmp unix:PATH,server=on,wait=off): cmd() returns the reply, skipping
+    events."""
+
+    def __init__(self, path):
+        for _ in range(100):
+            try:
+                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                self.sock.connect(path)
+                break
+            except OSError:
+                time.sleep(0.1)
+        self.sock.settimeout(30)
+        self.f = self.sock.makefile('rw')
+        json.loads(self.f.readline())           # the greeting
+        self.cmd('qmp_capabilities')
+
+    def cmd(self, name, **args):
+        self.f.write(json.dumps({'execute': name, 'arguments': args}) + '\n')
+        self.f.flush()
+        while True:
+            reply = json.loads(self.f.readline())
+            if 'event' not in reply:
+                return reply
 
 def cfg_read(q, devfn, off, size):
     q.out('l', 0xcf8, cfg_addr(devfn, off & ~3))

@@ -17,9 +17,7 @@ such a device. Checked here, through the virtio-iommu's own interfaces:
 
 Usage: host_constraints.py QEMU_BINARY FIRMWARE_DIR
 """
-import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -30,29 +28,6 @@ from checks import check, summary  # noqa: E402
 
 STUB = 'x-host-iommu-stub'
 
-
-
-class Qmp:
-    def __init__(self, path):
-        for _ in range(100):
-            try:
-                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                self.sock.connect(path)
-                break
-            except OSError:
-                time.sleep(0.1)
-        self.sock.settimeout(30)
-        self.f = self.sock.makefile('rw')
-        json.loads(self.f.readline())
-        self.cmd('qmp_capabilities')
-
-    def cmd(self, name, **args):
-        self.f.write(json.dumps({'execute': name, 'arguments': args}) + '\n')
-        self.f.flush()
-        while True:
-            reply = json.loads(self.f.readline())
-            if 'event' not in reply:
-                return reply
 
 
 def driver(q):
@@ -133,7 +108,7 @@ def hot_plug(binary, fw):
     path = os.path.join(qv.tempfile.mkdtemp(), 'qmp.sock')
     q = qv.Qtest(binary, fw, ['-qmp', 'unix:%s,server=on,wait=off' % path],
                  ['-device', 'virtio-iommu-pci'])
-    qmp = Qmp(path)
+    qmp = qv.Qmp(path)
     v = driver(q)
     r = qmp.cmd('device_add', driver=STUB, id='hp0', addr='06.0',
                 **{'page-size': 65536})

@@ -19,9 +19,7 @@ over qtest with a QMP socket, field by field:
 
 Usage: viommu_info.py QEMU_BINARY FIRMWARE_DIR
 """
-import json
 import os
-import socket
 import struct
 import sys
 import tempfile
@@ -35,29 +33,9 @@ import hostile_vtd as hv  # noqa: E402
 from checks import check, summary  # noqa: E402
 
 
-class Qmp:
-    def __init__(self, path):
-        for _ in range(100):
-            try:
-                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                self.sock.connect(path)
-                break
-            except OSError:
-                time.sleep(0.1)
-        self.f = self.sock.makefile('rw')
-        json.loads(self.f.readline())           # greeting
-        self.cmd('qmp_capabilities')
-
-    def cmd(self, name, **args):
-        self.f.write(json.dumps({'execute': name, 'arguments': args}) + '\n')
-        self.f.flush()
-        while True:
-            r = json.loads(self.f.readline())
-            if 'return' in r or 'error' in r:
-                return r
-
-    def info(self, **args):
-        return self.cmd('query-viommu', **args)['return']
+def query(m, **args):
+    """query-viommu's answer."""
+    return m.cmd('query-viommu', **args)['return']
 
 
 def qmp_args():
@@ -78,9 +56,9 @@ def test_intel(binary, fw):
     v = hv.Vtd(binary, fw, ',aw-bits=39', more +
                ('-device', 'pcie-pci-bridge,id=br0,addr=0x5',
                 '-device', 'edu,id=edu1,bus=br0,addr=1'))
-    m = Qmp(path)
+    m = qv.Qmp(path)
     edu = bdf_of(v.edu_fn)
-    info = m.info()
+    info = query(m)
     check('intel: one IOMMU, its model', len(info) == 1 and
           info[0]['model'] == 'intel-iommu', str(info)[:200])
     ep = endpoint(info[0], edu)
@@ -92,7 +70,7 @@ def test_intel(binary, fw):
     v.dma(hv.IOVA + 0x1000, 0x40000, 0x1000, to_ram=False)
     v.dma(hv.IOVA + 0x3000, 0x40000, 0x1000, to_ram=False)    # not mapped
     v.submit((2 | 3 << 4 | 1 << 16, hv.IOVA))    # page-selective, QI
-    info = m.info()[0]
+    info = query(m)[0]
     ep = endpoint(info, edu)
     check('intel: edu translated, domain 1, 2 mappings',
           ep and (ep['mode'], ep.get('domain'), ep.get('mappings')) ==
@@ -106,7 +84,7 @@ def test_intel(binary, fw):
           (c['inv-global'], c['inv-page']) == (2, 1), str(c))
     check('intel: one fault of reason 6',
           c['faults'] == [{'reason': 6, 'count': 1}], str(c['faults']))
-    d = m.info(device=ep['device'])[0].get('detail', {})
+    d = query(m, device=ep['device'])[0].get('detail', {})
     lines = d.get('entries', [])
     check('intel: detail: the root entry of bus 0',
           'root entry 00: 0x0000000000000000 0x%016x' % (hv.CTX | 1) in lines,
@@ -123,7 +101,7 @@ def test_intel(binary, fw):
     r = m.cmd('query-viommu', device='nosuch')
     check('a device that is none: an error naming it',
           'error' in r and 'nosuch' in r['error']['desc'], str(r))
-    d = m.info(device='edu1')[0].get('detail', {})
+    d = query(m, device='edu1')[0].get('detail', {})
     # a PCIe-to-PCI bridge takes its devices' DMA as (secondary bus, 0);
     # no firmware numbered the bus here, so 00:00.0
     check('intel: a device behind a PCIe-to-PCI bridge: the bridge\'s '
@@ -136,7 +114,7 @@ def test_intel(binary, fw):
     v.q.mem(hv.CTX + 16 * v.edu_fn, struct.pack('<QQ', loop | 1, 1 << 8 | 1))
     v.submit(hv.GOOD['context-cache'], hv.GOOD['iotlb'])
     t0 = time.time()
-    ep = endpoint(m.info()[0], edu)
+    ep = endpoint(query(m)[0], edu)
     dt = time.time() - t0
     check('intel: self-referencing tables: no count, in bounded time',
           ep and ep['mode'] == 'translated' and 'mappings' not in ep and
@@ -149,7 +127,7 @@ def test_virtio(binary, fw):
     q = qv.Qtest(binary, fw, list(more), machine='q35',
                  devices=['-device', 'virtio-iommu-pci', '-device', 'edu',
                           '-device', 'edu'])
-    m = Qmp(path)
+    m = qv.Qmp(path)
     iommu_fn = qv.find(q, 0x1af4, 0x1057)
     edus = [fn for fn in range(256)
             if qv.cfg_read(q, fn, 0, 4) == 0x11e81234]
@@ -163,7 +141,7 @@ def test_virtio(binary, fw):
     vi.setup_slots(reqs)
     vi.kick(len(reqs))
     st = [vi.status(i) for i in range(len(reqs))]
-    info = m.info()
+    info = query(m)
     check('virtio: requests done, one IOMMU shown as its PCI function',
           st == [0] * 4 and len(info) == 1 and
           info[0]['model'] == 'virtio-iommu-pci', '%s %s' % (st, info))
@@ -176,7 +154,7 @@ def test_virtio(binary, fw):
           other and other['mode'] == 'bypass', str(other))
     check('virtio: one page invalidation (the UNMAP)',
           info[0]['counters']['inv-page'] == 1, str(info[0]['counters']))
-    d = m.info(device=ep['device'])[0].get('detail', {})
+    d = query(m, device=ep['device'])[0].get('detail', {})
     check('virtio: detail: the mapping left',
           d.get('mappings') == [{'iova': 0x101000, 'size': 0x1000,
                                  'addr': 0x900000, 'read': True,
@@ -188,14 +166,14 @@ def test_amd(binary, fw):
     path, more = qmp_args()
     q = qv.Qtest(binary, fw, list(more), machine='q35',
                  devices=['-device', 'amd-iommu', '-device', 'edu'])
-    m = Qmp(path)
+    m = qv.Qmp(path)
     fn = qv.find(q, 0x1234, 0x11e8)
-    ep = endpoint(m.info()[0], bdf_of(fn))
+    ep = endpoint(query(m)[0], bdf_of(fn))
     check('amd: edu in bypass with the IOMMU off',
           ep and ep['mode'] == 'bypass', str(ep))
     pages = [0x100000, 0x101000, 0x102000]
     blk.amd_tables(q, fn, pages)
-    info = m.info()[0]
+    info = query(m)[0]
     ep = endpoint(info, bdf_of(fn))
     check('amd: edu translated, domain 1, 3 mappings',
           info['model'] == 'amd-iommu' and ep and
@@ -203,7 +181,8 @@ def test_amd(binary, fw):
           ('translated', 1, 3), str(ep))
     check('amd: the global invalidation (INVALIDATE_IOMMU_ALL)',
           info['counters']['inv-global'] == 1, str(info['counters']))
-    lines = m.info(device=ep['device'])[0].get('detail', {}).get('entries', [])
+    d = query(m, device=ep['device'])[0].get('detail', {})
+    lines = d.get('entries', [])
     check('amd: detail: the decoded device table entry',
           any(l.startswith('decoded: V 1, domain 1, mode 3, table 0x%x' %
                            blk.AMD_PT) for l in lines), str(lines))

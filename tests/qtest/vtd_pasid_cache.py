@@ -69,7 +69,7 @@ def main():
     binary, fw = sys.argv[1], sys.argv[2]
     path, more = vi.qmp_args()
     v = hv.Vtd(binary, fw, ',x-scalable-mode=on,aw-bits=39', more)
-    m = vi.Qmp(path)
+    m = vi.qv.Qmp(path)
     edu = vi.bdf_of(v.edu_fn)
     v.q.mem(DATA_A, b'AAAA')
     v.q.mem(DATA_B, b'BBBB')
@@ -87,7 +87,7 @@ def main():
     v.gcmd(hv.TE)
     check('tables A: DMA reads their data',
           read_through(v, IOVA, IOVA + 0x1000) == b'AAAA')
-    ep = vi.endpoint(m.info()[0], edu)
+    ep = vi.endpoint(vi.query(m)[0], edu)
     check('query-viommu: translated, domain 1, 2 mappings',
           ep and (ep['mode'], ep.get('domain'), ep.get('mappings')) ==
           ('translated', 1, 2), str(ep))
@@ -107,7 +107,7 @@ def main():
     piotlb_inv(v)
     check('pass-through: the IOVA is the guest-physical address',
           read_through(v, DATA_A, OUT) == b'AAAA')
-    ep = vi.endpoint(m.info()[0], edu)
+    ep = vi.endpoint(vi.query(m)[0], edu)
     check('query-viommu: identity, domain 1',
           ep and (ep['mode'], ep.get('domain')) == ('identity', 1), str(ep))
 
@@ -119,7 +119,7 @@ def main():
     check('not present: DMA faults, reason 0x59',
           fsts & hv.PPF and (v.rd(first + 8, 8) >> 32) & 0xff == 0x59,
           'FSTS 0x%x FRCD 0x%x' % (fsts, v.rd(first + 8, 8)))
-    ep = vi.endpoint(m.info()[0], edu)
+    ep = vi.endpoint(vi.query(m)[0], edu)
     check('query-viommu: blocked', ep and ep['mode'] == 'blocked', str(ep))
     check('no queue error', not v.rd(hv.FSTS) & hv.IQE)
     v.close()

@@ -174,4 +174,27 @@ struct ViommuPtConfig;
 bool viommu_count_leaves(ViommuLeafCounter *lc,
                          const struct ViommuPtConfig *cfg, uint64_t *count);
 
+/*
+ * A space as query-viommu shows it, filled under the model's lock; *@cfg
+ * and *@walk set when its tables are to be counted. NULL: not shown.
+ */
+typedef struct ViommuEndpoint ViommuEndpoint;
+typedef struct ViommuEndpointList ViommuEndpointList;
+typedef ViommuEndpoint *(*ViommuDescribeFn)(void *space,
+                                             struct ViommuPtConfig *cfg,
+                                             bool *walk);
+
+/* The hits and misses of IOTLB @t, read under @lock (query-viommu). */
+struct ViommuIotlb;
+void viommu_info_iotlb(struct ViommuIotlb *t, QemuMutex *lock,
+                       uint64_t *hits, uint64_t *misses);
+
+/*
+ * Appends the endpoints of the spaces in @spaces at *@tail: each described
+ * with @lock held, then their tables counted with it released.
+ */
+void viommu_info_collect(GHashTable *spaces, QemuMutex *lock,
+                         ViommuDescribeFn describe,
+                         ViommuEndpointList ***tail);
+
 #endif
