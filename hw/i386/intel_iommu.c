@@ -279,12 +279,16 @@ static bool same_as_last_record(IntelIOMMUState *s, uint64_t lo, uint64_t hi)
 static void record_fault(IntelIOMMUState *s, uint16_t sid, uint8_t reason,
                          uint64_t info, bool read)
 {
-    hwaddr frcd = R_FRCD + 16 * s->frcd_next;
+    hwaddr frcd;
     uint32_t fsts = reg_l(s, R_FSTS);
     uint64_t lo = info & ~0xfffull;
     uint64_t hi = FRCD_F | (read ? FRCD_T_READ : 0) |
                   (uint64_t)reason << 32 | sid;
 
+    if (s->frcd_next >= s->nr_frcd) {
+        s->frcd_next = 0;               /* left by a refused stream */
+    }
+    frcd = R_FRCD + 16 * s->frcd_next;
     if (same_as_last_record(s, lo, hi)) {
         return;
     }
@@ -1579,8 +1583,10 @@ static int vtd_post_load(void *opaque, int version_id)
                      "(FRI %u) of %u", s->frcd_next,
                      extract32(reg_l(s, R_FSTS), FSTS_FRI_SHIFT, 8),
                      s->nr_frcd);
+        s->frcd_next = 0;       /* a run after the refusal stays in bounds */
         return -EINVAL;
     }
+    update_ppf(s);              /* PPF says whether a record is pending */
     s->root_scalable = s->scalable_mode &&
                        (reg_q(s, R_RTADDR) & RTADDR_TTM_SCALABLE);
     s->root_table &= VTD_HAW_MASK(s->aw_bits) & ~0xfffull;
@@ -1765,6 +1771,31 @@ static const struct {
 
 #define RMRR_SYNTAX "BASE-LIMIT:ID[:ID...], several separated by ';'"
 
+/* An RMRR's scopes fit its 16-bit length (8.4): 8188 devices at most. */
+#define RMRR_MAX_DEVICES ((UINT16_MAX - 24) / 8)
+
+/* Why the ids of an RMRR are refused, or NULL. */
+static const char *rmrr_ids_refused(char **ids)
+{
+    if (!ids[0] || !*ids[0]) {
+        return "no device id";
+    }
+    if (g_strv_length(ids) > RMRR_MAX_DEVICES) {
+        return "more devices than an RMRR holds (8188)";
+    }
+    for (char **id = ids; *id; id++) {
+        if (!**id) {
+            return "an empty device id";
+        }
+        for (char **other = ids; other < id; other++) {
+            if (!strcmp(*other, *id)) {
+                return "a device id named twice";
+            }
+        }
+    }
+    return NULL;
+}
+
 static void free_rmrrs(IntelIOMMUState *s)
 {
     for (unsigned i = 0; i < s->nr_rmrrs; i++) {
@@ -1789,11 +1820,10 @@ static bool parse_rmrrs(IntelIOMMUState *s, Error **errp)
         VtdRmrr *r = &s->rmrrs[s->nr_rmrrs];
         const char *why = NULL;
 
-        if (!parts[0] || !parts[1] || !*parts[1]) {
-            why = "no device id";
-        } else {
-            why = dmar_rmrr_parse_range(parts[0], s->aw_bits, &r->base,
-                                        &r->limit);
+        why = dmar_rmrr_parse_range(parts[0] ? parts[0] : "", s->aw_bits,
+                                    &r->base, &r->limit);
+        if (!why) {
+            why = rmrr_ids_refused(parts + 1);
         }
         if (why) {
             error_setg(errp, "intel-iommu: rmrr '%s': %s (the syntax is "

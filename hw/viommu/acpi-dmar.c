@@ -10,6 +10,7 @@
 
 #include "hw/viommu/le.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,7 +160,7 @@ static bool parse_u64(const char *text, const char *end, uint64_t *v)
 {
     char *stop;
 
-    if (text == end || *text == '-' || *text == '+' || *text == ' ') {
+    if (text == end || *text == '-' || *text == '+' || isspace(*text)) {
         return false;
     }
     errno = 0;

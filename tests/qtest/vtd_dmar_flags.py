@@ -110,6 +110,11 @@ def test_rmrr(binary, fw):
     for opts, why in (('rmrr=0x1e000001-0x1e0fffff:edu0', 'not 4 KiB aligned'),
                       ('rmrr=0x1e000000-0x1e0fffff', 'no device id'),
                       ('rmrr=0x1e000000:edu0', 'not BASE-LIMIT'),
+                      ('rmrr=x', 'not BASE-LIMIT'),
+                      ('rmrr=0x1e000000-0x1e0fffff:edu0:edu0',
+                       'a device id named twice'),
+                      ('rmrr=0x1e000000-0x1e0fffff:' + ':'.join(['edu0'] * 8189),
+                       'more devices than an RMRR holds'),
                       ('rmrr=0x1e000000-0x1e0fffff:nosuch',
                        "'nosuch', which is not the id of a PCI device")):
         code, msg = refused(binary, fw, 'intremap=on,' + opts,

@@ -112,6 +112,8 @@ static void test_rmrr_parse_range(void)
     CHECK(dmar_rmrr_parse_range("-0x1fff", 48, &base, &limit));
     CHECK(dmar_rmrr_parse_range("0x1000-0x1fffz", 48, &base, &limit));
     CHECK(dmar_rmrr_parse_range("0x1000--0x1fff", 48, &base, &limit));
+    CHECK(dmar_rmrr_parse_range("\t0x1000-0x1fff", 48, &base, &limit));
+    CHECK(dmar_rmrr_parse_range("0x1000-\t0x1fff", 48, &base, &limit));
     CHECK(dmar_rmrr_parse_range("0x1001-0x1fff", 48, &base, &limit));
     CHECK(dmar_rmrr_parse_range("0x1000-0x1ffe", 48, &base, &limit));
     CHECK(dmar_rmrr_parse_range("0x3000-0x1fff", 48, &base, &limit));
