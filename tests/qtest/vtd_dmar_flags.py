@@ -113,7 +113,7 @@ def test_rmrr(binary, fw):
                       ('rmrr=x', 'not BASE-LIMIT'),
                       ('rmrr=0x1e000000-0x1e0fffff:edu0:edu0',
                        'a device id named twice'),
-                      ('rmrr=0x1e000000-0x1e0fffff:' + ':'.join(['edu0'] * 8189),
+                      ('rmrr=0x1e000000-0x1e0fffff' + ':edu0' * 8189,
                        'more devices than an RMRR holds'),
                       ('rmrr=0x1e000000-0x1e0fffff:nosuch',
                        "'nosuch', which is not the id of a PCI device")):
