@@ -280,6 +280,7 @@ static void record_fault(IntelIOMMUState *s, uint16_t sid, uint8_t reason,
                          uint64_t info, bool read)
 {
     hwaddr frcd;
+    bool dropped;
     uint32_t fsts = reg_l(s, R_FSTS);
     uint64_t lo = info & ~0xfffull;
     uint64_t hi = FRCD_F | (read ? FRCD_T_READ : 0) |
@@ -293,8 +294,7 @@ static void record_fault(IntelIOMMUState *s, uint16_t sid, uint8_t reason,
         return;
     }
     viommu_stats_fault(&s->stats, reason);
-
-    bool dropped = (fsts & FSTS_PFO) || (reg_q(s, frcd + 8) & FRCD_F);
+    dropped = (fsts & FSTS_PFO) || (reg_q(s, frcd + 8) & FRCD_F);
 
     vtd_guest_error(s, "DMA fault: reason 0x%x, %s from %02x:%02x.%x at "
                     "0x%" PRIx64 "%s", reason, reason >= VTD_IR_REQ_RESERVED &&
