@@ -338,6 +338,12 @@ static void log_pending_events(void *opaque)
 
 /* ---- device table (2.2.2) ---- */
 
+/* Where the device table entry of @devid lies (guest-physical). */
+static uint64_t dte_addr(AMDVIState *s, uint16_t devid)
+{
+    return (reg_q(s, R_DEVTAB) & BASE_MASK) + AMD_DTE_SIZE * devid;
+}
+
 /* The device table entry of @devid, read from RAM and decoded. */
 static AmdviDteState read_dte(AMDVIState *s, uint16_t devid, AmdDte *out)
 {
@@ -348,7 +354,7 @@ static AmdviDteState read_dte(AMDVIState *s, uint16_t devid, AmdDte *out)
     if (devid >= entries || devid == X86_IOMMU_SID_INVALID) {
         return DTE_BEYOND;
     }
-    if (!viommu_ram_read_n((base & BASE_MASK) + AMD_DTE_SIZE * devid, q, 4)) {
+    if (!viommu_ram_read_n(dte_addr(s, devid), q, 4)) {
         return DTE_UNREADABLE;
     }
     if (amd_dte_decode(q, s->dma_translation ? AMDVI_MAX_MODE : 0, OUT_MASK,
@@ -388,7 +394,7 @@ static void dte_event(AMDVIState *s, uint16_t devid, AmdviDteState st,
                       st == DTE_UNREADABLE ? "unreadable" :
                       st == DTE_BEYOND ? "beyond the table" : "reserved bits");
     if (st == DTE_UNREADABLE) {
-        e.addr = (reg_q(s, R_DEVTAB) & BASE_MASK) + AMD_DTE_SIZE * devid;
+        e.addr = dte_addr(s, devid);
     }
     report_event(s, &e);
 }
@@ -1531,7 +1537,7 @@ static ViommuEndpointDetail *amdvi_info_detail(Object *obj, PCIDevice *pdev)
     QAPI_LIST_APPEND(tail, g_strdup_printf("device table 0x%" PRIx64
                      ", %s", (uint64_t)(base & BASE_MASK),
                      ctl(s, CTL_IOMMU_EN) ? "IOMMU on" : "IOMMU off"));
-    if (viommu_ram_read_n((base & BASE_MASK) + AMD_DTE_SIZE * devid, q, 4)) {
+    if (viommu_ram_read_n(dte_addr(s, devid), q, 4)) {
         QAPI_LIST_APPEND(tail, g_strdup_printf("DTE %04x: 0x%016" PRIx64
                          " 0x%016" PRIx64 " 0x%016" PRIx64 " 0x%016" PRIx64,
                          devid, q[3], q[2], q[1], q[0]));

@@ -452,6 +452,22 @@ static uint32_t sl_leaf_levels(void)
 }
 
 /* Resolves the legacy context of @sid (9.1 to 9.3). */
+/* Where the root entry of @sid's bus lies (guest-physical). */
+static uint64_t root_entry_addr(IntelIOMMUState *s, uint16_t sid)
+{
+    return s->root_table + 16 * (sid >> 8);
+}
+
+/*
+ * Where the context entry of @devfn lies in @table: 128-bit entries for
+ * all 256 functions (legacy), or 256-bit ones for half of them (scalable).
+ */
+static uint64_t context_entry_addr(uint64_t table, bool scalable,
+                                   uint8_t devfn)
+{
+    return scalable ? table + 32 * (devfn % 128) : table + 16 * devfn;
+}
+
 static VtdDmaFault resolve_legacy(IntelIOMMUState *s, uint16_t sid,
                                   const VtdCaps *caps, VtdCtxCache *c)
 {
@@ -459,14 +475,15 @@ static VtdDmaFault resolve_legacy(IntelIOMMUState *s, uint16_t sid,
     VtdContext ctx;
     VtdDmaFault f;
 
-    if (!viommu_ram_read_n(s->root_table + 16 * (sid >> 8), re, 2)) {
+    if (!viommu_ram_read_n(root_entry_addr(s, sid), re, 2)) {
         return VTD_FR_ROOT_READ;
     }
     f = vtd_root_context_table(re[0], re[1], false, sid & 0xff, caps, &table);
     if (f) {
         return f;
     }
-    if (!viommu_ram_read_n(table + 16 * (sid & 0xff), ce, 2)) {
+    if (!viommu_ram_read_n(context_entry_addr(table, false, sid & 0xff),
+                           ce, 2)) {
         return VTD_FR_CONTEXT_READ;
     }
     f = vtd_context_decode(ce[0], ce[1], caps, &ctx, &c->fpd);
@@ -493,14 +510,14 @@ static VtdDmaFault resolve_scalable(IntelIOMMUState *s, uint16_t sid,
     VtdPasidEntry pasid;
     VtdDmaFault f;
 
-    if (!viommu_ram_read_n(s->root_table + 16 * (sid >> 8), re, 2)) {
+    if (!viommu_ram_read_n(root_entry_addr(s, sid), re, 2)) {
         return VTD_FR_SM_ROOT_READ;
     }
     f = vtd_root_context_table(re[0], re[1], true, devfn, caps, &table);
     if (f) {
         return f;
     }
-    if (!viommu_ram_read_n(table + 32 * (devfn % 128), ce, 4)) {
+    if (!viommu_ram_read_n(context_entry_addr(table, true, devfn), ce, 4)) {
         return VTD_FR_SM_CONTEXT_READ;
     }
     f = vtd_sm_context_decode(ce, caps, &ctx, &c->fpd);
@@ -1991,7 +2008,7 @@ static void context_lines(IntelIOMMUState *s, uint16_t sid, strList ***tail)
 
     QAPI_LIST_APPEND(*tail, g_strdup_printf("root table 0x%" PRIx64 " (%s)",
                      s->root_table, s->root_scalable ? "scalable" : "legacy"));
-    if (!viommu_ram_read_n(s->root_table + 16 * (sid >> 8), re, 2)) {
+    if (!viommu_ram_read_n(root_entry_addr(s, sid), re, 2)) {
         QAPI_LIST_APPEND(*tail, g_strdup("root entry: not in RAM"));
         return;
     }
@@ -1999,9 +2016,8 @@ static void context_lines(IntelIOMMUState *s, uint16_t sid, strList ***tail)
                      " 0x%016" PRIx64, sid >> 8, re[1], re[0]));
     if (vtd_root_context_table(re[0], re[1], s->root_scalable, sid & 0xff,
                                &caps, &table) ||
-        !viommu_ram_read_n(table + 8 * n * (s->root_scalable ?
-                                            (sid & 0x7f) : (sid & 0xff)),
-                           ce, n)) {
+        !viommu_ram_read_n(context_entry_addr(table, s->root_scalable,
+                                              sid & 0xff), ce, n)) {
         QAPI_LIST_APPEND(*tail, g_strdup("context entry: none"));
         return;
     }
