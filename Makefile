@@ -4,6 +4,11 @@
 #   make check    unit tests, fuzz replay, upstream qtests, guest tests,
 #                 the nested VFIO relay test, libvirt running our binary
 #   make bench    ours against pristine upstream 10.0.2 (not part of check)
+#   make stress   boot the guest behind each IOMMU in each mode, in a loop,
+#                 until the first crash (not part of check): COUNT=rounds or
+#                 MINUTES=time, IOMMUS="virtio intel amd",
+#                 MODES="strict lazy pt", CHURN=200, ASAN=1 for an
+#                 AddressSanitizer build
 #   make install  both binaries and their firmware under PREFIX (/usr/local),
 #                 laid out as Debian's QEMU packages are; make uninstall
 # Each installs what is missing (apt) and builds what is needed.
@@ -21,7 +26,7 @@ export CCACHE_NOHASHDIR := 1
 export CCACHE_MAXSIZE ?= 5G
 
 .PHONY: all configure qemu check unit qtest guest-kit guest vfio-relay functional \
-	libvirt demo bench install uninstall clean distclean
+	libvirt demo bench stress asan-qemu install uninstall clean distclean
 
 all: qemu
 
@@ -126,6 +131,21 @@ demo: qemu  # IOMMU=virtio (default) or intel
 bench: guest-kit
 	./configure --upstream
 	scripts/bench.sh
+
+# AddressSanitizer build of ours (build/asan/obj), for make stress ASAN=1
+ASAN_OBJ := $(TOP)/build/asan/obj
+asan-qemu: $(TOP)/build/.configured
+	./configure --asan
+	@scripts/prepare-tree.sh >/dev/null
+	ninja -C $(ASAN_OBJ) -j$(NPROC) qemu-system-x86_64
+
+COUNT ?= 3
+stress: guest-kit $(if $(ASAN),asan-qemu)
+	scripts/deps.sh stress
+	STRESS_IOMMUS="$(or $(IOMMUS),virtio intel amd)" \
+	STRESS_MODES="$(or $(MODES),strict lazy pt)" STRESS_CHURN="$(CHURN)" \
+	scripts/stress.sh $(if $(ASAN),$(ASAN_OBJ),$(OBJ))/qemu-system-x86_64 \
+		$(COUNT) $(MINUTES)
 
 install: qemu
 	scripts/install.sh install $(OBJ) $(FIRMWARE) "$(PREFIX)"

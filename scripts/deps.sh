@@ -1,6 +1,6 @@
 #!/bin/bash
 # Installs what qemu-viommu needs on Debian 12 (bookworm), as root, with apt.
-# Usage: scripts/deps.sh build|guest|guest-arm64|libvirt|bench ...   (idempotent; quiet when done)
+# Usage: scripts/deps.sh build|guest|guest-arm64|libvirt|stress|bench ...   (idempotent; quiet when done)
 set -euo pipefail
 
 # Firmware is a build dependency: prepare-tree.sh links it into the build
@@ -11,6 +11,7 @@ need_build="build-essential ninja-build ccache pkg-config bzip2 xz-utils curl
   seabios ovmf qemu-efi-aarch64 ipxe-qemu"
 need_build_bpo="meson python3-pycotap"
 need_guest="busybox-static cpio kmod mtools dosfstools"
+need_stress="gdb"
 need_bench_bpo="qemu-system-x86"
 # libvirt 9.0's daemons and virsh (no QEMU package: libvirt runs ours)
 need_libvirt="libvirt-daemon-system libvirt-clients"
@@ -125,9 +126,11 @@ for what in "$@"; do
         fetch_busybox arm64 ;;
     libvirt)
         apt_install "" $need_libvirt ;;
+    stress)
+        apt_install "" $need_stress ;;
     bench)
         ensure_backports
         apt_install bookworm-backports $need_bench_bpo ;;
-    *) echo "deps: unknown set '$what' (build, guest, guest-arm64, libvirt, bench)" >&2; exit 2 ;;
+    *) echo "deps: unknown set '$what' (build, guest, guest-arm64, libvirt, stress, bench)" >&2; exit 2 ;;
     esac
 done

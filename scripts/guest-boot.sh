@@ -8,7 +8,7 @@ GUEST_OBJ=$GUEST_TOP/build/ours/obj
 GUEST_FW=$GUEST_TOP/build/ours/firmware
 GUEST_KIT=$GUEST_OBJ/viommu-guest-kit
 GUEST_WORK=$GUEST_TOP/build/guest
-GUEST_TIMEOUT=${GUEST_TIMEOUT:-300}
+GUEST_TIMEOUT=${GUEST_TIMEOUT:-300}     # seconds; then GUEST_TIMEOUT_SIGNAL (TERM)
 mkdir -p "$GUEST_WORK"
 [ -e "$GUEST_KIT/amd64/initramfs.cpio.gz" ] ||
     { echo "guest-boot: no guest kit in $GUEST_KIT (scripts/guest-kit.sh)" >&2; exit 1; }
@@ -44,7 +44,7 @@ guest_boot() {
                     -device virtio-net-pci,netdev=net0,iommu_platform=on,disable-legacy=on,romfile=)
         append="$append viommu.net=1"
     fi
-    timeout "$GUEST_TIMEOUT" "$qemu" -L "$GUEST_FW" -accel tcg -m 512 -smp 2 \
+    timeout -s "${GUEST_TIMEOUT_SIGNAL:-TERM}" "$GUEST_TIMEOUT" "$qemu" -L "$GUEST_FW" -accel tcg -m 512 -smp 2 \
         -nodefaults -display none -no-reboot -serial "file:$console" \
         -d guest_errors -D "$GUEST_WORK/$name.qemu.log" \
         -kernel "$kernel" -initrd "$initrd" \

@@ -126,6 +126,16 @@ apply_hooks() {
     hmp+=' .help = "show the virtual IOMMUs, their endpoints and counters",'
     hmp+=' }, /* qemu-viommu hook 6 */'
     echo "$hmp" >> "$work/hmp-commands-info.hx"
+    # 7. system/physmem.c: a TCG vCPU's cached memory dispatch holds its
+    #    FlatView until the vCPU caches the next (hw/viommu/cpu-dispatch.c).
+    hook_line "$work/system/physmem.c" before '#include "exec/ram_addr.h"' \
+        '#include "hw/viommu/cpu-dispatch.h" /* qemu-viommu hook 7 */'
+    hook_line "$work/system/physmem.c" after \
+        "    cpuas->memory_dispatch = address_space_to_dispatch(cpuas->as);" \
+        "    cpu_dispatch_hold(cpuas, cpuas->as); /* qemu-viommu hook 7 */"
+    hook_line "$work/system/physmem.c" after \
+        "        memory_listener_unregister(&cpuas->tcg_as_listener);" \
+        "        cpu_dispatch_release(cpuas); /* qemu-viommu hook 7 */"
     for f in $HOOKED_FILES; do
         # a new file, never a write through to one shared with pristine
         cmp -s "$work/$f" "$ours/$f" || cp --remove-destination "$work/$f" "$ours/$f"
