@@ -249,19 +249,6 @@ void *viommu_space_table_lookup(GHashTable *t, PCIBus *bus, uint8_t devfn)
     return g_hash_table_lookup(t, &key);
 }
 
-void viommu_hold_bus(PCIBus *bus)
-{
-    object_ref(OBJECT(bus));
-    if (BUS(bus)->parent) {
-        object_ref(OBJECT(BUS(bus)->parent));
-    }
-}
-
-bool viommu_bus_alive(PCIBus *bus)
-{
-    return BUS(bus)->realized;
-}
-
 void viommu_guest_verror(ViommuLogLimit *l, unsigned burst, const char *who,
                          const char *fmt, va_list ap)
 {

@@ -25,6 +25,7 @@
 #include "hw/virtio/virtio-iommu.h"
 #include "hw/viommu/xlate-fast.h"
 #include "hw/viommu/iommu-direct.h"
+#include "hw/viommu/viommu-model.h"
 #include "standard-headers/linux/virtio_ids.h"
 #include "migration/vmstate.h"
 #include "exec/address-spaces.h"
@@ -47,9 +48,24 @@ static const uint64_t offered_features =
     1ull << VIRTIO_IOMMU_F_MAP_UNMAP | 1ull << VIRTIO_IOMMU_F_PROBE |
     1ull << VIRTIO_IOMMU_F_MMIO | 1ull << VIRTIO_IOMMU_F_BYPASS_CONFIG;
 
+static void virtio_iommu_unlock(VirtIOIOMMU *s);
+
+/* False once the bridge the endpoint's bus lives in was unplugged */
+static bool endpoint_alive(VirtIOIOMMUEndpoint *ep)
+{
+    return viommu_bus_alive(ep->bus);
+}
+
+/*
+ * Endpoint IDs are PCI requester IDs, as the VIOT describes them; an
+ * endpoint whose bus is gone has none (VIRTIO_IOMMU_EP_GONE, which
+ * find_endpoint() never matches).
+ */
 static uint32_t endpoint_id(VirtIOIOMMUEndpoint *ep)
 {
-    /* Endpoint IDs are PCI requester IDs, as the VIOT describes them. */
+    if (!endpoint_alive(ep)) {
+        return VIRTIO_IOMMU_EP_GONE;
+    }
     return PCI_BUILD_BDF(pci_bus_num(ep->bus), ep->devfn);
 }
 
@@ -58,7 +74,7 @@ static VirtIOIOMMUEndpoint *find_endpoint(VirtIOIOMMU *s, uint32_t id)
     VirtIOIOMMUEndpoint *ep;
 
     QLIST_FOREACH(ep, &s->endpoints, next) {
-        if (endpoint_id(ep) == id) {
+        if (endpoint_alive(ep) && endpoint_id(ep) == id) {
             return ep;
         }
     }
@@ -81,7 +97,7 @@ static void endpoint_refresh(VirtIOIOMMUEndpoint *ep)
 
     qemu_mutex_lock(&s->lock);
     bypass = viommu_core_endpoint_bypasses(s->core, endpoint_id(ep));
-    qemu_mutex_unlock(&s->lock);
+    virtio_iommu_unlock(s);
     if (bypass == ep->bypassing) {
         return;
     }
@@ -179,13 +195,57 @@ static void relay_mapping(IOMMUMemoryRegion *mr, IOMMUNotifier *only,
                       notify_block, &nb);
 }
 
+/*
+ * The lock rule (include/hw/viommu/viommu-model.h): notifiers never run
+ * with s->lock held. What the core reports under the lock is queued on
+ * s->pending; virtio_iommu_unlock() takes the queue, drops the lock and
+ * then relays it, in order.
+ */
+typedef struct PendingEvent {
+    VirtIOIOMMUEndpoint *ep;
+    IOMMUNotifier *only;            /* replay: this notifier alone */
+    IOMMUNotifierFlag type;
+    IovaMapping m;
+} PendingEvent;
+
+/* Under s->lock: queue one MAP or UNMAP of @m for @ep's notifiers. */
+static void queue_event(VirtIOIOMMU *s, VirtIOIOMMUEndpoint *ep,
+                        IOMMUNotifier *only, IOMMUNotifierFlag type,
+                        const IovaMapping *m)
+{
+    PendingEvent e = { .ep = ep, .only = only, .type = type, .m = *m };
+
+    if (!s->pending) {
+        s->pending = g_array_new(false, false, sizeof(PendingEvent));
+    }
+    g_array_append_val(s->pending, e);
+}
+
+/* Drops s->lock, then relays what was queued under it (BQL held). */
+static void virtio_iommu_unlock(VirtIOIOMMU *s)
+{
+    GArray *events = s->pending;
+
+    s->pending = NULL;
+    qemu_mutex_unlock(&s->lock);
+    if (!events) {
+        return;
+    }
+    for (guint i = 0; i < events->len; i++) {
+        PendingEvent *e = &g_array_index(events, PendingEvent, i);
+
+        relay_mapping(&e->ep->iommu_mr, e->only, e->type, &e->m);
+    }
+    g_array_free(events, true);
+}
+
 static void core_notify(VirtIOIOMMU *s, uint32_t id, IOMMUNotifierFlag type,
                         const IovaMapping *m)
 {
     VirtIOIOMMUEndpoint *ep = s->nr_notified ? find_endpoint(s, id) : NULL;
 
     if (ep && ep->iommu_mr.iommu_notify_flags & type) {
-        relay_mapping(&ep->iommu_mr, NULL, type, m);
+        queue_event(s, ep, NULL, type, m);
     }
 }
 
@@ -261,7 +321,7 @@ static int run_request(VirtIOIOMMU *s, const uint8_t *req, size_t req_len,
     } else if (status == VIOMMU_S_OK && req[0] == VIOMMU_T_DETACH) {
         s->stats.inv_device++;
     }
-    qemu_mutex_unlock(&s->lock);
+    virtio_iommu_unlock(s);
     if (status == VIOMMU_S_OK &&
         (req[0] == VIOMMU_T_ATTACH || req[0] == VIOMMU_T_DETACH)) {
         /* Switch address spaces before the driver can see completion. */
@@ -675,13 +735,13 @@ static void deliver_faults(void *opaque)
 
         qemu_mutex_lock(&s->lock);
         if (!s->fault_count) {
-            qemu_mutex_unlock(&s->lock);
+            virtio_iommu_unlock(s);
             break;
         }
         memcpy(rec, s->faults[s->fault_head], sizeof(rec));
         s->fault_head = (s->fault_head + 1) % VIRTIO_IOMMU_FAULT_RING;
         s->fault_count--;
-        qemu_mutex_unlock(&s->lock);
+        virtio_iommu_unlock(s);
 
         if (!virtio_device_started(vdev, vdev->status)) {
             continue;       /* no driver: logged only */
@@ -749,6 +809,9 @@ static IOMMUTLBEntry virtio_iommu_translate(IOMMUMemoryRegion *mr,
     ViommuXlate why;
 
     viommu_stats_translation(&s->stats);
+    if (id == VIRTIO_IOMMU_EP_GONE) {
+        return entry;               /* its bridge was unplugged: no access */
+    }
     if (viommu_fast_translate(&ep->xc, id, addr, flag, &entry)) {
         return entry;
     }
@@ -772,7 +835,7 @@ static IOMMUTLBEntry virtio_iommu_translate(IOMMUMemoryRegion *mr,
         }
         break;
     }
-    qemu_mutex_unlock(&s->lock);
+    virtio_iommu_unlock(s);
     return entry;
 }
 
@@ -801,7 +864,7 @@ static int virtio_iommu_notify_flag_changed(IOMMUMemoryRegion *mr,
 }
 
 typedef struct ReplayCtx {
-    IOMMUMemoryRegion *mr;
+    VirtIOIOMMUEndpoint *ep;
     IOMMUNotifier *n;
 } ReplayCtx;
 
@@ -809,7 +872,7 @@ static int replay_one(const IovaMapping *m, void *opaque)
 {
     ReplayCtx *r = opaque;
 
-    relay_mapping(r->mr, r->n, IOMMU_NOTIFIER_MAP, m);
+    queue_event(r->ep->viommu, r->ep, r->n, IOMMU_NOTIFIER_MAP, m);
     return 0;
 }
 
@@ -817,11 +880,14 @@ static void virtio_iommu_replay(IOMMUMemoryRegion *mr, IOMMUNotifier *n)
 {
     VirtIOIOMMUEndpoint *ep = container_of(mr, VirtIOIOMMUEndpoint, iommu_mr);
     VirtIOIOMMU *s = ep->viommu;
-    ReplayCtx r = { mr, n };
+    ReplayCtx r = { ep, n };
 
+    if (!endpoint_alive(ep)) {
+        return;
+    }
     qemu_mutex_lock(&s->lock);
     viommu_core_foreach_mapping(s->core, endpoint_id(ep), replay_one, &r);
-    qemu_mutex_unlock(&s->lock);
+    virtio_iommu_unlock(s);
 }
 
 /* The endpoint of function @devfn on @bus, made on first sight. */
@@ -839,10 +905,11 @@ static VirtIOIOMMUEndpoint *endpoint_get(VirtIOIOMMU *s, PCIBus *bus,
     ep = g_new0(VirtIOIOMMUEndpoint, 1);
     ep->viommu = s;
     ep->bus = bus;
+    viommu_hold_bus(bus);       /* read for its ID; see endpoint_alive() */
     ep->devfn = devfn;
     qemu_mutex_lock(&s->lock);
     viommu_xc_add(&s->fast, &ep->xc, 0xffff);
-    qemu_mutex_unlock(&s->lock);
+    virtio_iommu_unlock(s);
     name = g_strdup_printf("virtio-iommu-%p-%02x.%x", bus, PCI_SLOT(devfn),
                            PCI_FUNC(devfn));
     memory_region_init(&ep->root, OBJECT(s), name, UINT64_MAX);
@@ -906,7 +973,7 @@ static bool adopt_host_page_size(VirtIOIOMMU *s, HostIOMMUDevice *hiod,
     }
     qemu_mutex_lock(&s->lock);
     viommu_core_set_page_size_mask(s->core, -host_page);
-    qemu_mutex_unlock(&s->lock);
+    virtio_iommu_unlock(s);
     return true;
 }
 
@@ -946,7 +1013,7 @@ static ViommuHostResult refresh_host_constraints(VirtIOIOMMU *s,
 
     qemu_mutex_lock(&s->lock);
     res = viommu_core_refresh_host_usable(s->core, endpoint_id(ep));
-    qemu_mutex_unlock(&s->lock);
+    virtio_iommu_unlock(s);
     return res;
 }
 
@@ -1057,7 +1124,7 @@ static void virtio_iommu_set_config(VirtIODevice *vdev,
     qemu_mutex_lock(&s->lock);
     viommu_xc_inv_all(&s->fast);
     viommu_core_set_bypass(s->core, config->bypass);
-    qemu_mutex_unlock(&s->lock);
+    virtio_iommu_unlock(s);
     refresh_all_endpoints(s);
 }
 
@@ -1073,7 +1140,7 @@ static void virtio_iommu_set_features(VirtIODevice *vdev, uint64_t val)
 
     qemu_mutex_lock(&s->lock);
     viommu_core_set_features(s->core, val);
-    qemu_mutex_unlock(&s->lock);
+    virtio_iommu_unlock(s);
 }
 
 /* ---- life cycle ---- */
@@ -1088,7 +1155,7 @@ static void virtio_iommu_reset(VirtIODevice *vdev)
     viommu_xc_inv_all(&s->fast);
     viommu_core_reset(s->core);
     s->fault_count = 0;
-    qemu_mutex_unlock(&s->lock);
+    virtio_iommu_unlock(s);
     refresh_all_endpoints(s);
 }
 
@@ -1100,7 +1167,7 @@ static void virtio_iommu_system_reset(void *opaque)
     qemu_mutex_lock(&s->lock);
     viommu_xc_inv_all(&s->fast);
     viommu_core_set_bypass(s->core, s->boot_bypass);
-    qemu_mutex_unlock(&s->lock);
+    virtio_iommu_unlock(s);
     refresh_all_endpoints(s);
 }
 
@@ -1210,7 +1277,7 @@ static ViommuEndpoint *endpoint_info(VirtIOIOMMU *s, VirtIOIOMMUEndpoint *ep)
         info->has_mappings = !bypass;
         info->mappings = mappings;
     }
-    qemu_mutex_unlock(&s->lock);
+    virtio_iommu_unlock(s);
     return info;
 }
 
@@ -1220,7 +1287,9 @@ static void viommu_info_endpoints(Object *obj, ViommuEndpointList ***tail)
     VirtIOIOMMUEndpoint *ep;
 
     QLIST_FOREACH(ep, &s->endpoints, next) {
-        QAPI_LIST_APPEND(*tail, endpoint_info(s, ep));
+        if (endpoint_alive(ep)) {
+            QAPI_LIST_APPEND(*tail, endpoint_info(s, ep));
+        }
     }
 }
 
@@ -1260,7 +1329,8 @@ static ViommuEndpointDetail *viommu_info_detail(Object *obj, PCIDevice *pdev)
     bool bypass;
 
     QLIST_FOREACH(ep, &s->endpoints, next) {
-        if (ep->bus == pci_get_bus(pdev) && ep->devfn == pdev->devfn) {
+        if (ep->bus == pci_get_bus(pdev) && ep->devfn == pdev->devfn &&
+            endpoint_alive(ep)) {
             break;
         }
     }
@@ -1284,7 +1354,7 @@ static ViommuEndpointDetail *viommu_info_detail(Object *obj, PCIDevice *pdev)
                                     &l);
         d->has_mappings = !bypass;
     }
-    qemu_mutex_unlock(&s->lock);
+    virtio_iommu_unlock(s);
     return d;
 }
 
@@ -1350,7 +1420,7 @@ static int virtio_iommu_pre_save(void *opaque)
     g_free(s->migration_buf);
     qemu_mutex_lock(&s->lock);
     s->migration_buf = viommu_core_save(s->core, &len);
-    qemu_mutex_unlock(&s->lock);
+    virtio_iommu_unlock(s);
     if (!s->migration_buf || len > UINT32_MAX) {
         return -ENOMEM;
     }
@@ -1378,7 +1448,7 @@ static int virtio_iommu_post_load(void *opaque, int version_id)
     viommu_xc_inv_all(&s->fast);
     ok = viommu_core_load(s->core, s->migration_buf, s->migration_len);
     viommu_core_set_features(s->core, vdev->guest_features);
-    qemu_mutex_unlock(&s->lock);
+    virtio_iommu_unlock(s);
     g_free(s->migration_buf);
     s->migration_buf = NULL;
     refresh_all_endpoints(s);

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""A hostile driver against our virtio-iommu's request ring.
+"""A hostile driver against our virtio-iommu: its request ring, and a
+bridge unplugged under its endpoints.
 
 The request queue is served by our own split ring code
 (hw/viommu/vring-split.c), so these are the cases virtio.c used to catch
@@ -8,11 +9,18 @@ QEMU would: QEMU keeps running, the device reports NEEDS_RESET (virtio 1.3,
 2.1.2) or resets, no request after the fault runs, and after the driver
 resets the device it works again.
 
+Then the guest powers off the slot of a bridge with an attached, mapped
+endpoint behind it, and keeps naming endpoints in requests and asking
+query-viommu: nothing reads the freed bridge, no endpoint has its bus.
+
 Usage: hostile_ring.py QEMU_BINARY FIRMWARE_DIR
 """
+import json
 import os
+import socket
 import struct
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '../../scripts/bench'))
 import qtest_viommu as qv  # noqa: E402
@@ -118,6 +126,110 @@ def status_on_own_registers(q, v, ep):
     submit(q, v, [0, 2], pair(0, in_addr=v.common + STATUS) + pair(1, 36))
 
 
+S_NOENT = 6
+Q35_RP = 0x10               # the root port's devfn (slot 2)
+
+
+def cfg(q, bus, devfn, off, size, val=None):
+    """Configuration access to any bus (mechanism #1)."""
+    q.out('l', 0xcf8, 0x80000000 | bus << 16 | devfn << 8 | off & ~3)
+    port = 0xcfc + (off & 3)
+    kind = {1: 'b', 2: 'w', 4: 'l'}[size]
+    if val is None:
+        return q.inp(kind, port)
+    q.out(kind, port, val)
+    return None
+
+
+def pcie_cap(q, devfn):
+    off = qv.cfg_read(q, devfn, 0x34, 1)
+    while off:
+        if qv.cfg_read(q, devfn, off, 1) == 0x10:
+            return off
+        off = qv.cfg_read(q, devfn, off + 1, 1)
+    raise RuntimeError('no PCIe capability')
+
+
+def request(q, v, payload, in_len=4):
+    """One request in slot 0 (a chain of two); its status."""
+    q.mem(qv.DESC, desc(slot(0), len(payload), F_NEXT, 1) +
+          desc(slot(0) + 48, in_len, F_WRITE))
+    q.mem(qv.AVAIL + 4, struct.pack('<H', 0) * qv.QSIZE)
+    q.mem(slot(0), payload)
+    q.wr('b', slot(0) + 48, 0xff)
+    v.kick(1)
+    return v.status(0)
+
+
+def query_viommu(path):
+    """query-viommu's answer over a fresh QMP connection."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.connect(path)
+    f = sock.makefile('rw')
+    json.loads(f.readline())
+    for cmd in ('qmp_capabilities', 'query-viommu'):
+        f.write(json.dumps({'execute': cmd}) + '\n')
+        f.flush()
+        reply = json.loads(f.readline())
+        while 'event' in reply:
+            reply = json.loads(f.readline())
+    sock.close()
+    return reply.get('return')
+
+
+def test_bridge_unplug(binary, fw):
+    """An edu behind a PCIe-to-PCI bridge on a root port, attached and
+    mapped (endpoint 02:00.0: the bridge's secondary bus and devfn 0, as
+    a PCIe-to-PCI bridge forwards its requests); the guest powers off the root port's
+    slot (native hotplug), QEMU unplugs the bridge and frees its bus.
+    Malloc perturbation makes a read of the freed bus crash."""
+    qmp = os.path.join(tempfile.mkdtemp(), 'qmp.sock')
+    os.environ['MALLOC_PERTURB_'] = '165'
+    try:
+        q = qv.Qtest(binary, fw, [
+            '-global', 'ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off',
+            '-device', 'pcie-root-port,id=rp1,chassis=1,slot=1,addr=0x2',
+            '-device', 'pcie-pci-bridge,id=br1,bus=rp1',
+            '-device', 'edu,bus=br1,addr=1',
+            '-qmp', 'unix:%s,server=on,wait=off' % qmp],
+            devices=('-device', 'virtio-iommu-pci'), machine='q35')
+    finally:
+        del os.environ['MALLOC_PERTURB_']
+    cfg(q, 0, Q35_RP, 0x18, 4, 0x020100)        # buses 1..2 behind the port
+    cfg(q, 1, 0, 0x18, 4, 0x020201)             # bus 2 behind the bridge
+    ep = 2 << 8
+    fn = qv.find(q, 0x1af4, 0x1057)
+    bars, _ = qv.map_bars(q, fn, qv.BAR_BASE)
+    v = qv.VirtioIommu(q, fn, bars)
+    v.init()
+    st = request(q, v, qv.attach(1, ep))
+    check('bridge: the endpoint behind it attaches', st == 0, 'status %d' % st)
+    st = request(q, v, qv.map_req(1, 0, 0xfff, qv.EDU_BUF))
+    check('bridge: and maps', st == 0, 'status %d' % st)
+    slot_ctl = pcie_cap(q, Q35_RP) + 0x18
+    qv.cfg_write(q, Q35_RP, slot_ctl, 2,
+                 qv.cfg_read(q, Q35_RP, slot_ctl, 2) | 0x0400 | 0x0300)
+    q.cmd('clock_step 100000000')
+    gone = cfg(q, 2, 1 << 3, 0, 4) == 0xffffffff
+    check('bridge: unplugged by the guest', gone)
+    statuses = set()
+    for i in range(50):
+        statuses.add(request(q, v, qv.attach(2, ep if i & 1 else i)))
+        request(q, v, qv.unmap_req(1, 0, 0xfff))
+        v.probe(ep, 512)
+    info = query_viommu(qmp)
+    alive = q.cmd('readb 0x0') is not None
+    check('bridge: 50 rounds of ATTACH, UNMAP and PROBE naming endpoints, '
+          'then query-viommu: QEMU keeps running', alive and info is not None)
+    st = request(q, v, qv.attach(2, ep | 1 << 3))
+    check('bridge: another ID on its bus is no endpoint (NOENT)',
+          st == S_NOENT, 'status %d' % st)
+    eps = [e['bdf'] for i in (info or []) for e in i.get('endpoints', [])]
+    check('bridge: query-viommu no longer lists it', '02:00.0' not in eps,
+          ' '.join(eps))
+    q.close()
+
+
 def main():
     binary, fw = sys.argv[1:3]
     broken_case(binary, fw, 'avail idx moved past the queue size',
@@ -130,6 +242,7 @@ def main():
                 status_in_unassigned)
     broken_case(binary, fw, 'status buffer on the device\'s own registers',
                 status_on_own_registers)
+    test_bridge_unplug(binary, fw)
     sys.exit(summary('hostile_ring'))
 
 

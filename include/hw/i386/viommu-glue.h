@@ -20,6 +20,7 @@
 #include "exec/memory.h"
 #include "hw/pci/pci.h"
 #include "hw/viommu/shadow.h"
+#include "hw/viommu/viommu-model.h"
 
 /* Walker permissions (VIOMMU_PT_READ/WRITE) as IOMMU access flags. */
 IOMMUAccessFlags viommu_iommu_perm(unsigned perm);
@@ -128,15 +129,6 @@ void viommu_space_table_insert(GHashTable *t, PCIBus *bus, uint8_t devfn,
 
 /* The space of (@bus, @devfn), or NULL. */
 void *viommu_space_table_lookup(GHashTable *t, PCIBus *bus, uint8_t devfn);
-
-/*
- * Keeps @bus readable for as long as a space uses it: a bridge's
- * secondary bus lives inside the bridge, so both are held. Once the
- * bridge is unplugged, viommu_bus_alive() says so rather than the bus
- * being read after it was freed.
- */
-void viommu_hold_bus(PCIBus *bus);
-bool viommu_bus_alive(PCIBus *bus);
 
 /* Guest-error messages: at most @burst a second. */
 typedef struct ViommuLogLimit {

@@ -42,10 +42,13 @@ typedef struct VirtIOIOMMUHostDev {
     QLIST_ENTRY(VirtIOIOMMUHostDev) next;
 } VirtIOIOMMUHostDev;
 
+/* The ID of an endpoint whose bus was unplugged: no endpoint has it */
+#define VIRTIO_IOMMU_EP_GONE UINT32_MAX
+
 /* One PCI function behind the IOMMU, and the address space its DMA uses. */
 typedef struct VirtIOIOMMUEndpoint {
     VirtIOIOMMU *viommu;
-    PCIBus *bus;
+    PCIBus *bus;                /* held: see include/hw/viommu/viommu-model.h */
     uint8_t devfn;
     bool bypassing;             /* bypass_mr enabled rather than iommu_mr */
     IOMMUMemoryRegion iommu_mr;
@@ -90,8 +93,13 @@ struct VirtIOIOMMU {
     ReservedRegion *prop_resv_regions;
     uint32_t nr_prop_resv_regions;
 
-    /* Lock order: BQL, then lock. Taken around every core call. */
+    /*
+     * Taken around every core call; the lock rule of all three models
+     * (include/hw/viommu/viommu-model.h): BQL, then lock; notifiers run
+     * after it is dropped, from pending (virtio_iommu_unlock()).
+     */
     QemuMutex lock;
+    GArray *pending;            /* MAP/UNMAP events queued under lock */
     ViommuCore *core;
     ViommuXcSet fast;           /* the endpoints' fast paths, under lock */
     QLIST_HEAD(, VirtIOIOMMUEndpoint) endpoints;
