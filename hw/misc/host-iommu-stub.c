@@ -16,9 +16,13 @@
  * container would. It counts MAPs and UNMAPs and the events VFIO would
  * refuse (a MAP over a held mapping, an UNMAP that is not exactly one held
  * mapping) in registers of BAR 0: 0x00 MAPs, 0x08 UNMAPs, 0x10 refused,
- * 0x18 bytes held; a write anywhere zeroes the three counts. With
+ * 0x18 bytes held; a write anywhere zeroes the counts. With
  * unmap-only=on too, its notifiers take UNMAPs only, as vhost's do; with
- * deviotlb=on, device-IOTLB UNMAPs only, as vhost's do with ATS.
+ * deviotlb=on, device-IOTLB UNMAPs only, as vhost's do with ATS. With
+ * reenter=on, each MAP notification translates its IOVA again through
+ * the IOMMU region, from inside the notifier (as vhost's IOTLB miss does
+ * from its own callbacks): a model that notified with its lock held
+ * deadlocks there. 0x20 counts the translations that agreed with the MAP.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -54,12 +58,13 @@ struct HostIOMMUStub {
     bool notifier;
     bool unmap_only;
     bool deviotlb;
+    bool reenter;
     StubHostIOMMU *hiod;
     MemoryRegion bar;
     MemoryListener listener;
     QLIST_HEAD(, StubNotifier) notifiers;
     GTree *held;            /* iova -> last iova (uint64_t *) */
-    uint64_t maps, unmaps, refused, bytes;
+    uint64_t maps, unmaps, refused, bytes, agreed;
 };
 
 /* A held mapping [start, last]: key and value of s->held. */
@@ -82,6 +87,19 @@ static gint find_overlap(gconstpointer key, gconstpointer want)
     return node->start > w->last ? -1 : node->last < w->start;
 }
 
+/* reenter=on: does translate() say what the MAP @e said? */
+static bool stub_translation_agrees(StubNotifier *sn, IOMMUTLBEntry *e)
+{
+    IOMMUMemoryRegionClass *imrc = IOMMU_MEMORY_REGION_GET_CLASS(sn->mr);
+    IOMMUTLBEntry t = imrc->translate(sn->mr, e->iova, IOMMU_NONE,
+                                      sn->n.iommu_idx);
+    hwaddr mask = MIN(t.addr_mask, e->addr_mask);
+
+    return t.perm == e->perm &&
+           (t.translated_addr & ~mask) ==
+           ((e->translated_addr | (e->iova & t.addr_mask)) & ~mask);
+}
+
 static void stub_notify(IOMMUNotifier *n, IOMMUTLBEntry *e)
 {
     StubNotifier *sn = container_of(n, StubNotifier, n);
@@ -95,6 +113,9 @@ static void stub_notify(IOMMUNotifier *n, IOMMUTLBEntry *e)
     }
     if (e->perm != IOMMU_NONE) {
         s->maps++;
+        if (s->reenter && stub_translation_agrees(sn, e)) {
+            s->agreed++;
+        }
         if (held) {
             s->refused++;
             return;
@@ -167,7 +188,8 @@ static void stub_region_del(MemoryListener *l, MemoryRegionSection *sec)
 static uint64_t stub_bar_read(void *opaque, hwaddr addr, unsigned size)
 {
     HostIOMMUStub *s = opaque;
-    uint64_t regs[4] = { s->maps, s->unmaps, s->refused, s->bytes };
+    uint64_t regs[5] = { s->maps, s->unmaps, s->refused, s->bytes,
+                         s->agreed };
 
     return addr < sizeof(regs) ? regs[addr / 8] >> (8 * (addr % 8)) : 0;
 }
@@ -177,7 +199,7 @@ static void stub_bar_write(void *opaque, hwaddr addr, uint64_t val,
 {
     HostIOMMUStub *s = opaque;
 
-    s->maps = s->unmaps = s->refused = 0;
+    s->maps = s->unmaps = s->refused = s->agreed = 0;
 }
 
 static const MemoryRegionOps stub_bar_ops = {
@@ -263,6 +285,7 @@ static const Property host_iommu_stub_properties[] = {
     DEFINE_PROP_BOOL("notifier", HostIOMMUStub, notifier, false),
     DEFINE_PROP_BOOL("unmap-only", HostIOMMUStub, unmap_only, false),
     DEFINE_PROP_BOOL("deviotlb", HostIOMMUStub, deviotlb, false),
+    DEFINE_PROP_BOOL("reenter", HostIOMMUStub, reenter, false),
 };
 
 static void host_iommu_stub_class_init(ObjectClass *klass, void *data)

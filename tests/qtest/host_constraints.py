@@ -130,9 +130,37 @@ def hot_plug(binary, fw):
     q.close()
 
 
+def reentry(binary, fw):
+    """The lock rule: a notifier that translates through the IOMMU again,
+    from inside the MAP notification (as vhost's IOTLB miss does), finds
+    the device lock free; with it held, QEMU would deadlock here."""
+    q = start(binary, fw, 'virtio-iommu-pci',
+              STUB + ',notifier=on,reenter=on,addr=05.0')
+    q.sock.settimeout(60)
+    v = driver(q)
+    stub = 5 << 3
+    bars, _ = qv.map_bars(q, stub, 0xd0000000)
+    v.setup_slots([(20, qv.attach(1, stub))])
+    v.kick(1)
+    v.setup_slots([(36, qv.map_req(1, 0x10000, 0x1ffff, qv.EDU_BUF))])
+    name = ('lock rule: a MAP notifier re-entering translate() finds the '
+            'mapping, no deadlock')
+    try:
+        v.kick(1)
+    except OSError:
+        check(name, False, 'QEMU did not answer within 60 s')
+        q.proc.kill()
+        return
+    maps, agreed = q.rd('q', bars[0]), q.rd('q', bars[0] + 0x20)
+    check(name, v.status(0) == 0 and maps == 1 and agreed == 1,
+          'status %d, %d MAPs, %d agreed' % (v.status(0), maps, agreed))
+    q.close()
+
+
 def main():
     binary, fw = sys.argv[1], sys.argv[2]
     cold_plug(binary, fw)
+    reentry(binary, fw)
     behind_bridge(binary, fw)
     fixed_granule(binary, fw)
     hot_plug(binary, fw)
