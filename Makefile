@@ -134,7 +134,7 @@ bench: guest-kit
 
 # AddressSanitizer build of ours (build/asan/obj), for make stress ASAN=1
 ASAN_OBJ := $(TOP)/build/asan/obj
-asan-qemu: $(TOP)/build/.configured
+asan-qemu: qemu
 	./configure --asan
 	@scripts/prepare-tree.sh >/dev/null
 	ninja -C $(ASAN_OBJ) -j$(NPROC) qemu-system-x86_64

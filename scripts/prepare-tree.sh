@@ -77,7 +77,7 @@ refresh_ours() {
 # text never piles up, and an unchanged tree is not rebuilt).
 HOOKED_FILES="hw/meson.build tests/functional/meson.build hw/i386/acpi-build.c
     include/exec/memory.h system/physmem.c qapi/qapi-schema.json
-    qapi/meson.build hmp-commands-info.hx"
+    qapi/meson.build hmp-commands-info.hx accel/tcg/cpu-exec.c"
 
 apply_hooks() {
     local work="$build/hooks.tmp" f
@@ -126,16 +126,22 @@ apply_hooks() {
     hmp+=' .help = "show the virtual IOMMUs, their endpoints and counters",'
     hmp+=' }, /* qemu-viommu hook 6 */'
     echo "$hmp" >> "$work/hmp-commands-info.hx"
-    # 7. system/physmem.c: a TCG vCPU's cached memory dispatch holds its
-    #    FlatView until the vCPU caches the next (hw/viommu/cpu-dispatch.c).
+    # 7. system/physmem.c, accel/tcg/cpu-exec.c: a TCG vCPU's cached
+    #    memory dispatch holds its FlatView until the vCPU caches the next
+    #    or is unrealized (hw/viommu/cpu-dispatch.c).
     hook_line "$work/system/physmem.c" before '#include "exec/ram_addr.h"' \
         '#include "hw/viommu/cpu-dispatch.h" /* qemu-viommu hook 7 */'
     hook_line "$work/system/physmem.c" after \
         "    cpuas->memory_dispatch = address_space_to_dispatch(cpuas->as);" \
-        "    cpu_dispatch_hold(cpuas, cpuas->as); /* qemu-viommu hook 7 */"
+        "    cpu_dispatch_hold(cpuas, cpu, cpuas->as); /* qemu-viommu hook 7 */"
     hook_line "$work/system/physmem.c" after \
         "        memory_listener_unregister(&cpuas->tcg_as_listener);" \
         "        cpu_dispatch_release(cpuas); /* qemu-viommu hook 7 */"
+    hook_line "$work/accel/tcg/cpu-exec.c" after \
+        "    tcg_iommu_free_notifier_list(cpu);" \
+        "    cpu_dispatch_release_cpu(cpu); /* qemu-viommu hook 7 */"
+    hook_line "$work/accel/tcg/cpu-exec.c" before '#include "internal-common.h"' \
+        '#include "hw/viommu/cpu-dispatch.h" /* qemu-viommu hook 7 */'
     for f in $HOOKED_FILES; do
         # a new file, never a write through to one shared with pristine
         cmp -s "$work/$f" "$ours/$f" || cp --remove-destination "$work/$f" "$ours/$f"

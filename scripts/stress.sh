@@ -13,12 +13,13 @@
 #   STRESS_CHURN   memory transactions the guest makes meanwhile: switches
 #                  of a driverless function's decoding (default 200, 0: none)
 # A failed boot's directory (console, QEMU's log and stderr, disk image,
-# core dump) is kept as STRESS_DIR/fail-N; gdb prints the crashing
-# thread's backtrace from the core. A QEMU built with AddressSanitizer
-# (make stress ASAN=1) stops at the bad access and prints ASan's report.
+# core dump) is kept as STRESS_DIR/fail-DATE-N; gdb prints the crashing
+# thread's backtrace from the core (every thread's, for a hang, which is
+# killed with SIGABRT). A QEMU built with AddressSanitizer (make stress
+# ASAN=1) stops at the bad access and prints ASan's report.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-qemu=${1:?usage: scripts/stress.sh QEMU [COUNT] [MINUTES]}
+qemu=$(realpath -- "${1:?usage: scripts/stress.sh QEMU [COUNT] [MINUTES]}")
 count=${2:-3}
 minutes=${3:-}
 iommus=${STRESS_IOMMUS:-virtio intel amd}
@@ -77,17 +78,18 @@ core_file() {
 }
 
 report_crash() {
-    local run=$1 core
+    local run=$1 rc=$2 core bt='bt 40'
     core=$(cd "$run" && core_file)
+    [ "$rc" = 124 ] && bt='thread apply all bt 25'
     if ls "$run"/asan.log* >/dev/null 2>&1; then
         echo "stress: AddressSanitizer's report ($run/asan.log*):"
         grep -v '^  0x\|^Shadow\|^  [A-Z][a-z]' "$run"/asan.log* | head -60
         return
     fi
     if [ -n "$core" ] && command -v gdb >/dev/null; then
-        echo "stress: backtrace of the crashing thread ($run/$core):"
-        gdb -batch -q -ex 'bt 40' "$qemu" "$run/$core" 2>&1 |
-            grep -v '^\[New LWP\|^warning:' | tail -45
+        echo "stress: $bt ($run/$core):"
+        gdb -batch -q -ex "$bt" "$qemu" "$run/$core" 2>&1 |
+            grep -v '^\[New LWP\|^warning:' | tail -150
     elif [ -z "$core" ]; then
         echo "stress: no core dump (core_pattern '$(cat /proc/sys/kernel/core_pattern)';" \
              "a core is written to the run directory when it is 'core')"
@@ -97,8 +99,12 @@ report_crash() {
 # checks NAME: what is wrong with the boot NAME, or nothing
 checks() {
     local name=$1 rc=$2 w r
+    if [ "$rc" = 124 ]; then
+        echo "QEMU hung: still running after $GUEST_TIMEOUT s (killed with SIGABRT)"
+        return
+    fi
     if [ "$rc" -ge 128 ]; then
-        echo "QEMU died of signal $((rc - 128))$([ "$rc" = 134 ] && echo ' (abort, or a hang past '"$GUEST_TIMEOUT"' s)')"
+        echo "QEMU died of signal $((rc - 128))"
         return
     fi
     [ "$rc" = 0 ] || { echo "QEMU exited with status $rc"; return; }
@@ -108,12 +114,14 @@ checks() {
     [ -n "$w" ] && [ "$w" = "$r" ] || { echo "data read back differs ($w, $r)"; return; }
     [ "$(guest_result "$name" guest.faults)" = 0 ] ||
         { echo "the guest reported faults"; return; }
-    ! grep -q 'DMA fault' "$GUEST_WORK/$name.qemu.log" ||
-        echo "the device reported DMA faults"
+    grep -q 'DMA fault' "$GUEST_WORK/$name.qemu.log" &&
+        { echo "the device reported DMA faults"; return; }
+    [ "$churn" = 0 ] || [ "$(guest_result "$name" memchurn.done)" = "$churn" ] ||
+        echo "the guest did not make its $churn memory transactions (no SATA controller?)"
 }
 
-rm -rf "$dir"
 mkdir -p "$dir"
+stamp=$(date +%Y%m%d-%H%M%S)
 ulimit -c unlimited 2>/dev/null || echo "stress: core dumps are limited (ulimit -c)" >&2
 export ASAN_OPTIONS="detect_leaks=0:halt_on_error=1:abort_on_error=1:disable_coredump=1:log_path=$dir/run/asan.log"
 export UBSAN_OPTIONS="halt_on_error=1:abort_on_error=1:print_stacktrace=1:log_path=$dir/run/asan.log"
@@ -131,6 +139,10 @@ while :; do
     round=$((round + 1))
     for iommu in $iommus; do
         for mode in $modes; do
+            if [ -n "$minutes" ] &&
+               [ $(( $(date +%s) - started )) -ge $((minutes * 60)) ]; then
+                break 3
+            fi
             rm -rf "$GUEST_WORK" && mkdir -p "$GUEST_WORK"
             boots=$((boots + 1))
             t0=$(date +%s)
@@ -142,10 +154,10 @@ while :; do
             echo "stress: boot $boots (round $round) $iommu $mode:" \
                  "${why:-ok} ($(( $(date +%s) - t0 )) s)"
             if [ -n "$why" ]; then
-                mv "$GUEST_WORK" "$dir/fail-$boots"
-                echo "stress: kept $dir/fail-$boots (console: boot.console," \
+                mv "$GUEST_WORK" "$dir/fail-$stamp-$boots"
+                echo "stress: kept $dir/fail-$stamp-$boots (console: boot.console," \
                      "QEMU: boot.stdout, boot.qemu.log)"
-                report_crash "$dir/fail-$boots"
+                report_crash "$dir/fail-$stamp-$boots" "$rc"
                 exit 1
             fi
         done

@@ -20,9 +20,9 @@
  * unmap-only=on too, its notifiers take UNMAPs only, as vhost's do; with
  * deviotlb=on, device-IOTLB UNMAPs only, as vhost's do with ATS. With
  * reenter=on, each MAP notification translates its IOVA again through
- * the IOMMU region, from inside the notifier (as vhost's IOTLB miss does
- * from its own callbacks): a model that notified with its lock held
- * deadlocks there. 0x20 counts the translations that agreed with the MAP.
+ * the IOMMU region from inside the notifier, as a notifier may (the memory
+ * API it calls can reach the IOMMU): a model that notified with its lock
+ * held deadlocks there. 0x20 counts the translations that agreed.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -94,10 +94,10 @@ static bool stub_translation_agrees(StubNotifier *sn, IOMMUTLBEntry *e)
     IOMMUTLBEntry t = imrc->translate(sn->mr, e->iova, IOMMU_NONE,
                                       sn->n.iommu_idx);
     hwaddr mask = MIN(t.addr_mask, e->addr_mask);
+    hwaddr at = (t.translated_addr & ~t.addr_mask) | (e->iova & t.addr_mask);
 
     return t.perm == e->perm &&
-           (t.translated_addr & ~mask) ==
-           ((e->translated_addr | (e->iova & t.addr_mask)) & ~mask);
+           (at & ~mask) == (e->translated_addr & ~mask);
 }
 
 static void stub_notify(IOMMUNotifier *n, IOMMUTLBEntry *e)

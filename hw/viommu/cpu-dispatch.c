@@ -10,9 +10,15 @@
 #include "exec/memory-internal.h"
 #include "hw/viommu/cpu-dispatch.h"
 
+/* What one CPU address space holds */
+typedef struct Held {
+    FlatView *fv;
+    const CPUState *cpu;
+} Held;
+
 /*
- * CPUAddressSpace -> the FlatView it holds. Both callers run under the
- * BQL; the lock of its own keeps the table sound whatever thread calls.
+ * CPUAddressSpace -> Held. The callers run under the BQL; the lock of its
+ * own keeps the table sound whatever thread calls.
  */
 static GHashTable *held;
 static QemuMutex held_lock;
@@ -20,21 +26,38 @@ static QemuMutex held_lock;
 static void __attribute__((constructor)) cpu_dispatch_init(void)
 {
     qemu_mutex_init(&held_lock);
-    held = g_hash_table_new(NULL, NULL);
+    held = g_hash_table_new_full(NULL, NULL, NULL, g_free);
 }
 
-void cpu_dispatch_hold(const void *cpuas, AddressSpace *as)
+void cpu_dispatch_hold(const void *cpuas, const CPUState *cpu,
+                       AddressSpace *as)
 {
-    FlatView *fv = address_space_get_flatview(as);     /* a reference */
-    FlatView *old;
+    Held *h = g_new(Held, 1);
+    FlatView *old = NULL;
+    Held *was;
 
+    h->fv = address_space_get_flatview(as);     /* a reference */
+    h->cpu = cpu;
     qemu_mutex_lock(&held_lock);
-    old = g_hash_table_lookup(held, cpuas);
-    g_hash_table_insert(held, (gpointer)cpuas, fv);
+    was = g_hash_table_lookup(held, cpuas);
+    if (was) {
+        old = was->fv;
+    }
+    g_hash_table_insert(held, (gpointer)cpuas, h);     /* frees @was */
     qemu_mutex_unlock(&held_lock);
     if (old) {
         flatview_unref(old);    /* reclaimed after a grace period */
     }
+}
+
+/* Under held_lock: take what @cpuas holds out of the table. */
+static FlatView *take(const void *cpuas)
+{
+    Held *h = g_hash_table_lookup(held, cpuas);
+    FlatView *fv = h ? h->fv : NULL;
+
+    g_hash_table_remove(held, cpuas);
+    return fv;
 }
 
 void cpu_dispatch_release(const void *cpuas)
@@ -42,10 +65,30 @@ void cpu_dispatch_release(const void *cpuas)
     FlatView *old;
 
     qemu_mutex_lock(&held_lock);
-    old = g_hash_table_lookup(held, cpuas);
-    g_hash_table_remove(held, cpuas);
+    old = take(cpuas);
     qemu_mutex_unlock(&held_lock);
     if (old) {
         flatview_unref(old);
     }
+}
+
+void cpu_dispatch_release_cpu(const CPUState *cpu)
+{
+    GPtrArray *fvs = g_ptr_array_new();
+    GHashTableIter it;
+    Held *h;
+
+    qemu_mutex_lock(&held_lock);
+    g_hash_table_iter_init(&it, held);
+    while (g_hash_table_iter_next(&it, NULL, (gpointer *)&h)) {
+        if (h->cpu == cpu) {
+            g_ptr_array_add(fvs, h->fv);
+            g_hash_table_iter_remove(&it);
+        }
+    }
+    qemu_mutex_unlock(&held_lock);
+    for (guint i = 0; i < fvs->len; i++) {
+        flatview_unref(fvs->pdata[i]);
+    }
+    g_ptr_array_free(fvs, true);
 }

@@ -199,7 +199,12 @@ static void relay_mapping(IOMMUMemoryRegion *mr, IOMMUNotifier *only,
  * The lock rule (include/hw/viommu/viommu-model.h): notifiers never run
  * with s->lock held. What the core reports under the lock is queued on
  * s->pending; virtio_iommu_unlock() takes the queue, drops the lock and
- * then relays it, in order.
+ * then relays it, in order. Only requests, resets, migration and replay
+ * queue events, all under the BQL, so the queue is relayed under the BQL
+ * too; translate() (which may run without it) queues none. One event per
+ * mapping made or removed under the lock: at most MAX_MAPPINGS for a
+ * request, 56 bytes each, in blocks (no copying as the queue grows),
+ * freed as soon as they are relayed.
  */
 typedef struct PendingEvent {
     VirtIOIOMMUEndpoint *ep;
@@ -208,35 +213,53 @@ typedef struct PendingEvent {
     IovaMapping m;
 } PendingEvent;
 
+#define PENDING_PER_BLOCK 1024
+
+struct VirtIOIOMMUPending {
+    VirtIOIOMMUPending *next;
+    unsigned n;
+    PendingEvent ev[PENDING_PER_BLOCK];
+};
+
 /* Under s->lock: queue one MAP or UNMAP of @m for @ep's notifiers. */
 static void queue_event(VirtIOIOMMU *s, VirtIOIOMMUEndpoint *ep,
                         IOMMUNotifier *only, IOMMUNotifierFlag type,
                         const IovaMapping *m)
 {
-    PendingEvent e = { .ep = ep, .only = only, .type = type, .m = *m };
+    VirtIOIOMMUPending *b = s->pending_tail;
 
-    if (!s->pending) {
-        s->pending = g_array_new(false, false, sizeof(PendingEvent));
+    if (!b || b->n == PENDING_PER_BLOCK) {
+        b = g_new(VirtIOIOMMUPending, 1);
+        b->next = NULL;
+        b->n = 0;
+        if (s->pending_tail) {
+            s->pending_tail->next = b;
+        } else {
+            s->pending = b;
+        }
+        s->pending_tail = b;
     }
-    g_array_append_val(s->pending, e);
+    b->ev[b->n++] = (PendingEvent) {
+        .ep = ep, .only = only, .type = type, .m = *m,
+    };
 }
 
-/* Drops s->lock, then relays what was queued under it (BQL held). */
+/* Drops s->lock, then relays what was queued under it. */
 static void virtio_iommu_unlock(VirtIOIOMMU *s)
 {
-    GArray *events = s->pending;
+    VirtIOIOMMUPending *b = s->pending, *next;
 
-    s->pending = NULL;
+    s->pending = s->pending_tail = NULL;
     qemu_mutex_unlock(&s->lock);
-    if (!events) {
-        return;
-    }
-    for (guint i = 0; i < events->len; i++) {
-        PendingEvent *e = &g_array_index(events, PendingEvent, i);
+    for (; b; b = next) {
+        for (unsigned i = 0; i < b->n; i++) {
+            PendingEvent *e = &b->ev[i];
 
-        relay_mapping(&e->ep->iommu_mr, e->only, e->type, &e->m);
+            relay_mapping(&e->ep->iommu_mr, e->only, e->type, &e->m);
+        }
+        next = b->next;
+        g_free(b);
     }
-    g_array_free(events, true);
 }
 
 static void core_notify(VirtIOIOMMU *s, uint32_t id, IOMMUNotifierFlag type,

@@ -180,9 +180,9 @@ def query_viommu(path):
 def test_bridge_unplug(binary, fw):
     """An edu behind a PCIe-to-PCI bridge on a root port, attached and
     mapped (endpoint 02:00.0: the bridge's secondary bus and devfn 0, as
-    a PCIe-to-PCI bridge forwards its requests); the guest powers off the root port's
-    slot (native hotplug), QEMU unplugs the bridge and frees its bus.
-    Malloc perturbation makes a read of the freed bus crash."""
+    a PCIe-to-PCI bridge forwards its requests); the guest powers off the
+    root port's slot (native hotplug), QEMU unplugs the bridge and frees
+    its bus. Malloc perturbation makes a read of the freed bus crash."""
     qmp = os.path.join(tempfile.mkdtemp(), 'qmp.sock')
     os.environ['MALLOC_PERTURB_'] = '165'
     try:

@@ -17,13 +17,15 @@
  *
  * With the hook, each CPU address space holds a reference to the FlatView
  * whose dispatch it caches, taken when tcg_commit_cpu caches it and
- * dropped when the vCPU caches the next one (or the address space is
- * destroyed); the FlatView is then retired through RCU as usual, at a
- * point where the vCPU no longer uses it.
+ * dropped when the vCPU caches the next one, or when the vCPU is
+ * unrealized (hot-unplug: its thread is gone, and QEMU 10.0 never destroys
+ * its address spaces) or an address space destroyed; the FlatView is then
+ * retired through RCU as usual, at a point where the vCPU no longer uses
+ * it.
  *
  * The hook (scripts/prepare-tree.sh, README.rst "Hook points"): one call
  * in tcg_commit_cpu() and one in cpu_address_space_destroy()
- * (system/physmem.c).
+ * (system/physmem.c), one in tcg_exec_unrealizefn() (accel/tcg/cpu-exec.c).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -31,16 +33,21 @@
 #define HW_VIOMMU_CPU_DISPATCH_H
 
 #include "exec/memory.h"
+#include "hw/core/cpu.h"
 
 /*
- * @cpuas (an opaque key: the CPUAddressSpace) now caches the dispatch of
- * @as's current FlatView: hold that FlatView, release the one held
- * before. Called where the cache is set, with the BQL held (so that the
- * current FlatView is the one whose dispatch was cached).
+ * @cpuas (an opaque key: the CPUAddressSpace of @cpu) now caches the
+ * dispatch of @as's current FlatView: hold that FlatView, release the one
+ * held before. Called where the cache is set, with the BQL held (so that
+ * the current FlatView is the one whose dispatch was cached).
  */
-void cpu_dispatch_hold(const void *cpuas, AddressSpace *as);
+void cpu_dispatch_hold(const void *cpuas, const CPUState *cpu,
+                       AddressSpace *as);
 
 /* @cpuas caches no dispatch any more: release what it held, if anything. */
 void cpu_dispatch_release(const void *cpuas);
+
+/* @cpu runs no more (unrealized): release what its address spaces hold. */
+void cpu_dispatch_release_cpu(const CPUState *cpu);
 
 #endif

@@ -29,6 +29,8 @@
 #define TYPE_VIRTIO_IOMMU_MEMORY_REGION "virtio-iommu-memory-region"
 OBJECT_DECLARE_SIMPLE_TYPE(VirtIOIOMMU, VIRTIO_IOMMU)
 
+typedef struct VirtIOIOMMUPending VirtIOIOMMUPending;
+
 /*
  * A device assigned through VFIO (HostIOMMUDevice), and the IOVA ranges
  * its host IOMMU maps.
@@ -99,7 +101,8 @@ struct VirtIOIOMMU {
      * after it is dropped, from pending (virtio_iommu_unlock()).
      */
     QemuMutex lock;
-    GArray *pending;            /* MAP/UNMAP events queued under lock */
+    /* MAP/UNMAP events queued under lock, relayed after it */
+    VirtIOIOMMUPending *pending, *pending_tail;
     ViommuCore *core;
     ViommuXcSet fast;           /* the endpoints' fast paths, under lock */
     QLIST_HEAD(, VirtIOIOMMUEndpoint) endpoints;
