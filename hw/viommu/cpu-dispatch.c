@@ -7,7 +7,7 @@
 #include "qemu/osdep.h"
 #include "qemu/thread.h"
 #include "exec/memory.h"
-#include "exec/memory-internal.h"
+#include "exec/memory-internal.h"    /* FlatView references, as physmem.c */
 #include "hw/viommu/cpu-dispatch.h"
 
 /* What one CPU address space holds */
