@@ -128,21 +128,19 @@ export UBSAN_OPTIONS="halt_on_error=1:abort_on_error=1:print_stacktrace=1:log_pa
 GUEST_WORK=$dir/run
 started=$(date +%s)
 boots=0 round=0
+
+# true once MINUTES (if given) have passed
+time_up() {
+    [ -n "$minutes" ] && [ $(( $(date +%s) - started )) -ge $((minutes * 60)) ]
+}
+
 echo "stress: $qemu, IOMMUs: $iommus; modes: $modes; churn $churn;" \
      "$([ -n "$minutes" ] && echo "$minutes minutes" || echo "$count rounds")"
-while :; do
-    if [ -n "$minutes" ]; then
-        [ $(( $(date +%s) - started )) -lt $((minutes * 60)) ] || break
-    else
-        [ "$round" -lt "$count" ] || break
-    fi
+while [ -n "$minutes" ] || [ "$round" -lt "$count" ]; do
     round=$((round + 1))
     for iommu in $iommus; do
         for mode in $modes; do
-            if [ -n "$minutes" ] &&
-               [ $(( $(date +%s) - started )) -ge $((minutes * 60)) ]; then
-                break 3
-            fi
+            time_up && break 3
             rm -rf "$GUEST_WORK" && mkdir -p "$GUEST_WORK"
             boots=$((boots + 1))
             t0=$(date +%s)

@@ -73,8 +73,11 @@ static VirtIOIOMMUEndpoint *find_endpoint(VirtIOIOMMU *s, uint32_t id)
 {
     VirtIOIOMMUEndpoint *ep;
 
+    if (id == VIRTIO_IOMMU_EP_GONE) {
+        return NULL;                /* the ID of gone endpoints only */
+    }
     QLIST_FOREACH(ep, &s->endpoints, next) {
-        if (endpoint_alive(ep) && endpoint_id(ep) == id) {
+        if (endpoint_id(ep) == id) {
             return ep;
         }
     }

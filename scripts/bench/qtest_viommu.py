@@ -119,8 +119,8 @@ class Qtest:
             self.sock.close()
 
 
-def cfg_addr(devfn, off):
-    return 0x80000000 | devfn << 8 | off
+def cfg_addr(devfn, off, bus=0):
+    return 0x80000000 | bus << 16 | devfn << 8 | off
 
 
 
@@ -150,16 +150,26 @@ class Qmp:
             if 'event' not in reply:
                 return reply
 
-def cfg_read(q, devfn, off, size):
-    q.out('l', 0xcf8, cfg_addr(devfn, off & ~3))
+def cfg_read(q, devfn, off, size, bus=0):
+    q.out('l', 0xcf8, cfg_addr(devfn, off & ~3, bus))
     val = q.inp('l', 0xcfc)
     return (val >> ((off & 3) * 8)) & ((1 << (size * 8)) - 1)
 
 
-def cfg_write(q, devfn, off, size, val):
-    q.out('l', 0xcf8, cfg_addr(devfn, off & ~3))
+def cfg_write(q, devfn, off, size, val, bus=0):
+    q.out('l', 0xcf8, cfg_addr(devfn, off & ~3, bus))
     port = 0xcfc + (off & 3)
     q.out({1: 'b', 2: 'w', 4: 'l'}[size], port, val)
+
+
+def find_cap(q, devfn, cap_id):
+    """The offset of capability @cap_id in @devfn's configuration space."""
+    off = cfg_read(q, devfn, 0x34, 1)
+    while off:
+        if cfg_read(q, devfn, off, 1) == cap_id:
+            return off
+        off = cfg_read(q, devfn, off + 1, 1)
+    raise RuntimeError('no capability 0x%x' % cap_id)
 
 
 def find(q, vendor, device):

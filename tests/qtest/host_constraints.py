@@ -132,7 +132,7 @@ def hot_plug(binary, fw):
 
 def reentry(binary, fw):
     """The lock rule: a notifier that translates through the IOMMU again,
-    from inside the MAP notification (as vhost's IOTLB miss does), finds
+    from inside the MAP notification (as a notifier may), finds
     the device lock free; with it held, QEMU would deadlock here."""
     q = start(binary, fw, 'virtio-iommu-pci',
               STUB + ',notifier=on,reenter=on,addr=05.0')

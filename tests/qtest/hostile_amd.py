@@ -334,7 +334,7 @@ def test_interrupts(binary, fw):
     a.enable()
     irt = 0x160000
     q.mem(irt, bytes(2048))
-    msi = find_cap(q, a.edu_fn, 0x05)
+    msi = qv.find_cap(q, a.edu_fn, 0x05)
     ctl = qv.cfg_read(q, a.edu_fn, msi + 2, 2)
     data_at = msi + (0xc if ctl & 0x80 else 0x8)
     qv.cfg_write(q, a.edu_fn, msi + 4, 4, 0xfee00000)
@@ -365,15 +365,6 @@ def test_interrupts(binary, fw):
     a.close()
 
 
-def find_cap(q, devfn, cap_id):
-    off = qv.cfg_read(q, devfn, 0x34, 1)
-    while off:
-        if qv.cfg_read(q, devfn, off, 1) == cap_id:
-            return off
-        off = qv.cfg_read(q, devfn, off + 1, 1)
-    raise RuntimeError('no capability 0x%x' % cap_id)
-
-
 def test_bridge_unplug(binary, fw):
     """The guest powers off a root port's slot (native hotplug) that holds
     a PCIe-to-PCI bridge with edu behind it: QEMU unplugs the bridge, and
@@ -390,7 +381,7 @@ def test_bridge_unplug(binary, fw):
         del os.environ['MALLOC_PERTURB_']
     q = a.q
     rp = qv.find(q, 0x1b36, 0x000c)
-    slot_ctl = find_cap(q, rp, 0x10) + 0x18
+    slot_ctl = qv.find_cap(q, rp, 0x10) + 0x18
     a.enable()
     a.submit(inv_all())                     # every space, the bridge's too
     qv.cfg_write(q, rp, slot_ctl, 2,

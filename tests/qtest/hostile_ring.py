@@ -15,9 +15,7 @@ query-viommu: nothing reads the freed bridge, no endpoint has its bus.
 
 Usage: hostile_ring.py QEMU_BINARY FIRMWARE_DIR
 """
-import json
 import os
-import socket
 import struct
 import sys
 import tempfile
@@ -130,26 +128,6 @@ S_NOENT = 6
 Q35_RP = 0x10               # the root port's devfn (slot 2)
 
 
-def cfg(q, bus, devfn, off, size, val=None):
-    """Configuration access to any bus (mechanism #1)."""
-    q.out('l', 0xcf8, 0x80000000 | bus << 16 | devfn << 8 | off & ~3)
-    port = 0xcfc + (off & 3)
-    kind = {1: 'b', 2: 'w', 4: 'l'}[size]
-    if val is None:
-        return q.inp(kind, port)
-    q.out(kind, port, val)
-    return None
-
-
-def pcie_cap(q, devfn):
-    off = qv.cfg_read(q, devfn, 0x34, 1)
-    while off:
-        if qv.cfg_read(q, devfn, off, 1) == 0x10:
-            return off
-        off = qv.cfg_read(q, devfn, off + 1, 1)
-    raise RuntimeError('no PCIe capability')
-
-
 def request(q, v, payload, in_len=4):
     """One request in slot 0 (a chain of two); its status."""
     q.mem(qv.DESC, desc(slot(0), len(payload), F_NEXT, 1) +
@@ -159,22 +137,6 @@ def request(q, v, payload, in_len=4):
     q.wr('b', slot(0) + 48, 0xff)
     v.kick(1)
     return v.status(0)
-
-
-def query_viommu(path):
-    """query-viommu's answer over a fresh QMP connection."""
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.connect(path)
-    f = sock.makefile('rw')
-    json.loads(f.readline())
-    for cmd in ('qmp_capabilities', 'query-viommu'):
-        f.write(json.dumps({'execute': cmd}) + '\n')
-        f.flush()
-        reply = json.loads(f.readline())
-        while 'event' in reply:
-            reply = json.loads(f.readline())
-    sock.close()
-    return reply.get('return')
 
 
 def test_bridge_unplug(binary, fw):
@@ -195,8 +157,8 @@ def test_bridge_unplug(binary, fw):
             devices=('-device', 'virtio-iommu-pci'), machine='q35')
     finally:
         del os.environ['MALLOC_PERTURB_']
-    cfg(q, 0, Q35_RP, 0x18, 4, 0x020100)        # buses 1..2 behind the port
-    cfg(q, 1, 0, 0x18, 4, 0x020201)             # bus 2 behind the bridge
+    qv.cfg_write(q, Q35_RP, 0x18, 4, 0x020100)  # buses 1..2 behind the port
+    qv.cfg_write(q, 0, 0x18, 4, 0x020201, bus=1)    # bus 2 behind the bridge
     ep = 2 << 8
     fn = qv.find(q, 0x1af4, 0x1057)
     bars, _ = qv.map_bars(q, fn, qv.BAR_BASE)
@@ -206,18 +168,18 @@ def test_bridge_unplug(binary, fw):
     check('bridge: the endpoint behind it attaches', st == 0, 'status %d' % st)
     st = request(q, v, qv.map_req(1, 0, 0xfff, qv.EDU_BUF))
     check('bridge: and maps', st == 0, 'status %d' % st)
-    slot_ctl = pcie_cap(q, Q35_RP) + 0x18
+    slot_ctl = qv.find_cap(q, Q35_RP, 0x10) + 0x18
     qv.cfg_write(q, Q35_RP, slot_ctl, 2,
                  qv.cfg_read(q, Q35_RP, slot_ctl, 2) | 0x0400 | 0x0300)
     q.cmd('clock_step 100000000')
-    gone = cfg(q, 2, 1 << 3, 0, 4) == 0xffffffff
+    gone = qv.cfg_read(q, 1 << 3, 0, 4, bus=2) == 0xffffffff
     check('bridge: unplugged by the guest', gone)
     statuses = set()
     for i in range(50):
         statuses.add(request(q, v, qv.attach(2, ep if i & 1 else i)))
         request(q, v, qv.unmap_req(1, 0, 0xfff))
         v.probe(ep, 512)
-    info = query_viommu(qmp)
+    info = qv.Qmp(qmp).cmd('query-viommu').get('return')
     alive = q.cmd('readb 0x0') is not None
     check('bridge: 50 rounds of ATTACH, UNMAP and PROBE naming endpoints, '
           'then query-viommu: QEMU keeps running', alive and info is not None)
