@@ -69,30 +69,87 @@ apt_install() {
         --no-install-recommends ${suite:+-t $suite} $todo >/dev/null
 }
 
-# Debian's 6.12 kernels (bookworm-backports) for the guests: fetched with
-# apt-get download and unpacked under the cache, never installed on the host.
-# Leaves $cache/linux-ARCH/vmlinuz and $cache/linux-ARCH/modules/VERSION/.
-fetch_kernel() {
-    local arch=$1
+# Packages that are only downloaded for the guests (kernels, a foreign
+# architecture's busybox) come through a private apt configuration under
+# the cache: its own sources (the suites below, amd64 and arm64, from the
+# mirror the host's apt uses), lists and status. The host's sources, lists
+# and architectures stay as they were.
+PAPT_SUITES="bookworm bookworm-backports trixie trixie-backports"
+private_apt() {   # private_apt ARGS...: apt-get ARGS with the private config
     local cache=${QEMU_VIOMMU_CACHE:-$HOME/.cache/qemu-viommu}
-    local dir=$cache/linux-$arch pkg k
-    [ -e "$dir/vmlinuz" ] && return 0
-    if [ "$arch" != "$(dpkg --print-architecture)" ] &&
-       ! dpkg --print-foreign-architectures | grep -qx "$arch"; then
-        as_root dpkg --add-architecture "$arch"
-        APT_UPDATED=
+    local dir=$cache/apt uri
+    if [ ! -e "$dir/apt.conf" ]; then
+        uri=$(debian_mirror)
+        [ -n "$uri" ] || { echo "deps: no Debian mirror configured for apt" >&2; exit 1; }
+        mkdir -p "$dir"/{etc/apt.conf.d,etc/preferences.d,etc/sources.list.d} \
+                 "$dir"/state/lists/partial "$dir"/cache/archives/partial
+        : > "$dir/state/status"
+        printf 'deb [arch=amd64,arm64 signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s %s main\n' \
+            $(for s in $PAPT_SUITES; do echo "$uri $s"; done) > "$dir/etc/sources.list"
+        cat > "$dir/apt.conf.tmp" <<EOC
+Dir::Etc "$dir/etc";
+Dir::State "$dir/state";
+Dir::State::status "$dir/state/status";
+Dir::Cache "$dir/cache";
+APT::Architecture "amd64";
+APT::Architectures { "amd64"; "arm64"; };
+APT::Sandbox::User "root";
+Acquire::Languages "none";
+Acquire::GzipIndexes "true";
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+EOC
+        mv "$dir/apt.conf.tmp" "$dir/apt.conf"
     fi
-    [ -n "$APT_UPDATED" ] || { as_root apt-get update -q >/dev/null; APT_UPDATED=1; }
-    pkg=$(apt-cache -t bookworm-backports depends "linux-image-$arch:$arch" 2>/dev/null |
+    if [ "$1" != update ] && [ ! -e "$dir/state/updated" ]; then
+        private_apt update
+    fi
+    if [ "$1" = update ]; then
+        APT_CONFIG=$dir/apt.conf apt-get -q update >/dev/null
+        touch "$dir/state/updated"
+        return
+    fi
+    APT_CONFIG=$dir/apt.conf "$@"
+}
+
+# Debian's kernels for the guests, fetched through the private apt and
+# unpacked under the cache, never installed:
+#   linux-ARCH          6.12 (bookworm-backports), what every suite boots
+#   linux-ARCH-newest   the newest Debian ships (trixie-backports: 7.3),
+#                       whose image package is split into linux-binary-*
+#                       (the kernel) and linux-modules-* (its modules)
+# Each leaves vmlinuz, modules/VERSION/ and version (the package's version).
+# Remove a directory to fetch that kernel again.
+fetch_kernel() {
+    local arch=$1 which=${2:-}
+    local cache=${QEMU_VIOMMU_CACHE:-$HOME/.cache/qemu-viommu}
+    local dir=$cache/linux-$arch suite=bookworm-backports pkg k m
+    if [ "$which" = newest ]; then
+        dir=$cache/linux-$arch-newest suite=trixie-backports
+    fi
+    [ -e "$dir/vmlinuz" ] && return 0
+    pkg=$(private_apt apt-cache -t $suite depends "linux-image-$arch:$arch" 2>/dev/null |
           awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
-    [ -n "$pkg" ] || { echo "deps: no $arch kernel package found" >&2; return 1; }
-    echo "deps: fetching ${pkg%:*} ($arch guest kernel)"
+    [ -n "$pkg" ] || { echo "deps: no $arch kernel package in $suite" >&2; return 1; }
+    pkg=${pkg%:*}
+    # the image package, and what holds its kernel and modules if split
+    local pkgs="$pkg:$arch"
+    pkgs+=" $(private_apt apt-cache -t $suite depends "$pkg:$arch" 2>/dev/null |
+              awk '/Depends: linux-(binary|modules)-[0-9]/ {print $2}' | sort -u | tr '\n' ' ')"
+    echo "deps: fetching $pkg from $suite ($arch guest kernel)"
     rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
-    (cd "$dir.tmp" && apt-get download -q -t bookworm-backports "${pkg%:*}:$arch" >/dev/null 2>&1 &&
-     dpkg-deb -x ./*.deb root)
-    k=$(ls "$dir.tmp"/root/boot/vmlinuz-* | head -1)
+    # shellcheck disable=SC2086
+    (cd "$dir.tmp" && private_apt apt-get download -q -t $suite $pkgs >/dev/null &&
+     for d in ./*.deb; do dpkg-deb -x "$d" root; done)
+    k=$(ls "$dir.tmp"/root/boot/vmlinuz-* "$dir.tmp"/root/usr/lib/modules/*/vmlinuz \
+          2>/dev/null | head -1 || true)
+    [ -n "$k" ] || { echo "deps: no kernel image in $pkgs" >&2; return 1; }
     cp "$k" "$dir.tmp/vmlinuz"
-    mv "$dir.tmp/root/lib/modules" "$dir.tmp/modules"
+    mkdir "$dir.tmp/modules"
+    for m in "$dir.tmp"/root/lib/modules/* "$dir.tmp"/root/usr/lib/modules/*; do
+        if [ -d "$m/kernel" ]; then mv "$m" "$dir.tmp/modules/"; fi
+    done
+    dpkg-deb -f "$dir.tmp"/"${pkg}"_*.deb Version > "$dir.tmp/version"
     rm -rf "$dir.tmp/root" "$dir.tmp"/*.deb "$dir"
     mv "$dir.tmp" "$dir"
 }
@@ -103,7 +160,7 @@ fetch_busybox() {
     local dir=${QEMU_VIOMMU_CACHE:-$HOME/.cache/qemu-viommu}/busybox-$arch
     [ -x "$dir/busybox" ] && return 0
     rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
-    (cd "$dir.tmp" && apt-get download -q "busybox-static:$arch" >/dev/null 2>&1 &&
+    (cd "$dir.tmp" && private_apt apt-get download -q -t bookworm "busybox-static:$arch" >/dev/null &&
      dpkg-deb -x ./*.deb root)
     cp "$dir.tmp/root/bin/busybox" "$dir.tmp/busybox"
     rm -rf "$dir.tmp/root" "$dir.tmp"/*.deb "$dir"
@@ -118,11 +175,11 @@ for what in "$@"; do
         apt_install bookworm-backports $need_build_bpo ;;
     guest)
         apt_install "" $need_guest
-        ensure_backports
-        fetch_kernel amd64 ;;
+        fetch_kernel amd64
+        fetch_kernel amd64 newest ;;
     guest-arm64)
-        ensure_backports
         fetch_kernel arm64
+        fetch_kernel arm64 newest
         fetch_busybox arm64 ;;
     libvirt)
         apt_install "" $need_libvirt ;;

@@ -8,6 +8,8 @@
 #   OBJ/viommu-guest-kit/amd64/efi-boot.img       FAT disk: kernel as EFI application,
 #                                                 initramfs, startup.nsh (OVMF cases)
 #   OBJ/viommu-guest-kit/arm64/{vmlinuz,initramfs.cpio.gz}   when the arm64 kernel is fetched
+#   OBJ/viommu-guest-kit/{amd64,arm64}-newest/... the same with the newest kernel
+#                                                 Debian ships (trixie-backports)
 # Kernels and busybox come from scripts/deps.sh (apt); the tests download nothing.
 # Usage: scripts/guest-kit.sh OBJ      (rebuilds only what is older than its inputs)
 set -euo pipefail
@@ -25,30 +27,34 @@ stale() {   # stale OUT INPUT...: OUT is missing or older than an input
     return 1
 }
 
-for arch in amd64 arm64; do
-    [ -e "$cache/linux-$arch/vmlinuz" ] || continue
-    mkdir -p "$kit/$arch"
-    stale "$kit/$arch/vmlinuz" "$cache/linux-$arch/vmlinuz" &&
-        cp "$cache/linux-$arch/vmlinuz" "$kit/$arch/vmlinuz"
-    stale "$kit/$arch/initramfs.cpio.gz" "$top/tests/guest/init" "$mk" \
-          "$top/tests/guest/edu-storm.c" "$cache/linux-$arch/vmlinuz" &&
-        "$mk" "$arch" "$kit/$arch/initramfs.cpio.gz"
+for k in amd64 arm64 amd64-newest arm64-newest; do
+    [ -e "$cache/linux-$k/vmlinuz" ] || continue
+    mkdir -p "$kit/$k"
+    stale "$kit/$k/vmlinuz" "$cache/linux-$k/vmlinuz" &&
+        cp "$cache/linux-$k/vmlinuz" "$kit/$k/vmlinuz"
+    stale "$kit/$k/initramfs.cpio.gz" "$top/tests/guest/init" "$mk" \
+          "$top/tests/guest/edu-storm.c" "$cache/linux-$k/vmlinuz" &&
+        "$mk" "$k" "$kit/$k/initramfs.cpio.gz"
 done
-[ -e "$kit/amd64/vmlinuz" ] || { echo "guest-kit: no amd64 kernel (scripts/deps.sh guest)" >&2; exit 1; }
+for k in amd64 amd64-newest; do
+    [ -e "$kit/$k/vmlinuz" ] || { echo "guest-kit: no $k kernel (scripts/deps.sh guest)" >&2; exit 1; }
+done
 
-a=$kit/amd64
-stale "$a/initramfs-l1.cpio.gz" "$qemu" "$top/tests/guest/init" \
-      "$top/tests/guest/l2.sh" "$mk" "$top/tests/guest/edu-storm.c" &&
-    "$mk" amd64 "$a/initramfs-l1.cpio.gz" "$qemu"
+for k in amd64 amd64-newest; do
+    a=$kit/$k
+    stale "$a/initramfs-l1.cpio.gz" "$qemu" "$top/tests/guest/init" \
+          "$top/tests/guest/l2.sh" "$mk" "$top/tests/guest/edu-storm.c" &&
+        "$mk" "$k" "$a/initramfs-l1.cpio.gz" "$qemu"
 
-if stale "$a/efi-boot.img" "$a/vmlinuz" "$a/initramfs.cpio.gz"; then
-    rm -f "$a/efi-boot.img.tmp"
-    truncate -s 40M "$a/efi-boot.img.tmp"
-    mkfs.vfat -F 32 "$a/efi-boot.img.tmp" >/dev/null
-    mcopy -i "$a/efi-boot.img.tmp" "$a/vmlinuz" ::/vmlinuz.efi
-    mcopy -i "$a/efi-boot.img.tmp" "$a/initramfs.cpio.gz" ::/initrd
-    printf 'fs0:\r\n\\vmlinuz.efi console=ttyS0 initrd=\\initrd panic=-1 quiet viommu.disk=0 viommu.net=0\r\n' \
-        > "$a/startup.nsh"
-    mcopy -i "$a/efi-boot.img.tmp" "$a/startup.nsh" ::/startup.nsh
-    mv "$a/efi-boot.img.tmp" "$a/efi-boot.img"
-fi
+    if stale "$a/efi-boot.img" "$a/vmlinuz" "$a/initramfs.cpio.gz"; then
+        rm -f "$a/efi-boot.img.tmp"
+        truncate -s 40M "$a/efi-boot.img.tmp"
+        mkfs.vfat -F 32 "$a/efi-boot.img.tmp" >/dev/null
+        mcopy -i "$a/efi-boot.img.tmp" "$a/vmlinuz" ::/vmlinuz.efi
+        mcopy -i "$a/efi-boot.img.tmp" "$a/initramfs.cpio.gz" ::/initrd
+        printf 'fs0:\r\n\\vmlinuz.efi console=ttyS0 initrd=\\initrd panic=-1 quiet viommu.disk=0 viommu.net=0\r\n' \
+            > "$a/startup.nsh"
+        mcopy -i "$a/efi-boot.img.tmp" "$a/startup.nsh" ::/startup.nsh
+        mv "$a/efi-boot.img.tmp" "$a/efi-boot.img"
+    fi
+done

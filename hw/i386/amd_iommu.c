@@ -40,6 +40,7 @@
 #include "migration/vmstate.h"
 #include "exec/address-spaces.h"
 #include "system/kvm.h"
+#include "system/system.h"
 #include "acpi-common.h"
 
 #include "hw/viommu/acpi-ivrs.h"
@@ -131,6 +132,7 @@ typedef struct AmdviDteCache {
     uint16_t devid;             /* read for this DeviceID (bus renumbering) */
     AmdviDteState state;
     AmdDte dte;
+    bool irq_reported;          /* this bad entry's interrupt event logged */
 } AmdviDteCache;
 
 struct AMDVIAddressSpace {
@@ -188,7 +190,7 @@ static bool space_alive(AMDVIAddressSpace *as)
 static uint16_t space_devid(AMDVIAddressSpace *as)
 {
     if (!as->bus) {
-        return AMDVI_IOAPIC_SB_DEVID;
+        return as->s->ioapic_devid;
     }
     if (!space_alive(as)) {
         return X86_IOMMU_SID_INVALID;
@@ -373,6 +375,7 @@ static AmdviDteState space_dte(AMDVIAddressSpace *as, AmdDte *out)
         as->dc.state = read_dte(as->s, devid, &as->dc.dte);
         as->dc.devid = devid;
         as->dc.valid = true;
+        as->dc.irq_reported = false;
     }
     *out = as->dc.dte;
     return as->dc.state;
@@ -1131,7 +1134,7 @@ static int remap_msi(AMDVIState *s, MSIMessage *src, MSIMessage *dst,
     AmdDte d;
     AmdIrq irq;
     X86IOMMUIrq out;
-    bool sup = false, blocked;
+    bool sup = false, blocked, report;
 
     *dst = *src;
     if (!ctl(s, CTL_IOMMU_EN)) {
@@ -1139,9 +1142,16 @@ static int remap_msi(AMDVIState *s, MSIMessage *src, MSIMessage *dst,
     }
     qemu_mutex_lock(&s->lock);
     st = as ? space_dte(as, &d) : read_dte(s, devid, &d);
+    report = st != DTE_OK && !(as && as->dc.irq_reported);
+    if (report && as) {
+        as->dc.irq_reported = true;
+    }
     qemu_mutex_unlock(&s->lock);
     if (st != DTE_OK) {
-        dte_event(s, devid, st, src->address, AMD_EVENT_I | AMD_EVENT_RW);
+        /* once per entry: software's invalidation reads it again */
+        if (report) {
+            dte_event(s, devid, st, src->address, AMD_EVENT_I | AMD_EVENT_RW);
+        }
         return -EINVAL;
     }
     if (!d.iv || passes_through(&d, dm, &blocked)) {
@@ -1178,7 +1188,7 @@ static AMDVIAddressSpace *space_of_devid(AMDVIState *s, uint16_t devid)
 {
     PCIDevice *pdev;
 
-    if (devid == X86_IOMMU_SID_INVALID || devid == AMDVI_IOAPIC_SB_DEVID) {
+    if (devid == X86_IOMMU_SID_INVALID || devid == s->ioapic_devid) {
         return s->ioapic_space;
     }
     pdev = pci_find_device(PC_MACHINE(qdev_get_machine())->pcibus,
@@ -1196,7 +1206,7 @@ static int amdvi_int_remap(X86IOMMUState *iommu, MSIMessage *src,
     AMDVIState *s = AMD_IOMMU_DEVICE(iommu);
 
     return remap_msi(s, src, dst, sid == X86_IOMMU_SID_INVALID ?
-                     AMDVI_IOAPIC_SB_DEVID : sid, space_of_devid(s, sid));
+                     s->ioapic_devid : sid, space_of_devid(s, sid));
 }
 
 /*
@@ -1407,7 +1417,107 @@ static void amdvi_pci_class_init(ObjectClass *klass, void *data)
     set_bit(DEVICE_CATEGORY_MISC, dc->categories);
 }
 
+/* ---- the southbridge function (amd-iommu-southbridge) ---- */
+
+static const VMStateDescription amdvi_sb_vmstate = {
+    .name = TYPE_AMD_IOMMU_SOUTHBRIDGE,
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .fields = (const VMStateField[]) {
+        VMSTATE_PCI_DEVICE(dev, AMDVISouthbridge),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
+static void amdvi_sb_class_init(ObjectClass *klass, void *data)
+{
+    DeviceClass *dc = DEVICE_CLASS(klass);
+    PCIDeviceClass *k = PCI_DEVICE_CLASS(klass);
+
+    k->vendor_id = AMDVI_SB_VENDOR_ID;
+    k->device_id = AMDVI_SB_DEVICE_ID;
+    k->class_id = AMDVI_SB_CLASS;
+    dc->vmsd = &amdvi_sb_vmstate;
+    dc->desc = "Southbridge SMBus function naming the IOAPIC (amd-iommu)";
+    dc->user_creatable = false;         /* amd-iommu's southbridge=on */
+    set_bit(DEVICE_CATEGORY_MISC, dc->categories);
+}
+
 /* ---- configuration and realize ---- */
+
+/* Parses "BB:DD.F" (or "DD.F", bus 0) into a DeviceID. */
+static bool parse_bdf(const char *str, uint16_t *devid)
+{
+    unsigned bus = 0, dev, fn;
+    char end;
+
+    if (strchr(str, ':')) {
+        if (sscanf(str, "%x:%x.%x%c", &bus, &dev, &fn, &end) != 3) {
+            return false;
+        }
+    } else if (sscanf(str, "%x.%x%c", &dev, &fn, &end) != 2) {
+        return false;
+    }
+    if (bus > 0xff || dev > 0x1f || fn > 7) {
+        return false;
+    }
+    *devid = PCI_BUILD_BDF(bus, PCI_DEVFN(dev, fn));
+    return true;
+}
+
+/*
+ * The function at the IOAPIC's DeviceID (southbridge=on): ours, unless
+ * the slot is taken; then the user says where the IOAPIC's ID goes.
+ */
+static bool realize_southbridge(AMDVIState *s, PCIBus *bus, Error **errp)
+{
+    uint8_t devfn = s->ioapic_devid & 0xff;
+    PCIDevice *there;
+
+    if (!s->southbridge_on) {
+        return true;
+    }
+    if (s->ioapic_devid >> 8) {
+        error_setg(errp, "amd-iommu: ioapic-id must be on bus 0 with "
+                   "southbridge=on (it creates the function there)");
+        return false;
+    }
+    there = pci_find_device(bus, 0, devfn);
+    if (there) {
+        error_setg(errp, "amd-iommu: 00:%02x.%x (ioapic-id) is taken by "
+                   "%s; move the IOAPIC's DeviceID with ioapic-id=DD.F, "
+                   "or give that function its place with southbridge=off",
+                   PCI_SLOT(devfn), PCI_FUNC(devfn),
+                   object_get_typename(OBJECT(there)));
+        return false;
+    }
+    object_initialize_child(OBJECT(s), "amdvi-southbridge", &s->southbridge,
+                            TYPE_AMD_IOMMU_SOUTHBRIDGE);
+    qdev_prop_set_int32(DEVICE(&s->southbridge), "addr", devfn);
+    return qdev_realize(DEVICE(&s->southbridge), &bus->qbus, errp);
+}
+
+/*
+ * Once the machine is built: with southbridge=off, warn if ioapic-id
+ * names no SMBus or ISA-bridge function, which Linux 7.3 and later want
+ * there before they turn interrupt remapping on.
+ */
+static void check_ioapic_function(Notifier *n, void *data)
+{
+    AMDVIState *s = container_of(n, AMDVIState, machine_done);
+    PCIBus *bus = PC_MACHINE(qdev_get_machine())->pcibus;
+    PCIDevice *dev = pci_find_device(bus, s->ioapic_devid >> 8,
+                                     s->ioapic_devid & 0xff);
+    uint16_t class = dev ? pci_get_word(dev->config + PCI_CLASS_DEVICE) : 0;
+
+    if (class != AMDVI_SB_CLASS && class != PCI_CLASS_BRIDGE_ISA &&
+        x86_iommu_ir_supported(X86_IOMMU_DEVICE(s))) {
+        warn_report("amd-iommu: ioapic-id %02x:%02x.%x names no SMBus or "
+                    "ISA-bridge function; Linux 7.3 and later guests will "
+                    "turn interrupt remapping off", s->ioapic_devid >> 8,
+                    PCI_SLOT(s->ioapic_devid), PCI_FUNC(s->ioapic_devid));
+    }
+}
 
 /* The AMDVI-PCI function: ours on bus 0, or the one pci-id names. */
 static bool realize_pci_function(AMDVIState *s, PCIBus *bus, Error **errp)
@@ -1440,6 +1550,12 @@ static bool check_config(AMDVIState *s, Error **errp)
 
     if (s->xtsup && !ir) {
         error_setg(errp, "amd-iommu: xtsup=on needs intremap=on");
+        return false;
+    }
+    s->ioapic_devid = AMDVI_IOAPIC_SB_DEVID;
+    if (s->ioapic_id && !parse_bdf(s->ioapic_id, &s->ioapic_devid)) {
+        error_setg(errp, "amd-iommu: ioapic-id '%s' is not a PCI address "
+                   "(BB:DD.F or DD.F, e.g. 00:14.0)", s->ioapic_id);
         return false;
     }
     if (x86ms->apic_id_limit > 255 && !s->xtsup) {
@@ -1569,9 +1685,12 @@ static void amdvi_realize(DeviceState *dev, Error **errp)
     X86MachineState *x86ms = X86_MACHINE(pcms);
 
     if (!check_config(s, errp) ||
-        !realize_pci_function(s, pcms->pcibus, errp)) {
+        !realize_pci_function(s, pcms->pcibus, errp) ||
+        !realize_southbridge(s, pcms->pcibus, errp)) {
         return;
     }
+    s->machine_done.notify = check_ioapic_function;
+    qemu_add_machine_init_done_notifier(&s->machine_done);
     compute_efr(s);
     if (X86_IOMMU_DEVICE(s)->dt_supported) {     /* device-iotlb=on: ATS */
         uint8_t *cap = s->pci_dev->dev.config + s->pci_dev->capab_offset;
@@ -1705,7 +1824,7 @@ static IvrsConfig ivrs_config(AMDVIState *s, const EntryList *l)
         /* XTSup 0, IASup 5, GASup 6, HATS 31:30 as in the EFR */
         .features10 = (s->xtsup ? 1u : 0) | 1u << 5 | 1u << 6 |
                       (uint32_t)((s->efr >> EFR_HATS_SHIFT) & 3) << 30,
-        .attributes = 0,
+        .attributes = s->dma_translation ? 0 : IVHD_ATTR_HATDIS,
         .efr = s->efr,
         .ivhd40 = true,
         .entries = l->v,
@@ -1732,12 +1851,12 @@ void amd_iommu_build_ivrs(GArray *table_data, BIOSLinker *linker,
     if (x86_iommu_ir_supported(X86_IOMMU_DEVICE(s))) {
         append_entry(&l, (IvrsDevEntry) {
             .type = IVRS_DEV_SPECIAL, .handle = ACPI_BUILD_IOAPIC_ID,
-            .alias = AMDVI_IOAPIC_SB_DEVID, .variety = IVRS_SPECIAL_IOAPIC,
+            .alias = s->ioapic_devid, .variety = IVRS_SPECIAL_IOAPIC,
         });
         if (!hpet_sends_msi()) {
             append_entry(&l, (IvrsDevEntry) {
                 .type = IVRS_DEV_SPECIAL, .handle = 0,
-                .alias = AMDVI_IOAPIC_SB_DEVID,
+                .alias = s->ioapic_devid,
                 .variety = IVRS_SPECIAL_HPET,
             });
         }
@@ -1770,6 +1889,8 @@ static const Property amdvi_properties[] = {
     DEFINE_PROP_STRING("pci-id", AMDVIState, pci_id),
     DEFINE_PROP_BOOL("dma-remap", AMDVIState, dma_remap, false),
     DEFINE_PROP_BOOL("dma-translation", AMDVIState, dma_translation, true),
+    DEFINE_PROP_STRING("ioapic-id", AMDVIState, ioapic_id),
+    DEFINE_PROP_BOOL("southbridge", AMDVIState, southbridge_on, true),
 };
 
 static void amdvi_class_init(ObjectClass *klass, void *data)
@@ -1810,6 +1931,15 @@ static const TypeInfo amdvi_types[] = {
         .parent = TYPE_PCI_DEVICE,
         .instance_size = sizeof(AMDVIPCIState),
         .class_init = amdvi_pci_class_init,
+        .interfaces = (InterfaceInfo[]) {
+            { INTERFACE_CONVENTIONAL_PCI_DEVICE },
+            { },
+        },
+    }, {
+        .name = TYPE_AMD_IOMMU_SOUTHBRIDGE,
+        .parent = TYPE_PCI_DEVICE,
+        .instance_size = sizeof(AMDVISouthbridge),
+        .class_init = amdvi_sb_class_init,
         .interfaces = (InterfaceInfo[]) {
             { INTERFACE_CONVENTIONAL_PCI_DEVICE },
             { },

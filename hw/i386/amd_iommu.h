@@ -36,8 +36,27 @@ OBJECT_DECLARE_SIMPLE_TYPE(AMDVIPCIState, AMD_IOMMU_PCI)
 /* The registers that hold state: 0x0000..0x01ff and 0x2000..0x204f. */
 #define AMDVI_REGS_SIZE         0x2050
 
-/* The DeviceID the IOAPIC's interrupts carry (IVRS special entry). */
+/*
+ * The DeviceID the IOAPIC's (and HPET's) interrupts carry, their IVRS
+ * special entries, by default: 00:14.0, where AMD's southbridge (FCH)
+ * has its SMBus function. ioapic-id moves it.
+ */
 #define AMDVI_IOAPIC_SB_DEVID   0x00a0      /* 00:14.0 */
+
+/*
+ * The southbridge function at the IOAPIC's DeviceID: class SMBus (0c05),
+ * which Linux 7.3 and later require there (6.12 requires 00:14.0), with
+ * an ID no driver binds: 1b36:00ff, QEMU's vendor ID, subsystem 1af4:1100.
+ * Configuration space only: no BAR, no interrupt.
+ */
+#define TYPE_AMD_IOMMU_SOUTHBRIDGE "amd-iommu-southbridge"
+#define AMDVI_SB_VENDOR_ID      0x1b36
+#define AMDVI_SB_DEVICE_ID      0x00ff
+#define AMDVI_SB_CLASS          0x0c05      /* serial bus: SMBus */
+
+typedef struct AMDVISouthbridge {
+    PCIDevice dev;
+} AMDVISouthbridge;
 
 /* The IOMMU's PCI function (class 0806), and its capability's offset. */
 struct AMDVIPCIState {
@@ -63,6 +82,8 @@ struct AMDVIState {
     X86IOMMUState iommu;
     AMDVIPCIState pci;          /* our own function, unless pci-id names one */
     AMDVIPCIState *pci_dev;     /* the function in use */
+    AMDVISouthbridge southbridge;   /* at ioapic_devid, southbridge=on */
+    uint16_t ioapic_devid;      /* the IOAPIC's and HPET's DeviceID */
     MemoryRegion mr_mmio;
     uint8_t regs[AMDVI_REGS_SIZE];
     bool cmd_halted;            /* stopped on a bad command until re-enabled */
@@ -73,6 +94,9 @@ struct AMDVIState {
     char *pci_id;
     bool dma_remap;             /* accepted: translation follows each DTE */
     bool dma_translation;       /* off: HATS says v1 tables are not offered */
+    char *ioapic_id;            /* "BB:DD.F": ioapic_devid */
+    bool southbridge_on;        /* create the southbridge function there */
+    Notifier machine_done;      /* checks what ioapic-id names */
 
     uint64_t efr;               /* what this configuration offers */
     QemuMutex lock;             /* DTE cache and IOTLB; taken under the BQL */

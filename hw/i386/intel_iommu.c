@@ -1412,9 +1412,14 @@ static void ir_fault(IntelIOMMUState *s, uint16_t sid, VtdIrFault f,
     report_fault(s, sid, f, (uint64_t)index << 48, false);
 }
 
-/* Remaps @src from @sid (X86_IOMMU_SID_INVALID: unknown) into @dst. */
+/*
+ * Remaps @src from @sid (X86_IOMMU_SID_INVALID: unknown) into @dst. With
+ * @verify false the IRTE's source-ID verification (SVT, SQ) is not
+ * applied: the IOAPIC's own requests, which no device can forge (see
+ * ir_request()).
+ */
 static int remap_msi(IntelIOMMUState *s, MSIMessage *src, MSIMessage *dst,
-                     uint16_t sid)
+                     uint16_t sid, bool verify)
 {
     uint64_t irte[2];
     uint32_t index = 0;
@@ -1441,7 +1446,7 @@ static int remap_msi(IntelIOMMUState *s, MSIMessage *src, MSIMessage *dst,
                                              irte, 2)) {
         f = VTD_IR_READ_FAILED;
     } else if (f == VTD_IR_OK) {
-        if (sid == X86_IOMMU_SID_INVALID) {
+        if (!verify || sid == X86_IOMMU_SID_INVALID) {
             irte[1] &= ~(3ull << 18);           /* SVT: no verification */
         }
         f = vtd_irte_decode(irte[0], irte[1], s->irt_x2apic, sid, &irq, &fpd);
@@ -1463,19 +1468,26 @@ static int remap_msi(IntelIOMMUState *s, MSIMessage *src, MSIMessage *dst,
 static int vtd_int_remap(X86IOMMUState *iommu, MSIMessage *src,
                          MSIMessage *dst, uint16_t sid)
 {
-    return remap_msi(INTEL_IOMMU_DEVICE(iommu), src, dst, sid);
+    return remap_msi(INTEL_IOMMU_DEVICE(iommu), src, dst, sid, true);
 }
 
 /*
  * A DMA write to the interrupt address range is an interrupt request of
  * the space's device: remapped (or blocked, with a fault) and delivered.
+ * The IOAPIC's requests (the space without a bus) skip the IRTE's
+ * source-ID check: a guest may name the PCI device wired to the pin there
+ * rather than the IOAPIC, and upstream QEMU delivers those (its IOAPIC
+ * sends without a requester ID). Hardware would block them; no device
+ * can send as QEMU's IOAPIC, so nothing is protected by blocking them.
+ * README lists this among the deviations.
  */
 static void ir_request(void *opaque, MSIMessage *msg)
 {
     VTDAddressSpace *vas = opaque;
+    bool from_ioapic = !vas->bus;
     MSIMessage remapped;
 
-    if (remap_msi(vas->s, msg, &remapped, space_sid(vas)) < 0) {
+    if (remap_msi(vas->s, msg, &remapped, space_sid(vas), !from_ioapic) < 0) {
         return;
     }
     apic_get_class(NULL)->send_msi(&remapped);
@@ -2235,7 +2247,8 @@ void intel_iommu_build_dmar(GArray *table_data, BIOSLinker *linker,
         .host_address_width = s->aw_bits,
         .flags = (x86_iommu_ir_supported(x86) ? DMAR_FLAG_INTR_REMAP : 0) |
                  (s->x2apic_opt_out ? DMAR_FLAG_X2APIC_OPT_OUT : 0) |
-                 (s->platform_opt_in ? DMAR_FLAG_DMA_CTRL_PLATFORM_OPT_IN : 0),
+                 (s->platform_opt_in ? DMAR_FLAG_DMA_CTRL_PLATFORM_OPT_IN : 0) |
+                 (s->dma_translation ? 0 : DMAR_FLAG_DMA_REMAP_OPT_OUT),
         .drhd_base = Q35_HOST_BRIDGE_IOMMU_ADDR,
         .scopes = l.v, .nr_scopes = l.n,
         .rmrrs = rmrrs, .nr_rmrrs = nr_rmrrs,

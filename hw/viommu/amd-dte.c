@@ -44,7 +44,13 @@
 #define Q2_LINT1_PASS   (1ull << 63)
 #define Q2_RESERVED     (0xfull << 52 | 1ull << 59)
 
-#define INTTABLEN_MAX   9               /* 512 entries without NumInt2K */
+/*
+ * IntTabLen n: 2^n entries, 1 (0000b) to 2048 (1011b); 1100b-1111b are
+ * reserved. 1024 and 2048 entries are accepted whatever the IOMMU's
+ * NumIntRemapMode says, as hardware does: software that programs them
+ * (other AMD-Vi drivers do, for the IOAPIC) sizes the table itself.
+ */
+#define INTTABLEN_MAX   11
 
 static AmdDteFault decode_dma(uint64_t q0, uint64_t q1, int max_mode,
                               uint64_t out_mask, AmdDte *d)

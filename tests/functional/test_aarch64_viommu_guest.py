@@ -9,7 +9,7 @@
 import shutil
 
 from qemu_test import QemuSystemTest
-from viommu_kit import ViommuGuestTest
+from viommu_kit import ViommuGuestTest, on_newest_kernel
 
 AAVMF_CODE = '/usr/share/AAVMF/AAVMF_CODE.fd'
 AAVMF_VARS = '/usr/share/AAVMF/AAVMF_VARS.fd'
@@ -28,6 +28,9 @@ class ViommuArmGuest(ViommuGuestTest):
             '-device', 'virtio-iommu-pci'], 'iommu.strict=1')
         self.run_guest(g)
         self.assert_guest(g, 'DMA')
+
+
+ViommuArmGuestNewest = on_newest_kernel(ViommuArmGuest)
 
 
 if __name__ == '__main__':

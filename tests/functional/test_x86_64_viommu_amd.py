@@ -15,7 +15,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 
 from qemu_test import QemuSystemTest
-from viommu_kit import ViommuGuestTest
+from viommu_kit import ViommuGuestTest, on_newest_kernel
 
 
 class ViommuAmdGuest(ViommuGuestTest):
@@ -101,6 +101,9 @@ class ViommuAmdGuest(ViommuGuestTest):
                              '-device', 'qemu64-x86_64-cpu,socket-id=1,'
                              'core-id=0,thread-id=0'])
         self.assertEqual(g.result('cpu.apicids'), '0,256', 'vCPUs online')
+
+
+ViommuAmdGuestNewest = on_newest_kernel(ViommuAmdGuest)
 
 
 if __name__ == '__main__':

@@ -13,7 +13,7 @@ import shutil
 import time
 
 from qemu_test import QemuSystemTest
-from viommu_kit import GuestRun, ViommuGuestTest
+from viommu_kit import GuestRun, ViommuGuestTest, on_newest_kernel
 
 OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.fd'
 OVMF_VARS = '/usr/share/OVMF/OVMF_VARS_4M.fd'
@@ -66,6 +66,9 @@ class ViommuFirmware(ViommuGuestTest):
         self.assertEqual(status.get('status'), 'running',
                          'QEMU still running (QMP query-status)')
         self.assertEqual(g.vm.exitcode(), 0, 'QEMU exit status after quit')
+
+
+ViommuFirmwareNewest = on_newest_kernel(ViommuFirmware)
 
 
 if __name__ == '__main__':

@@ -11,7 +11,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 
 from qemu_test import QemuSystemTest
-from viommu_kit import ViommuGuestTest
+from viommu_kit import ViommuGuestTest, on_newest_kernel
 
 
 class ViommuX86Guest(ViommuGuestTest):
@@ -39,6 +39,9 @@ class ViommuX86Guest(ViommuGuestTest):
         # a packed request ring is served through virtio.c, not our split ring code
         self.guest('q35', 'DMA', 'iommu.strict=1',
                    iommu='virtio-iommu-pci,packed=on', ring='packed')
+
+
+ViommuX86GuestNewest = on_newest_kernel(ViommuX86Guest)
 
 
 if __name__ == '__main__':

@@ -17,7 +17,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 
 from qemu_test import QemuSystemTest
-from viommu_kit import ViommuGuestTest
+from viommu_kit import ViommuGuestTest, on_newest_kernel
 
 
 class ViommuIntelGuest(ViommuGuestTest):
@@ -184,6 +184,9 @@ class ViommuIntelGuest(ViommuGuestTest):
                          '-device', 'qemu64-x86_64-cpu,socket-id=1,'
                          'core-id=0,thread-id=0'])
         self.assertEqual(g.result('cpu.apicids'), '0,256', 'vCPUs online')
+
+
+ViommuIntelGuestNewest = on_newest_kernel(ViommuIntelGuest)
 
 
 if __name__ == '__main__':

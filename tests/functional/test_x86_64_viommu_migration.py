@@ -15,7 +15,7 @@ import time
 import unittest
 
 from qemu_test import QemuSystemTest
-from viommu_kit import ViommuGuestTest
+from viommu_kit import ViommuGuestTest, on_newest_kernel
 
 READS = 60000
 BUILD = os.path.dirname(os.path.dirname(os.getenv('QEMU_BUILD_ROOT', '.')))
@@ -159,6 +159,9 @@ class ViommuMigration(ViommuGuestTest):
         self.assertEqual(src.device_faults() + dst.device_faults(), 0,
                          'device-reported DMA faults')
         self.assertEqual(dst.vm.exitcode(), 0, 'destination exit status')
+
+
+ViommuMigrationNewest = on_newest_kernel(ViommuMigration)
 
 
 if __name__ == '__main__':

@@ -31,7 +31,7 @@ import time
 import unittest
 
 from qemu_test import QemuSystemTest
-from viommu_kit import GuestRun, ViommuGuestTest
+from viommu_kit import GuestRun, ViommuGuestTest, on_newest_kernel
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.realpath(__file__)),
                                 '..', '..', 'scripts', 'bench'))
@@ -395,6 +395,9 @@ class ViommuVfioRelay(ViommuGuestTest):
                    'intel-iommu,caching-mode=on,intremap=on',
                    'intel_iommu=on iommu.strict=1', False,
                    bench=int(os.environ['VIOMMU_BENCH_RELAY']))
+
+
+ViommuVfioRelayNewest = on_newest_kernel(ViommuVfioRelay)
 
 
 if __name__ == '__main__':

@@ -1,9 +1,11 @@
 # qemu-viommu: shared steps of our functional tests (tests/functional/test_*_viommu_*.py)
 #
-# The guest kit (Debian's 6.12 kernel, a busybox initramfs whose /init is
+# The guest kit (Debian's kernels, a busybox initramfs whose /init is
 # tests/guest/init) is prepared by `make` in QEMU's build tree
 # (scripts/guest-kit.sh) and found here through QemuBaseTest.build_file; the
-# tests download nothing. The guest prints "RESULT key=value" lines on its
+# tests download nothing. Each suite runs on Debian's 6.12 kernel and on the
+# newest Debian ships (7.3): a suite's class boots the first, and its
+# subclass made by on_newest_kernel() the second. The guest prints "RESULT key=value" lines on its
 # console and powers off; the helpers below boot it behind a vIOMMU, collect
 # those lines, and check what a user would check.
 #
@@ -53,9 +55,13 @@ class ViommuGuestTest(QemuSystemTest):
     """Boots the guest kit behind a vIOMMU under TCG."""
 
     timeout = 300           # seconds a guest may take to report 'done'
+    kernel = ''             # '': Debian's 6.12; 'newest': trixie-backports'
 
     def kit_file(self, arch, name):
-        path = self.build_file(KIT, arch, name)
+        """The kit's file NAME for ARCH (amd64, arm64) and this class's
+        kernel."""
+        path = self.build_file(KIT, arch + ('-' + self.kernel if self.kernel
+                                            else ''), name)
         if not os.path.exists(path):
             self.fail('%s is missing: the guest kit is prepared by make '
                       '(scripts/guest-kit.sh)' % path)
@@ -195,3 +201,13 @@ class ViommuGuestTest(QemuSystemTest):
     def assert_no_faults(self, guest):
         self.assertEqual(guest.result('guest.faults'), '0', 'guest-reported faults')
         self.assertEqual(guest.device_faults(), 0, 'device-reported DMA faults')
+
+
+def on_newest_kernel(cls):
+    """CLS's tests again, booting the newest kernel Debian ships: a subclass
+    named CLS + 'Newest', for the test module's namespace."""
+    return type(cls.__name__ + 'Newest', (cls,), {
+        'kernel': 'newest',
+        '__module__': cls.__module__,
+        '__doc__': '%s, on the newest kernel Debian ships' % cls.__name__,
+    })

@@ -9,7 +9,7 @@
  * that translates, walks a few IOVAs through the memory and visits its
  * leaves, and checks what must hold for any contents: a decoded mode
  * within 1 and HATS, a page-aligned root and an interrupt table within the
- * address width, at most 512 IRTEs, a walk that reads at most one entry a
+ * address width, at most 2048 IRTEs, a walk that reads at most one entry a
  * level and gives page-aligned output within the width, and a visit
  * bounded by its read limit. With libFuzzer:
  *   clang -fsanitize=fuzzer,address,undefined -DVIOMMU_LIBFUZZER \
@@ -56,7 +56,7 @@ static void check_dte(const AmdDte *d, int hats)
     if ((d->dma == AMD_DTE_DMA_TRANSLATED &&
          (d->mode < 1 || d->mode > hats || (d->root & 0xfff) ||
           (d->root & ~OUT_MASK))) ||
-        (d->iv && (d->irt_entries > 512 || (d->irt_root & ~OUT_MASK))) ||
+        (d->iv && (d->irt_entries > 2048 || (d->irt_root & ~OUT_MASK))) ||
         d->int_ctl > AMD_DTE_INTCTL_REMAP) {
         abort();
     }

@@ -1,15 +1,17 @@
 #!/bin/bash
-# Builds the guest test initramfs for ARCH (amd64 or arm64) from Debian's
-# busybox-static and the modules of Debian's 6.12 kernel.
-# Usage: tests/guest/mkinitramfs.sh ARCH OUTPUT.cpio.gz [QEMU-BINARY]
+# Builds the guest test initramfs for KERNEL from Debian's busybox-static and
+# that kernel's modules: amd64 or arm64 (Debian's 6.12), amd64-newest or
+# arm64-newest (the newest Debian ships), as scripts/deps.sh fetched them.
+# Usage: tests/guest/mkinitramfs.sh KERNEL OUTPUT.cpio.gz [QEMU-BINARY]
 # With QEMU-BINARY (same architecture), the initramfs also carries that QEMU,
 # stripped, with its shared libraries and SeaBIOS, under /opt/qemu, and the
 # nested-guest script tests/guest/l2.sh as /l2.sh (the VFIO relay test).
 set -euo pipefail
-arch=$1 out=$2 l2_qemu=${3:-}
+kernel=$1 out=$2 l2_qemu=${3:-}
+arch=${kernel%-newest}
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${QEMU_VIOMMU_CACHE:-$HOME/.cache/qemu-viommu}
-kdir=$cache/linux-$arch
+kdir=$cache/linux-$kernel
 modules=$(ls -d "$kdir"/modules/*/ | head -1)
 if [ "$arch" = "$(dpkg --print-architecture)" ]; then
     busybox=/bin/busybox

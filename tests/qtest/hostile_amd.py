@@ -10,7 +10,9 @@ bits (ILLEGAL_DEV_TABLE_ENTRY), DMA of an edu device through v1 page
 tables (data intact; IO_PAGE_FAULT with the device, domain and address),
 a page table that points at itself, event log overflow and Linux's
 restart, interrupt requests blocked, unmapped or beyond the interrupt
-table (IO_PAGE_FAULT with I), completion stores and the event log aimed
+table (IO_PAGE_FAULT with I), every interrupt table length (1 to 2048
+entries remap, the reserved encodings log one ILLEGAL_DEV_TABLE_ENTRY),
+completion stores and the event log aimed
 at the IOMMU's own
 registers, a bridge the guest unplugs (native hotplug) while its bus has
 address spaces, and a seeded random walk through registers, commands,
@@ -365,6 +367,50 @@ def test_interrupts(binary, fw):
     a.close()
 
 
+def test_inttablen(binary, fw):
+    """Every IntTabLen (DTE bits 132:129): 0000b-1011b are 1 to 2048
+    entries, and an interrupt through the last entry of each (at most 511,
+    the highest a fixed interrupt names without 2K mode) goes through
+    without an event; 1100b-1111b are reserved: ILLEGAL_DEV_TABLE_ENTRY
+    with I, once for the entry however many interrupts follow, until
+    software invalidates it."""
+    a = Amd(binary, fw, ',intremap=on')
+    q = a.q
+    a.enable()
+    irt = 0x160000
+    q.mem(irt, bytes(8192))
+    msi = qv.find_cap(q, a.edu_fn, 0x05)
+    ctl = qv.cfg_read(q, a.edu_fn, msi + 2, 2)
+    data_at = msi + (0xc if ctl & 0x80 else 0x8)
+    qv.cfg_write(q, a.edu_fn, msi + 4, 4, 0xfee00000)
+    qv.cfg_write(q, a.edu_fn, msi + 2, 2, ctl | 1)
+
+    def interrupt(index):
+        qv.cfg_write(q, a.edu_fn, data_at, 2, index)
+        q.cmds(['writel 0x%x 0x1' % (a.edu + 0x60),     # raise
+                'writel 0x%x 0x1' % (a.edu + 0x64)])    # acknowledge
+
+    for n in range(16):
+        a.dte(a.edu_fn, 0, 0, 1 | n << 1 | irt | 2 << 60)
+        # without 2K mode (not offered) MSI data bits 10:8 also carry the
+        # message type: fixed and arbitrated reach entries 0 to 511
+        last = min((1 << n) - 1, 511) if n <= 11 else 0
+        q.mem(irt + 4 * last, struct.pack('<I', 1 | 0x41 << 16))
+        for _ in range(3):
+            interrupt(last)
+        ev = a.events()
+        if n <= 11:
+            check('IntTabLen %d (%d entries): entry %d remapped, no event'
+                  % (n, 1 << n, last), ev == [], str(ev))
+        else:
+            check('IntTabLen %d (reserved): one ILLEGAL_DEV_TABLE_ENTRY '
+                  'with I for three interrupts' % n,
+                  len(ev) == 1 and ev[0][0] == ILLEGAL_DTE and
+                  ev[0][1] == a.edu_fn and (ev[0][2] >> 16) & 0x8, str(ev))
+    check('QEMU keeps running', a.alive())
+    a.close()
+
+
 def test_bridge_unplug(binary, fw):
     """The guest powers off a root port's slot (native hotplug) that holds
     a PCIe-to-PCI bridge with edu behind it: QEMU unplugs the bridge, and
@@ -451,6 +497,7 @@ def main():
     test_dma(binary, fw)
     test_overflow(binary, fw)
     test_interrupts(binary, fw)
+    test_inttablen(binary, fw)
     test_self_targets(binary, fw)
     test_bridge_unplug(binary, fw)
     test_random_walk(binary, fw, steps)

@@ -4,8 +4,8 @@
 #  - bios-tables-test acpi/q35/viot and acpi/virt/viot (our VIOT, and every
 #    other table of those machines, byte for byte against upstream's
 #    expected tables; virt boots Debian's AAVMF), acpi/q35/kvm/dmar
-#    (our DMAR) under TCG, and acpi/q35/ivrs (our IVRS against our
-#    expected one, tests/qtest/data/IVRS.ivrs)
+#    (our DMAR) under TCG, and acpi/q35/ivrs (our IVRS and DSDT against
+#    our expected ones, tests/qtest/data/{IVRS,DSDT}.ivrs)
 #  - intel-iommu-test (our intel-iommu)
 #  - ours: host IOMMU constraints of assigned devices (host_constraints.py),
 #    a hostile driver against the request ring (hostile_ring.py), a
@@ -86,6 +86,8 @@ ivrs_dir=$work/ivrs-data
 rm -rf "$ivrs_dir" && mkdir -p "$ivrs_dir/tests/data/acpi/x86"
 cp -r "$obj/tests/data/acpi/x86/q35" "$ivrs_dir/tests/data/acpi/x86/"
 cp "$top/tests/qtest/data/IVRS.ivrs" "$ivrs_dir/tests/data/acpi/x86/q35/IVRS.ivrs"
+# and the DSDT with the southbridge function at 00:14.0 (README, amd-iommu)
+cp "$top/tests/qtest/data/DSDT.ivrs" "$ivrs_dir/tests/data/acpi/x86/q35/DSDT.ivrs"
 run acpi_q35_ivrs bash -c "cd '$ivrs_dir' && QTEST_QEMU_BINARY='$bt_bin' \
     '$obj/tests/qtest/bios-tables-test' -p /x86_64/acpi/q35/ivrs"
 bt_bin=$(wrapper aarch64)
@@ -132,6 +134,11 @@ run vtd_aw57 python3 "$top/tests/qtest/vtd_aw57.py" \
 # intel-iommu's DMAR options by property (x2apic-opt-out, platform-opt-in,
 # rmrr, the SATC), read from fw_cfg as firmware reads them
 run vtd_dmar_flags python3 "$top/tests/qtest/vtd_dmar_flags.py" \
+    "$obj/qemu-system-x86_64" "$fw"
+
+# IOAPIC interrupts whose IRTE names the PCI device on the pin are
+# delivered (README, "Deviations"); PCI MSIs keep source-ID verification
+run vtd_ioapic_irte python3 "$top/tests/qtest/vtd_ioapic_irte.py" \
     "$obj/qemu-system-x86_64" "$fw"
 
 # Kept translations (the fast path, hook 5's direct rings) die with the

@@ -5,6 +5,8 @@ table: from fw_cfg's etc/acpi/tables, over qtest on q35.
 - no property: flags INTR_REMAP only (with intremap=on), as upstream's;
 - x2apic-opt-out=on: X2APIC_OPT_OUT (bit 1) too;
 - platform-opt-in=on: DMA_CTRL_PLATFORM_OPT_IN (bit 2) too;
+- dma-translation=off: bit 3 too, which Linux 7.3 reads as "DMA remapping
+  forced off" (DMAR_REMAP_OPT_OUT);
 - device-iotlb=on: an ATSR; in scalable mode a SATC of the root-bus
   devices with ATS, none when QEMU's ATS devices sit behind root ports;
 - rmrr=BASE-LIMIT:ID[:ID...]: an RMRR with the devices' scopes, after the
@@ -134,7 +136,8 @@ def main():
                         ('intremap=on,x2apic-opt-out=on', 3),
                         ('intremap=on,platform-opt-in=on', 5),
                         ('intremap=on,x2apic-opt-out=on,platform-opt-in=on', 7),
-                        ('intremap=off,platform-opt-in=on', 4)):
+                        ('intremap=off,platform-opt-in=on', 4),
+                        ('intremap=on,dma-translation=off', 9)):
         t = dmar(binary, fw, opts)
         check('%s: DMAR flags 0x%x' % (opts, flags),
               len(t) > 48 and t[37] == flags,

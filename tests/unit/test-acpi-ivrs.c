@@ -57,8 +57,8 @@ static void test_q35_upstream_bytes(void)
 
 /*
  * Ours (tests/qtest/data/IVRS.ivrs, what bios-tables-test expects of our
- * amd-iommu): the same entries and the HPET's, the intended differences
- * of README.rst, and a 40h block.
+ * amd-iommu): the same entries, the southbridge function's and the HPET's,
+ * the intended differences of README.rst, and a 40h block.
  */
 static void test_q35_ours(void)
 {
@@ -66,7 +66,10 @@ static void test_q35_ours(void)
         .type = IVRS_DEV_SPECIAL, .alias = 0x00a0,
         .variety = IVRS_SPECIAL_HPET,
     };
-    IvrsDevEntry entries[8];
+    static const IvrsDevEntry southbridge = {
+        .type = IVRS_DEV_SELECT, .devid = 0x00a0,      /* 00:14.0 */
+    };
+    IvrsDevEntry entries[9];
     static uint8_t want[4096], got[4096];
     IvrsConfig cfg = {
         .ivinfo = 1 | 40 << 8,
@@ -76,13 +79,16 @@ static void test_q35_ours(void)
         .features10 = 1u << 5 | 1u << 6 | 2u << 30,
         .efr = 0x8c1,
         .ivhd40 = true,
-        .entries = entries, .nr_entries = 8,
+        .entries = entries, .nr_entries = 9,
     };
     size_t n, len;
     FILE *f;
 
-    memcpy(entries, q35_entries, sizeof(q35_entries));
-    entries[7] = hpet;
+    /* the southbridge function sits between the IOMMU and the LPC */
+    memcpy(entries, q35_entries, 3 * sizeof(q35_entries[0]));
+    entries[3] = southbridge;
+    memcpy(entries + 4, q35_entries + 3, 4 * sizeof(q35_entries[0]));
+    entries[8] = hpet;
     f = fopen("tests/qtest/data/IVRS.ivrs", "rb");
     CHECK(f != NULL);
     if (!f) {

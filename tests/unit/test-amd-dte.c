@@ -81,7 +81,8 @@ static void test_reserved(void)
         { 3 | 6ull << 9 | 0x1000 },         /* Mode 6 beyond HATS 4 */
         { 3 | 4ull << 9 | 1ull << 48 },     /* root beyond 48 bits */
         { 3, 0, 1 | 3ull << 60 },           /* IntCtl 3 */
-        { 3, 0, 1 | 10 << 1 },              /* 1024 entries */
+        { 3, 0, 1 | 12 << 1 },              /* IntTabLen 1100b */
+        { 3, 0, 1 | 15 << 1 },              /* IntTabLen 1111b */
     };
     AmdDte d;
 
@@ -90,6 +91,25 @@ static void test_reserved(void)
         uint64_t out = i == 10 ? (1ull << 48) - 1 : OUT52;
 
         CHECK_EQ(amd_dte_decode(bad[i], max_mode, out, &d), AMD_DTE_RESERVED);
+    }
+}
+
+/* Every IntTabLen encoding: 2^n entries up to 1011b, then reserved. */
+static void test_inttablen(void)
+{
+    AmdDte d;
+
+    for (unsigned len = 0; len < 16; len++) {
+        uint64_t q[4] = { 0, 0, 1 | (uint64_t)len << 1 | 0x40000 |
+                          2ull << 60, 0 };
+        AmdDteFault f = amd_dte_decode(q, 6, OUT52, &d);
+
+        if (len <= 11) {
+            CHECK_EQ(f, AMD_DTE_OK);
+            CHECK_EQ(d.irt_entries, 1u << len);
+        } else {
+            CHECK_EQ(f, AMD_DTE_RESERVED);
+        }
     }
 }
 
@@ -129,6 +149,7 @@ int main(void)
     RUN(test_not_valid);
     RUN(test_linux_entries);
     RUN(test_reserved);
+    RUN(test_inttablen);
     RUN(test_events);
     return unit_report("test-amd-dte");
 }

@@ -202,6 +202,45 @@ static void test_x86_fl_racing_ad(void)
     racing = 0;
 }
 
+/*
+ * Bits software may use (Linux 6.19's generic page tables define them):
+ * VT-d second stage 10, 52-60 and 63, first stage 9, 11 and 52-62. They
+ * are ignored, never reserved: the walk gives the same page and rights.
+ * A write-only second-stage leaf (W=1, R=0, Linux 6.16) allows writes.
+ */
+static void test_software_bits(void)
+{
+    const uint64_t sl_sw = 1ull << 10 | 0x1ffull << 52 | 1ull << 63;
+    const uint64_t fl_sw = 1ull << 9 | 1ull << 11 | 0x7ffull << 52;
+    uint64_t root, iova = 0x40000000;
+    ViommuPtConfig cfg;
+    ViommuPtResult res;
+
+    mem_reset();
+    root = new_table();
+    cfg = config(&viommu_pt_vtd_sl, 4, root);
+    set_entry(path(root, 4, iova, 1, SL_RW | sl_sw), idx_of(iova, 1),
+              0x9000 | SL_RW | sl_sw);
+    CHECK_EQ(viommu_pt_walk(&cfg, iova, VIOMMU_PT_WRITE, &res), VIOMMU_PT_OK);
+    CHECK_EQ(res.output, 0x9000);
+    CHECK_EQ(res.perm & 3, 3);
+    set_entry(path(root, 4, iova + PAGE, 1, SL_RW), idx_of(iova + PAGE, 1),
+              0xa000 | 2 | sl_sw);
+    CHECK_EQ(viommu_pt_walk(&cfg, iova + PAGE, VIOMMU_PT_WRITE, &res),
+             VIOMMU_PT_OK);
+    CHECK_EQ(res.output, 0xa000);
+    CHECK_EQ(res.perm & 3, VIOMMU_PT_WRITE);
+
+    mem_reset();
+    root = new_table();
+    cfg = config(&viommu_pt_x86_fl, 4, root);
+    set_entry(path(root, 4, iova, 1, FL_P | FL_RW | FL_US | fl_sw),
+              idx_of(iova, 1), 0xb000 | FL_P | FL_RW | FL_US | fl_sw);
+    CHECK_EQ(viommu_pt_walk(&cfg, iova, VIOMMU_PT_WRITE, &res), VIOMMU_PT_OK);
+    CHECK_EQ(res.output, 0xb000);
+    CHECK_EQ(res.perm, VIOMMU_PT_READ | VIOMMU_PT_WRITE | VIOMMU_PT_USER);
+}
+
 static void test_x86_fl(void)
 {
     uint64_t root, t, high = 0xffff800000201000ull, leaf_addr;
@@ -505,6 +544,7 @@ int main(void)
     RUN(test_vtd_sl_levels);
     RUN(test_vtd_sl_permissions);
     RUN(test_vtd_sl_large);
+    RUN(test_software_bits);
     RUN(test_walk_read_failure_and_config);
     RUN(test_x86_fl);
     RUN(test_x86_fl_racing_ad);

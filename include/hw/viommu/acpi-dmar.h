@@ -21,6 +21,11 @@
 #define DMAR_FLAG_INTR_REMAP                1u
 #define DMAR_FLAG_X2APIC_OPT_OUT            2u
 #define DMAR_FLAG_DMA_CTRL_PLATFORM_OPT_IN  4u
+/*
+ * Bit 3, reserved in VT-d 4.x and read by Linux 7.3 and later as "firmware
+ * forces DMA remapping off" (DMAR_REMAP_OPT_OUT): interrupt remapping only.
+ */
+#define DMAR_FLAG_DMA_REMAP_OPT_OUT         8u
 
 /* Device scope types (8.3.1) */
 #define DMAR_SCOPE_PCI_ENDPOINT     1

@@ -30,6 +30,12 @@
 #define IVRS_SPECIAL_IOAPIC     1
 #define IVRS_SPECIAL_HPET       2
 
+/*
+ * IVHD 11h/40h attribute bit 0, HATDis: host (v1) translation is not
+ * offered, as EFR.HATS 11b says; Linux 6.17 and later honour it.
+ */
+#define IVHD_ATTR_HATDIS        1u
+
 /* One device entry; DTE settings (the flags byte) are zero. */
 typedef struct IvrsDevEntry {
     uint8_t type;               /* IVRS_DEV_* */
@@ -55,7 +61,7 @@ typedef struct IvrsConfig {
     uint16_t iommu_info;        /* MSI number, unit ID */
     uint8_t flags10, flags11;   /* IVHD_FLAG_* for type 10h, 11h/40h */
     uint32_t features10;        /* type 10h IOMMU feature reporting */
-    uint32_t attributes;        /* type 11h/40h IOMMU attributes */
+    uint32_t attributes;        /* type 11h/40h IOMMU attributes: IVHD_ATTR_* */
     uint64_t efr, efr2;         /* type 11h/40h EFR register images */
     bool ivhd40;                /* also a type 40h block */
     const IvrsDevEntry *entries;

@@ -74,7 +74,8 @@ typedef enum AmdDteFault {
  * reserved. V says whether the DMA half (bits 127:2, and 255:192) is
  * valid, IV whether the interrupt half (191:128) is: each is read only
  * when valid. Returns AMD_DTE_RESERVED for a reserved bit set, a Mode of
- * 7 or above @max_mode, IntCtl 3, or an IntTabLen above 9 (512 entries).
+ * 7 or above @max_mode, IntCtl 3, or a reserved IntTabLen (1100b-1111b;
+ * 0000b-1011b are 1 to 2048 entries).
  */
 AmdDteFault amd_dte_decode(const uint64_t q[4], int max_mode,
                            uint64_t out_mask, AmdDte *dte);
