@@ -837,6 +837,15 @@ static void space_deviotlb_unmap(VTDAddressSpace *vas, uint64_t start,
     }
 }
 
+/*
+ * Linux 6.13 and later put VFIO domains on first-stage tables when FLTS is
+ * offered, and flush nothing when they map there, caching mode or not: a
+ * relay would miss every new mapping.
+ */
+#define VTD_FLTS_NO_MAP_NOTIFIER "intel-iommu: x-flts (flts) cannot be " \
+    "used with VFIO or other MAP notifiers (%s): guests map first-stage " \
+    "tables without an invalidation to relay; turn x-flts off"
+
 static int vtd_notify_flag_changed(IOMMUMemoryRegion *iommu,
                                    IOMMUNotifierFlag old,
                                    IOMMUNotifierFlag new, Error **errp)
@@ -848,6 +857,10 @@ static int vtd_notify_flag_changed(IOMMUMemoryRegion *iommu,
                    "other MAP notifiers only learn of new mappings from "
                    "the invalidations caching mode makes the guest send",
                    vas->mr.as.name);
+        return -EINVAL;
+    }
+    if ((new & IOMMU_NOTIFIER_MAP) && s->flts) {
+        error_setg(errp, VTD_FLTS_NO_MAP_NOTIFIER, vas->mr.as.name);
         return -EINVAL;
     }
     if (viommu_shadow_track(&vas->shadow, new, VTD_SHADOW_MAX, VTD_INTR_BASE,
@@ -1527,8 +1540,25 @@ static AddressSpace *vtd_get_address_space(PCIBus *bus, void *opaque,
     return &space_get(opaque, bus, devfn)->mr.as;
 }
 
+/*
+ * An assigned device (VFIO) is attached: refused with x-flts, as at the
+ * first MAP notifier (vtd_notify_flag_changed), but at start-up.
+ */
+static bool vtd_set_iommu_device(PCIBus *bus, void *opaque, int devfn,
+                                 HostIOMMUDevice *hiod, Error **errp)
+{
+    IntelIOMMUState *s = opaque;
+
+    if (s->flts) {
+        error_setg(errp, VTD_FLTS_NO_MAP_NOTIFIER, hiod->name);
+        return false;
+    }
+    return true;
+}
+
 static const PCIIOMMUOps vtd_pci_ops = {
     .get_address_space = vtd_get_address_space,
+    .set_iommu_device = vtd_set_iommu_device,
 };
 
 /* ---- reset and migration ---- */

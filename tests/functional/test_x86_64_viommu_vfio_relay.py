@@ -6,7 +6,8 @@
 #       or our amd-iommu, each with a pci-testdev whose group L1 switches
 #       between identity and DMA all along: invalidations of another
 #       device and domain)
-#   L1  Debian 6.12 from the guest kit: edu bound to vfio-pci, and our QEMU
+#   L1  Debian 6.12 from the guest kit (and, in ...Newest, the newest
+#       kernel Debian ships): edu bound to vfio-pci, and our QEMU
 #       run as L2 in qtest mode with -device vfio-pci,host=<edu> -device
 #       virtio-iommu-pci (tests/guest/l2.sh)
 #   this test drives L2 over L1's second serial port: MAP/UNMAP in L2 ->
@@ -18,8 +19,10 @@
 # mappings made before attach, a move between domains, a 3-page range, a
 # device reset (back to bypass), and the count of VFIO map/unmap calls.
 # Variants of the intel-iommu L0: snoop-control=on (ECAP.SC in L1, whose
-# VFIO domain then enforces coherency), and aw-bits=57 (a map and DMA at
-# an IOVA above 2^48, edu with a 64-bit DMA mask).
+# VFIO domain then enforces coherency), aw-bits=57 (a map and DMA at
+# an IOVA above 2^48, edu with a 64-bit DMA mask), and x-flts (L1's VFIO
+# domain on first-stage tables, which L0 walks; L0 itself has no MAP
+# notifier there, which x-flts refuses).
 #
 # SPDX-License-Identifier: GPL-2.0-or-later
 
@@ -380,6 +383,17 @@ class ViommuVfioRelay(ViommuGuestTest):
                         'intel_iommu=on iommu.strict=1', False,
                         edu='edu,dma_mask=0xffffffffffffffff')
         self.assertIn('dma-above-2^48', l1.steps, 'DMA above 2^48 ran')
+
+    def test_intel_first_stage(self):
+        # x-flts in L0: L1 keeps its VFIO domain on first-stage tables (6.13
+        # and later choose them whenever offered, and flush nothing on map);
+        # L0 walks them for edu's DMA
+        l1 = self.relay('q35,kernel-irqchip=split',
+                        'intel-iommu,caching-mode=on,intremap=on,'
+                        'x-scalable-mode=on,x-flts=on,aw-bits=48',
+                        'intel_iommu=sm_on iommu.strict=1', False)
+        self.assertEqual(int(l1.result('dmar.ecap'), 16) >> 47 & 1, 1,
+                         'ECAP.FLTS as L1\'s driver read it')
 
     def test_amd(self):
         # our amd-iommu in L0, the same steps; L1's driver logs the DMA

@@ -5,6 +5,9 @@ table: from fw_cfg's etc/acpi/tables, over qtest on q35.
 - no property: flags INTR_REMAP only (with intremap=on), as upstream's;
 - x2apic-opt-out=on: X2APIC_OPT_OUT (bit 1) too;
 - platform-opt-in=on: DMA_CTRL_PLATFORM_OPT_IN (bit 2) too;
+- x-flts with a MAP notifier (VFIO's kind, x-host-iommu-stub,notifier=on)
+  refused at start-up: Linux 6.13+ maps first-stage tables without an
+  invalidation a relay could follow;
 - dma-translation=off: bit 3 too, which Linux 7.3 reads as "DMA remapping
   forced off" (DMAR_REMAP_OPT_OUT);
 - device-iotlb=on: an ATSR; in scalable mode a SATC of the root-bus
@@ -152,6 +155,11 @@ def main():
     kinds = [k for k, _ in structures(t)]
     check('device-iotlb, scalable mode, ATS behind a root port: DRHD and '
           'ATSR, no SATC', kinds == [0, 2], str(kinds))
+    code, msg = refused(binary, fw, 'x-scalable-mode=on,x-flts=on,'
+                        'caching-mode=on,aw-bits=48',
+                        ['-device', 'x-host-iommu-stub,notifier=on'])
+    check('x-flts with a MAP notifier refused at start-up',
+          code == 1 and 'x-flts (flts) cannot be used with VFIO' in msg, msg)
     return summary('vtd_dmar_flags')
 
 

@@ -229,6 +229,36 @@ static void test_map_bypass_domain(void)
     viommu_core_free(c);
 }
 
+/*
+ * Linux 6.16 and later with BYPASS_CONFIG: one identity domain (the first
+ * of domain_range) holds every identity endpoint, each attached with
+ * ATTACH_F_BYPASS, and an endpoint moves to a paging domain (and back) by
+ * ATTACH alone, without DETACH.
+ */
+static void test_shared_identity_domain(void)
+{
+    ViommuCore *c = make_core(0);
+    uint32_t dom;
+    bool bypass;
+    size_t n;
+
+    for (uint32_t ep = 0; ep < 8; ep++) {
+        CHECK_EQ(attach(c, 1, ep, VIOMMU_ATTACH_F_BYPASS), VIOMMU_S_OK);
+        CHECK(viommu_core_endpoint_bypasses(c, ep));
+    }
+    CHECK_EQ(attach(c, 2, 3, 0), VIOMMU_S_OK);          /* to paging */
+    CHECK(!viommu_core_endpoint_bypasses(c, 3));
+    CHECK(viommu_core_endpoint_domain(c, 3, &dom, &bypass, &n));
+    CHECK(dom == 2 && !bypass);
+    CHECK_EQ(map(c, 2, 0x1000, 0x1fff, 0x5000, RW), VIOMMU_S_OK);
+    CHECK(viommu_core_endpoint_bypasses(c, 4));         /* the others stay */
+    CHECK(viommu_core_endpoint_domain(c, 4, &dom, &bypass, &n));
+    CHECK(dom == 1 && bypass);
+    CHECK_EQ(attach(c, 1, 3, VIOMMU_ATTACH_F_BYPASS), VIOMMU_S_OK);
+    CHECK(viommu_core_endpoint_bypasses(c, 3));         /* and back */
+    viommu_core_free(c);
+}
+
 static void test_mapping_bound(void)
 {
     ViommuCore *c = make_core(2);
@@ -644,6 +674,7 @@ int main(void)
     RUN(test_detach_rules);
     RUN(test_map_validation);
     RUN(test_map_bypass_domain);
+    RUN(test_shared_identity_domain);
     RUN(test_mapping_bound);
     RUN(test_notifications);
     RUN(test_translate);
