@@ -5,6 +5,8 @@
 #   OBJ/viommu-guest-kit/amd64/initramfs.cpio.gz  busybox, modules, tests/guest/init
 #   OBJ/viommu-guest-kit/amd64/initramfs-l1.cpio.gz  the same with our QEMU as L2
 #                                                 (tests/guest/l2.sh), for the VFIO relay
+#   OBJ/viommu-guest-kit/amd64/initramfs-kdump.cpio.gz  the same with the kernel and
+#                                                 initramfs as kdump capture kernel
 #   OBJ/viommu-guest-kit/amd64/efi-boot.img       FAT disk: kernel as EFI application,
 #                                                 initramfs, startup.nsh (OVMF cases)
 #   OBJ/viommu-guest-kit/arm64/{vmlinuz,initramfs.cpio.gz}   when the arm64 kernel is fetched
@@ -45,6 +47,10 @@ for k in amd64 amd64-newest; do
     stale "$a/initramfs-l1.cpio.gz" "$qemu" "$top/tests/guest/init" \
           "$top/tests/guest/l2.sh" "$mk" "$top/tests/guest/edu-storm.c" &&
         "$mk" "$k" "$a/initramfs-l1.cpio.gz" "$qemu"
+    stale "$a/initramfs-kdump.cpio.gz" "$a/initramfs.cpio.gz" "$a/vmlinuz" \
+          "$top/tests/guest/kdump-load.c" &&
+        KDUMP_KERNEL=$a/vmlinuz KDUMP_INITRD=$a/initramfs.cpio.gz \
+        "$mk" "$k" "$a/initramfs-kdump.cpio.gz"
 
     if stale "$a/efi-boot.img" "$a/vmlinuz" "$a/initramfs.cpio.gz"; then
         rm -f "$a/efi-boot.img.tmp"

@@ -3,6 +3,9 @@
 # that kernel's modules: amd64 or arm64 (Debian's 6.12), amd64-newest or
 # arm64-newest (the newest Debian ships), as scripts/deps.sh fetched them.
 # Usage: tests/guest/mkinitramfs.sh KERNEL OUTPUT.cpio.gz [QEMU-BINARY]
+# With KDUMP_KERNEL and KDUMP_INITRD set (files), the initramfs also carries
+# them as /kdump/vmlinuz and /kdump/initrd: the capture kernel that
+# viommu.kdump=1 loads (tests/guest/kdump-load.c).
 # With QEMU-BINARY (same architecture), the initramfs also carries that QEMU,
 # stripped, with its shared libraries and SeaBIOS, under /opt/qemu, and the
 # nested-guest script tests/guest/l2.sh as /l2.sh (the VFIO relay test).
@@ -32,6 +35,7 @@ cp "$here/init" "$root/init"
 if [ "$arch" = "$(dpkg --print-architecture)" ]; then
     # the fault storm's DMA starter (static: the initramfs has no libc)
     ${CC:-gcc} -static -O2 -Wall -o "$root/bin/edu-storm" "$here/edu-storm.c"
+    ${CC:-gcc} -static -O2 -Wall -o "$root/bin/kdump-load" "$here/kdump-load.c"
 fi
 cp "$here/udhcpc-script" "$root/bin/udhcpc-script"
 for m in virt/lib/irqbypass drivers/iommu/virtio-iommu net/core/failover drivers/net/net_failover \
@@ -41,6 +45,11 @@ for m in virt/lib/irqbypass drivers/iommu/virtio-iommu net/core/failover drivers
     f=$modules/kernel/$m.ko.xz
     [ -f "$f" ] && xz -dc "$f" > "$root/lib/modules/$(basename "$m").ko"
 done
+if [ -n "${KDUMP_KERNEL:-}" ]; then
+    mkdir -p "$root/kdump"
+    cp "$KDUMP_KERNEL" "$root/kdump/vmlinuz"
+    cp "$KDUMP_INITRD" "$root/kdump/initrd"
+fi
 if [ -n "$l2_qemu" ]; then
     mkdir -p "$root/opt/qemu/lib" "$root/opt/qemu/fw"
     strip -o "$root/opt/qemu/qemu-system-x86_64" "$l2_qemu"
