@@ -19,6 +19,7 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "qemu/osdep.h"
+#include "qemu/ctype.h"
 #include "qemu/error-report.h"
 #include "qemu/log.h"
 #include "qemu/timer.h"
@@ -1123,35 +1124,51 @@ static AmdIrteFault read_irte(AMDVIState *s, const AmdDte *d, uint32_t index,
     return amd_irte_decode32(le32_to_cpu(w), irq, sup_iopf);
 }
 
+/*
+ * @devid's DTE for an interrupt into @d; false (and the event, once per
+ * entry: software's invalidation reads it again) when it is unusable.
+ */
+static bool irq_dte(AMDVIState *s, uint16_t devid, AMDVIAddressSpace *as,
+                    uint64_t addr, AmdDte *d)
+{
+    AmdviDteState st;
+    bool report;
+
+    qemu_mutex_lock(&s->lock);
+    st = as ? space_dte(as, d) : read_dte(s, devid, d);
+    report = st != DTE_OK && !(as && as->dc.irq_reported);
+    if (report && as) {
+        as->dc.irq_reported = true;
+    }
+    qemu_mutex_unlock(&s->lock);
+    if (report) {
+        dte_event(s, devid, st, addr, AMD_EVENT_I | AMD_EVENT_RW);
+        if (as) {
+            amdvi_guest_error(s, "interrupt: DTE %04x unusable (%d); "
+                              "further events for it wait for its "
+                              "invalidation", devid, st);
+        }
+    }
+    return st == DTE_OK;
+}
+
 /* Remaps @src from @devid into @dst; -EINVAL when it is blocked. */
 static int remap_msi(AMDVIState *s, MSIMessage *src, MSIMessage *dst,
                      uint16_t devid, AMDVIAddressSpace *as)
 {
     unsigned dm = (src->data >> 8) & 7;
     uint32_t index = src->data & 0x7ff;
-    AmdviDteState st;
     AmdIrteFault f;
     AmdDte d;
     AmdIrq irq;
     X86IOMMUIrq out;
-    bool sup = false, blocked, report;
+    bool sup = false, blocked;
 
     *dst = *src;
     if (!ctl(s, CTL_IOMMU_EN)) {
         return 0;
     }
-    qemu_mutex_lock(&s->lock);
-    st = as ? space_dte(as, &d) : read_dte(s, devid, &d);
-    report = st != DTE_OK && !(as && as->dc.irq_reported);
-    if (report && as) {
-        as->dc.irq_reported = true;
-    }
-    qemu_mutex_unlock(&s->lock);
-    if (st != DTE_OK) {
-        /* once per entry: software's invalidation reads it again */
-        if (report) {
-            dte_event(s, devid, st, src->address, AMD_EVENT_I | AMD_EVENT_RW);
-        }
+    if (!irq_dte(s, devid, as, src->address, &d)) {
         return -EINVAL;
     }
     if (!d.iv || passes_through(&d, dm, &blocked)) {
@@ -1445,20 +1462,32 @@ static void amdvi_sb_class_init(ObjectClass *klass, void *data)
 
 /* ---- configuration and realize ---- */
 
+/* Parses 1 or 2 hexadecimal digits, at most @max, ending at @sep. */
+static bool parse_bdf_field(const char **str, char sep, unsigned max,
+                            unsigned *val)
+{
+    const char *p = *str;
+
+    for (*val = 0; qemu_isxdigit(*p) && p - *str < 2; p++) {
+        *val = *val * 16 + g_ascii_xdigit_value(*p);
+    }
+    if (p == *str || *p != sep || *val > max) {
+        return false;
+    }
+    *str = sep ? p + 1 : p;
+    return true;
+}
+
 /* Parses "BB:DD.F" (or "DD.F", bus 0) into a DeviceID. */
 static bool parse_bdf(const char *str, uint16_t *devid)
 {
     unsigned bus = 0, dev, fn;
-    char end;
 
-    if (strchr(str, ':')) {
-        if (sscanf(str, "%x:%x.%x%c", &bus, &dev, &fn, &end) != 3) {
-            return false;
-        }
-    } else if (sscanf(str, "%x.%x%c", &dev, &fn, &end) != 2) {
+    if (strchr(str, ':') && !parse_bdf_field(&str, ':', 0xff, &bus)) {
         return false;
     }
-    if (bus > 0xff || dev > 0x1f || fn > 7) {
+    if (!parse_bdf_field(&str, '.', 0x1f, &dev) ||
+        !parse_bdf_field(&str, '\0', 7, &fn)) {
         return false;
     }
     *devid = PCI_BUILD_BDF(bus, PCI_DEVFN(dev, fn));
@@ -1477,9 +1506,12 @@ static bool realize_southbridge(AMDVIState *s, PCIBus *bus, Error **errp)
     if (!s->southbridge_on) {
         return true;
     }
-    if (s->ioapic_devid >> 8) {
-        error_setg(errp, "amd-iommu: ioapic-id must be on bus 0 with "
-                   "southbridge=on (it creates the function there)");
+    if (s->ioapic_devid >> 8 || PCI_FUNC(devfn)) {
+        error_setg(errp, "amd-iommu: ioapic-id must name function 0 of a "
+                   "slot on bus 0 (00:DD.0) where the southbridge function "
+                   "is created (a guest scans no other function of a slot "
+                   "without function 0); with southbridge=off it may name "
+                   "any function");
         return false;
     }
     there = pci_find_device(bus, 0, devfn);
@@ -1506,10 +1538,12 @@ static void check_ioapic_function(Notifier *n, void *data)
 {
     AMDVIState *s = container_of(n, AMDVIState, machine_done);
     PCIBus *bus = PC_MACHINE(qdev_get_machine())->pcibus;
-    PCIDevice *dev = pci_find_device(bus, s->ioapic_devid >> 8,
-                                     s->ioapic_devid & 0xff);
+    PCIDevice *dev = pci_find_device(bus, 0, s->ioapic_devid & 0xff);
     uint16_t class = dev ? pci_get_word(dev->config + PCI_CLASS_DEVICE) : 0;
 
+    if (s->ioapic_devid >> 8) {
+        return;     /* other buses are numbered by firmware, later */
+    }
     if (class != AMDVI_SB_CLASS && class != PCI_CLASS_BRIDGE_ISA &&
         x86_iommu_ir_supported(X86_IOMMU_DEVICE(s))) {
         warn_report("amd-iommu: ioapic-id %02x:%02x.%x names no SMBus or "
@@ -1554,8 +1588,9 @@ static bool check_config(AMDVIState *s, Error **errp)
     }
     s->ioapic_devid = AMDVI_IOAPIC_SB_DEVID;
     if (s->ioapic_id && !parse_bdf(s->ioapic_id, &s->ioapic_devid)) {
-        error_setg(errp, "amd-iommu: ioapic-id '%s' is not a PCI address "
-                   "(BB:DD.F or DD.F, e.g. 00:14.0)", s->ioapic_id);
+        error_setg(errp, "amd-iommu: ioapic-id '%s' is not a PCI address: "
+                   "BB:DD.F or DD.F in hexadecimal, bus 00-ff, device "
+                   "00-1f, function 0-7 (e.g. 00:14.0)", s->ioapic_id);
         return false;
     }
     if (x86ms->apic_id_limit > 255 && !s->xtsup) {

@@ -1459,7 +1459,8 @@ static int remap_msi(IntelIOMMUState *s, MSIMessage *src, MSIMessage *dst,
                                              irte, 2)) {
         f = VTD_IR_READ_FAILED;
     } else if (f == VTD_IR_OK) {
-        if (!verify || sid == X86_IOMMU_SID_INVALID) {
+        if ((!verify || sid == X86_IOMMU_SID_INVALID) &&
+            extract64(irte[1], 18, 2) != 3) {   /* 3: reserved, a fault */
             irte[1] &= ~(3ull << 18);           /* SVT: no verification */
         }
         f = vtd_irte_decode(irte[0], irte[1], s->irt_x2apic, sid, &irq, &fpd);

@@ -14,17 +14,25 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 
 from qemu_test import QemuSystemTest
-from viommu_kit import ViommuGuestTest, on_newest_kernel
+from viommu_kit import RESULT, ViommuGuestTest, on_newest_kernel
 
 
 class ViommuKdump(ViommuGuestTest):
 
-    def capture_dmesg(self, guest):
-        """The capture kernel's IOMMU lines (DMESG, after kdump.capture)."""
+    def capture_lines(self, guest):
+        """What the capture kernel printed: the lines after the first
+        kernel's 'kdump.loaded=1'."""
         start = next(i for i, line in enumerate(guest.lines)
-                     if 'RESULT kdump.capture=' in line)
-        return '\n'.join(line for line in guest.lines[start:]
-                         if 'DMESG' in line)
+                     if 'RESULT kdump.loaded=1' in line)
+        return guest.lines[start + 1:]
+
+    def capture_result(self, guest, key):
+        """What the capture kernel reported for KEY ('' if nothing)."""
+        for line in self.capture_lines(guest):
+            m = RESULT.search(line)
+            if m and m.group(1) == key:
+                return m.group(2)
+        return ''
 
     def kdump(self, machine, iommu, append, takeover):
         self.require_accelerator('tcg')
@@ -41,27 +49,37 @@ class ViommuKdump(ViommuGuestTest):
         self.assertRegex(g.result('kdump.vmcore'), r'^[0-9]{6,}$',
                          'the capture kernel found a vmcore')
         self.assertEqual(g.result('iommus'), '1', 'IOMMU devices')
-        self.assertRegex(self.capture_dmesg(g), takeover,
-                         'the capture kernel took the IOMMU over')
+        self.assertEqual(self.capture_result(g, 'iommus'), '1',
+                         'IOMMU devices (capture kernel)')
+        dmesg = '\n'.join(line for line in self.capture_lines(g)
+                          if 'DMESG' in line)
+        for line in takeover:
+            self.assertRegex(dmesg, line,
+                             'the capture kernel took the IOMMU over')
         self.assert_data(g)
         self.assert_no_faults(g)
         return g
 
     def test_virtio(self):
         self.kdump('q35', 'virtio-iommu-pci', 'iommu.strict=1',
-                   r'virtio_iommu virtio0: input address')
+                   [r'virtio_iommu virtio0: input address'])
 
     def test_intel(self):
         self.kdump('q35,kernel-irqchip=split',
                    'intel-iommu,intremap=on,caching-mode=on',
                    'intel_iommu=on iommu.strict=1',
-                   r'DMAR: Copied translation tables from previous kernel')
+                   [r'DMAR: Copied translation tables from previous kernel',
+                    r'DMAR-IR: Copied IR table'])
 
     def test_amd(self):
-        # (6.12 copies the device table, 6.18 and later reuse it)
+        # 6.12 copies the device table; 6.18 and later reuse it, and the
+        # command buffer too
+        takeover = ([r'AMD-Vi: Reused DEV table from previous kernel',
+                     r'AMD-Vi: Re-using command buffer from the previous '
+                     r'kernel'] if self.kernel == 'newest' else
+                    [r'AMD-Vi: Copied DEV table from previous kernel'])
         self.kdump('q35,kernel-irqchip=split', 'amd-iommu,intremap=on',
-                   'iommu.strict=1',
-                   r'AMD-Vi: (Copied|Reused) DEV table from previous kernel')
+                   'iommu.strict=1', takeover)
 
 
 ViommuKdumpNewest = on_newest_kernel(ViommuKdump)

@@ -25,6 +25,7 @@ import os
 import random
 import struct
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '../../scripts/bench'))
 import qtest_viommu as qv  # noqa: E402
@@ -331,8 +332,11 @@ def test_interrupts(binary, fw):
     without V (DMA untranslated) and with IV: blocked, not remapped or
     beyond the table, each logs IO_PAGE_FAULT with I; a good IRTE logs
     nothing."""
-    a = Amd(binary, fw, ',intremap=on')
+    qmp_path = os.path.join(tempfile.mkdtemp(), 'qmp.sock')
+    a = Amd(binary, fw, ',intremap=on',
+            ('-qmp', 'unix:%s,server=on,wait=off' % qmp_path))
     q = a.q
+    qmp = qv.Qmp(qmp_path)
     a.enable()
     irt = 0x160000
     q.mem(irt, bytes(2048))
@@ -367,6 +371,14 @@ def test_interrupts(binary, fw):
     a.close()
 
 
+def irr(qmp):
+    """The vectors pending in CPU 0's local APIC (HMP 'info lapic')."""
+    out = qmp.cmd('human-monitor-command',
+                  **{'command-line': 'info lapic'})['return']
+    line = [x for x in out.splitlines() if x.startswith('IRR')][0]
+    return [int(v) for v in line.split()[1:] if v.isdigit()]
+
+
 def test_inttablen(binary, fw):
     """Every IntTabLen (DTE bits 132:129): 0000b-1011b are 1 to 2048
     entries, and an interrupt through the last entry of each (at most 511,
@@ -374,8 +386,11 @@ def test_inttablen(binary, fw):
     without an event; 1100b-1111b are reserved: ILLEGAL_DEV_TABLE_ENTRY
     with I, once for the entry however many interrupts follow, until
     software invalidates it."""
-    a = Amd(binary, fw, ',intremap=on')
+    qmp_path = os.path.join(tempfile.mkdtemp(), 'qmp.sock')
+    a = Amd(binary, fw, ',intremap=on',
+            ('-qmp', 'unix:%s,server=on,wait=off' % qmp_path))
     q = a.q
+    qmp = qv.Qmp(qmp_path)
     a.enable()
     irt = 0x160000
     q.mem(irt, bytes(8192))
@@ -395,13 +410,17 @@ def test_inttablen(binary, fw):
         # without 2K mode (not offered) MSI data bits 10:8 also carry the
         # message type: fixed and arbitrated reach entries 0 to 511
         last = min((1 << n) - 1, 511) if n <= 11 else 0
-        q.mem(irt + 4 * last, struct.pack('<I', 1 | 0x41 << 16))
+        vector = 0x40 + n
+        q.mem(irt + 4 * last, struct.pack('<I', 1 | vector << 16))
         for _ in range(3):
             interrupt(last)
         ev = a.events()
         if n <= 11:
-            check('IntTabLen %d (%d entries): entry %d remapped, no event'
-                  % (n, 1 << n, last), ev == [], str(ev))
+            pending = irr(qmp)
+            check('IntTabLen %d (%d entries): entry %d remapped to vector '
+                  '0x%x (pending in the local APIC), no event'
+                  % (n, 1 << n, last, vector),
+                  ev == [] and vector in pending, '%s, IRR %s' % (ev, pending))
         else:
             check('IntTabLen %d (reserved): one ILLEGAL_DEV_TABLE_ENTRY '
                   'with I for three interrupts' % n,

@@ -141,6 +141,11 @@ run vtd_dmar_flags python3 "$top/tests/qtest/vtd_dmar_flags.py" \
 run vtd_ioapic_irte python3 "$top/tests/qtest/vtd_ioapic_irte.py" \
     "$obj/qemu-system-x86_64" "$fw"
 
+# amd-iommu's southbridge function at the IOAPIC's DeviceID (ioapic-id,
+# southbridge): config space, IVRS and the refusals
+run amd_southbridge python3 "$top/tests/qtest/amd_southbridge.py" \
+    "$obj/qemu-system-x86_64" "$fw"
+
 # Kept translations (the fast path, hook 5's direct rings) die with the
 # mapping: unmap, remap, restart under virtio-blk I/O, for all three IOMMUs
 run direct_ring python3 "$top/tests/qtest/direct_ring.py" \

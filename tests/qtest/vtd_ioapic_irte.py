@@ -9,8 +9,10 @@ stock QEMU delivers it, because its IOAPIC sends without a requester ID,
 and so do we: no device can send as QEMU's IOAPIC. What we check, as the
 guest would see it: the vector lands in the local APIC's IRR and no fault
 is recorded, whatever FPD says; the IRTE with the IOAPIC's own SID works
-too; and a PCI device's MSI through an IRTE naming another SID is still
-blocked, with a fault record naming the device.
+too; a PCI device's MSI through an IRTE naming another SID is still
+blocked, with a fault record naming the device (reason 0x26); and an
+IOAPIC IRTE with the reserved SVT 11b is a fault (0x24), as for any
+requester: only the SID check is skipped.
 
 Usage: vtd_ioapic_irte.py QEMU_BINARY FIRMWARE_DIR
 """
@@ -113,9 +115,18 @@ def main():
     m.q.mem(IRT + 16 * 4, irte(0x54, IOAPIC_SID))
     m.edu_msi(4)
     rec = m.q.rd('q', VTD + FRCD + 8)
-    check('PCI MSI through an IRTE naming the IOAPIC: blocked, fault from edu',
-          0x54 not in m.irr() and m.faults() and
-          (rec & 0xffff) == m.edu_fn and (rec >> 63) & 1, hex(rec))
+    check('PCI MSI through an IRTE naming the IOAPIC: blocked, fault 0x26 '
+          'from edu', 0x54 not in m.irr() and m.faults() and
+          (rec & 0xffff) == m.edu_fn and (rec >> 32) & 0xff == 0x26 and
+          (rec >> 63) & 1, hex(rec))
+    # the IOAPIC's requests skip the SID check only: SVT 11b is reserved
+    m.q.wr('l', VTD + FSTS, PPF)                # (record 0 is still F)
+    m.q.mem(IRT + 16 * 5, irte(0x55, IOAPIC_SID, svt=3))
+    m.ioapic_pin(5, 0x55)
+    rec = m.q.rd('q', VTD + FRCD + 16 + 8)
+    check('IOAPIC interrupt, IRTE with SVT 11b (reserved): blocked, '
+          'fault 0x24', 0x55 not in m.irr() and
+          (rec >> 32) & 0xff == 0x24 and (rec >> 63) & 1, hex(rec))
     m.close()
     return summary('vtd_ioapic_irte')
 
