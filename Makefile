@@ -1,9 +1,9 @@
-# qemu-viommu: virtual IOMMUs for QEMU 10.0.2, built out of tree.
+# qemu-viommu: virtual IOMMUs for QEMU (the pin: scripts/qemu-pin.sh), built out of tree.
 #   make          build qemu-system-x86_64 and qemu-system-aarch64 (build/ours/obj)
 #   make demo     boot a small Linux guest behind our virtio-iommu
 #   make check    unit tests, fuzz replay, upstream qtests, guest tests,
 #                 the nested VFIO relay test, libvirt running our binary
-#   make bench    ours against pristine upstream 10.0.2 (not part of check)
+#   make bench    ours against pristine upstream of the pin (not part of check)
 #   make stress   boot the guest behind each IOMMU in each mode, in a loop,
 #                 until the first crash (not part of check): COUNT=rounds or
 #                 MINUTES=time, IOMMUS="virtio intel amd",
@@ -31,7 +31,7 @@ export CCACHE_MAXSIZE ?= 5G
 all: qemu
 
 $(TOP)/build/.configured: configure scripts/prepare-tree.sh scripts/deps.sh \
-		scripts/fetch-qemu.sh $(wildcard scripts/qemu-config/*.mak)
+		scripts/fetch-qemu.sh scripts/qemu-pin.sh $(wildcard scripts/qemu-config/*.mak)
 	./configure
 
 configure:

@@ -1,5 +1,8 @@
 #!/bin/bash
-# Installs what qemu-viommu needs on Debian 12 (bookworm), as root, with apt.
+# Installs what qemu-viommu needs on Debian 12 (bookworm) or 13 (trixie), as
+# root, with apt, each release from its own suites: its main suite, and its
+# own backports only where main's version is too old (bookworm: meson and
+# pycotap for the build, QEMU for make bench; trixie: libvirt 12).
 # Usage: scripts/deps.sh build|guest|guest-arm64|libvirt|stress|bench ...   (idempotent; quiet when done)
 set -euo pipefail
 
@@ -9,12 +12,27 @@ need_build="build-essential ninja-build ccache pkg-config bzip2 xz-utils curl
   libglib2.0-dev libpixman-1-dev zlib1g-dev libfdt-dev libslirp-dev
   python3-venv python3-setuptools flex bison patch
   seabios ovmf qemu-efi-aarch64 ipxe-qemu"
-need_build_bpo="meson python3-pycotap"
+# meson >= 1.5 (QEMU 10.0): bookworm has 1.0, trixie 1.7
+need_build_new="meson>=1.5 python3-pycotap"
 need_guest="busybox-static cpio kmod mtools dosfstools"
 need_stress="gdb"
-need_bench_bpo="qemu-system-x86"
-# libvirt 9.0's daemons and virsh (no QEMU package: libvirt runs ours)
+# Debian's own QEMU of the pinned series, a second peer for make bench
+need_bench_new="qemu-system-x86>=1:10.0"
+# libvirt's daemons and virsh (no QEMU package: libvirt runs ours):
+# bookworm's 9.0; trixie's backports 12 (main's 11.3 predates <iommu
+# model='amd'>)
 need_libvirt="libvirt-daemon-system libvirt-clients"
+
+# The host's Debian release, and the suite for what its main has too old
+# (empty: main will do).
+codename=$(. /etc/os-release; echo "${VERSION_CODENAME:-}")
+case "$codename" in
+bookworm) new_build=bookworm-backports new_bench=bookworm-backports
+          new_libvirt= libvirt_min=9.0 ;;
+trixie)   new_build= new_bench= new_libvirt=trixie-backports libvirt_min=12.0 ;;
+*) echo "deps: Debian 12 (bookworm) or 13 (trixie) wanted, this is" \
+        "'$(. /etc/os-release; echo "${PRETTY_NAME:-unknown}")'" >&2; exit 1 ;;
+esac
 
 as_root() {
     if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
@@ -28,8 +46,14 @@ debian_mirror() {
         true    # a missing sources file is no error here
 }
 
+# ensure_backports SUITE: the release's own backports in apt's sources
+# (/etc/apt/sources.list.d/qemu-viommu-backports.sources), if not there.
 ensure_backports() {
-    if grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+    local suite=$1
+    [ -n "$suite" ] || return 0
+    # (active lines of active files only: not comments, not *.disabled)
+    if grep -Eqs "^[^#]*[[:space:]]$suite([[:space:]]|\$)" /etc/apt/sources.list \
+            /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; then
         return
     fi
     local uri
@@ -38,18 +62,26 @@ ensure_backports() {
     as_root tee /etc/apt/sources.list.d/qemu-viommu-backports.sources >/dev/null <<EOS
 Types: deb
 URIs: $uri
-Suites: bookworm-backports
+Suites: $suite
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 EOS
     APT_UPDATED=
 }
 
+# The packages of "$@" (each NAME or NAME>=VERSION) not installed, or
+# installed older than VERSION: their names.
 missing() {
-    local p
+    local p name min have
     for p in "$@"; do
-        dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' ||
-            echo "$p"
+        name=${p%%>=*} min=
+        [ "$name" = "$p" ] || min=${p#*>=}
+        have=$(dpkg-query -W -f='${Status} ${Version}\n' "$name" 2>/dev/null |
+               awk '/^install ok installed/ {print $4}' || true)
+        if [ -z "$have" ] || { [ -n "$min" ] &&
+                               dpkg --compare-versions "$have" lt "$min"; }; then
+            echo "$name"
+        fi
     done
 }
 
@@ -67,6 +99,9 @@ apt_install() {
     # shellcheck disable=SC2086
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
         --no-install-recommends ${suite:+-t $suite} $todo >/dev/null
+    todo=$(missing "$@")
+    [ -z "$todo" ] || { echo "deps: still missing or too old after apt:" \
+                             "$(echo $todo) (wanted: $*)" >&2; exit 1; }
 }
 
 # Packages that are only downloaded for the guests (kernels, a foreign
@@ -171,8 +206,8 @@ for what in "$@"; do
     case "$what" in
     build)
         apt_install "" $need_build
-        ensure_backports
-        apt_install bookworm-backports $need_build_bpo ;;
+        ensure_backports "$new_build"
+        apt_install "$new_build" $need_build_new ;;
     guest)
         apt_install "" $need_guest
         fetch_kernel amd64
@@ -182,12 +217,15 @@ for what in "$@"; do
         fetch_kernel arm64 newest
         fetch_busybox arm64 ;;
     libvirt)
-        apt_install "" $need_libvirt ;;
+        ensure_backports "$new_libvirt"
+        # shellcheck disable=SC2046
+        apt_install "$new_libvirt" $(for p in $need_libvirt; do
+                                         echo "$p>=$libvirt_min"; done) ;;
     stress)
         apt_install "" $need_stress ;;
     bench)
-        ensure_backports
-        apt_install bookworm-backports $need_bench_bpo ;;
+        ensure_backports "$new_bench"
+        apt_install "$new_bench" $need_bench_new ;;
     *) echo "deps: unknown set '$what' (build, guest, guest-arm64, libvirt, stress, bench)" >&2; exit 2 ;;
     esac
 done

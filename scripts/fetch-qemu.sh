@@ -1,15 +1,13 @@
 #!/bin/bash
-# Brings the pinned QEMU source (Debian's qemu 10.0.2+ds orig tarball from
-# bookworm-backports) into the cache, verified by sha256, and prints its path.
-# Fallback of the same stable series if the backports tarball disappears:
-# trixie's qemu source package 10.0.13+ds (complete with its .dsc), e.g.
-#   apt-get source --download-only qemu=1:10.0.13+ds-*   (needs deb-src for trixie)
-# then set QEMU_TARBALL=/path/to/qemu_10.0.13+ds.orig.tar.xz and QEMU_SHA256.
+# Brings the pinned QEMU source (scripts/qemu-pin.sh: Debian's orig tarball,
+# from the pool of the mirror apt uses) into the cache, verified by sha256,
+# and prints its path. QEMU_TARBALL and QEMU_SHA256 point it at another.
 set -euo pipefail
 
-QEMU_VERSION=10.0.2
-QEMU_TARBALL_NAME=qemu_${QEMU_VERSION}+ds.orig.tar.xz
-QEMU_SHA256=${QEMU_SHA256:-0901da33844a331bf8b3602b9c1fbd178e60b737c8e3ade678255bd090c9b9f1}
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=scripts/qemu-pin.sh
+. "$here/qemu-pin.sh"
+QEMU_SHA256=${QEMU_SHA256:-$QEMU_SHA256_PINNED}
 cache=${QEMU_VIOMMU_CACHE:-$HOME/.cache/qemu-viommu}
 dest=${QEMU_TARBALL:-$cache/$QEMU_TARBALL_NAME}
 
@@ -22,7 +20,6 @@ if [ -f "$dest" ] && verify "$dest"; then
     exit 0
 fi
 
-here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=scripts/deps.sh
 mirror=$(bash -c ". <(sed -n '/^debian_mirror()/,/^}/p' '$here/deps.sh'); debian_mirror")
 [ -n "$mirror" ] || { echo "fetch-qemu: apt has no Debian mirror configured" >&2; exit 1; }

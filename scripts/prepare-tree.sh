@@ -1,6 +1,8 @@
 #!/bin/bash
 # Lays out two QEMU source trees under build/:
-#   build/qemu-10.0.2/        pristine upstream, as unpacked (compared against, benchmarked)
+#   build/qemu-VERSION/       pristine upstream, as unpacked (compared against,
+#                             benchmarked; scripts/qemu-pin.sh), and build/pristine
+#                             a link to it
 #   build/ours/src/qemu/      a copy in which our hw/ and include/ files stand, as
 #                             symlinks, in place of upstream's counterparts
 # and applies the few documented hook points (see README.rst, "Hook points").
@@ -8,7 +10,9 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 tarball=$("$top/scripts/fetch-qemu.sh")
 build=$top/build
-pristine=$build/qemu-10.0.2
+# shellcheck source=scripts/qemu-pin.sh
+. "$top/scripts/qemu-pin.sh"
+pristine=$build/$QEMU_PRISTINE
 ours=$build/ours/src/qemu
 stamp="$(sha256sum "$tarball" | cut -c1-16)"
 
@@ -162,7 +166,11 @@ hook_line() {
 
 unpack_pristine() {
     if [ "$(cat "$pristine/.viommu-stamp" 2>/dev/null)" != "$stamp" ]; then
-        rm -rf "$pristine" "$build/unpack"
+        # another pin's trees: its pristine source and the upstream build of
+        # it (make bench configures the new one afresh)
+        find "$build" -maxdepth 1 -name 'qemu-*' -type d ! -path "$pristine" \
+            -exec rm -rf {} +
+        rm -rf "$pristine" "$build/unpack" "$build/upstream"
         mkdir -p "$build/unpack"
         tar -C "$build/unpack" -xf "$tarball"
         mv "$build/unpack"/qemu-* "$pristine"
@@ -170,6 +178,7 @@ unpack_pristine() {
         provide_firmware "$pristine"
         echo "$stamp" > "$pristine/.viommu-stamp"
     fi
+    ln -sfn "$QEMU_PRISTINE" "$build/pristine"
 }
 
 unpack_pristine

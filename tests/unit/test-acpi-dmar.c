@@ -29,7 +29,7 @@ static void test_q35_upstream_bytes(void)
 {
     const char *path = getenv("VIOMMU_DMAR_EXPECTED");
     const char *pristine =
-        "build/qemu-10.0.2/tests/data/acpi/x86/q35/DMAR.dmar";
+        "build/pristine/tests/data/acpi/x86/q35/DMAR.dmar";
     static uint8_t want[4096], got[4096];
     DmarConfig cfg = {
         .host_address_width = 48,

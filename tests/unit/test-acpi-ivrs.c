@@ -29,7 +29,7 @@ static void test_q35_upstream_bytes(void)
 {
     const char *path = getenv("VIOMMU_IVRS_EXPECTED");
     const char *pristine =
-        "build/qemu-10.0.2/tests/data/acpi/x86/q35/IVRS.ivrs";
+        "build/pristine/tests/data/acpi/x86/q35/IVRS.ivrs";
     static uint8_t want[4096], got[4096];
     IvrsConfig cfg = {
         .ivinfo = 1 | 40 << 8,
