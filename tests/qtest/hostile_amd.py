@@ -327,23 +327,33 @@ def test_self_targets(binary, fw):
     a.close()
 
 
+IRT = 0x160000      # the interrupt remapping table of the tests below
+
+
+def with_edu_msi(binary, fw, irt_bytes):
+    """Our amd-iommu with intremap=on and a QMP socket, enabled, an empty
+    table of IRT_BYTES at IRT, and edu's MSI (not yet enabled) aimed at the
+    interrupt window. Returns the Amd, its Qmp, the MSI capability's
+    offset, its control word and the offset of its data register."""
+    qmp_path = os.path.join(tempfile.mkdtemp(), 'qmp.sock')
+    a = Amd(binary, fw, ',intremap=on',
+            ('-qmp', 'unix:%s,server=on,wait=off' % qmp_path))
+    qmp = qv.Qmp(qmp_path)
+    a.enable()
+    a.q.mem(IRT, bytes(irt_bytes))
+    msi = qv.find_cap(a.q, a.edu_fn, 0x05)
+    ctl = qv.cfg_read(a.q, a.edu_fn, msi + 2, 2)
+    qv.cfg_write(a.q, a.edu_fn, msi + 4, 4, 0xfee00000)
+    return a, qmp, msi, ctl, msi + (0xc if ctl & 0x80 else 0x8)
+
+
 def test_interrupts(binary, fw):
     """edu's MSI (raised when its DMA ends) under a device table entry
     without V (DMA untranslated) and with IV: blocked, not remapped or
     beyond the table, each logs IO_PAGE_FAULT with I; a good IRTE logs
     nothing."""
-    qmp_path = os.path.join(tempfile.mkdtemp(), 'qmp.sock')
-    a = Amd(binary, fw, ',intremap=on',
-            ('-qmp', 'unix:%s,server=on,wait=off' % qmp_path))
+    a, _, msi, ctl, data_at = with_edu_msi(binary, fw, 2048)
     q = a.q
-    qmp = qv.Qmp(qmp_path)
-    a.enable()
-    irt = 0x160000
-    q.mem(irt, bytes(2048))
-    msi = qv.find_cap(q, a.edu_fn, 0x05)
-    ctl = qv.cfg_read(q, a.edu_fn, msi + 2, 2)
-    data_at = msi + (0xc if ctl & 0x80 else 0x8)
-    qv.cfg_write(q, a.edu_fn, msi + 4, 4, 0xfee00000)
 
     def request(index, q2):
         a.dte(a.edu_fn, 0, 0, q2)
@@ -356,16 +366,16 @@ def test_interrupts(binary, fw):
                 'clock_step 100000000'])
         return a.events()
 
-    remap = 1 | 9 << 1 | irt | 2 << 60
+    remap = 1 | 9 << 1 | IRT | 2 << 60
     for name, index, q2 in (('IntCtl abort', 5, 1),
                             ('IRTE without RemapEn', 5, remap),
                             ('index beyond a 2-entry table', 5,
-                             1 | 1 << 1 | irt | 2 << 60)):
+                             1 | 1 << 1 | IRT | 2 << 60)):
         ev = request(index, q2)
         check('interrupt, %s: IO_PAGE_FAULT with I from edu' % name,
               len(ev) == 1 and ev[0][0] == IO_PAGE_FAULT and
               ev[0][1] == a.edu_fn and (ev[0][2] >> 16) & 0x8, str(ev))
-    q.mem(irt + 4 * 5, struct.pack('<I', 1 | 0x41 << 16))   # vector 0x41
+    q.mem(IRT + 4 * 5, struct.pack('<I', 1 | 0x41 << 16))   # vector 0x41
     check('interrupt through a good IRTE: no event',
           request(5, remap) == [] and a.alive())
     a.close()
@@ -386,18 +396,8 @@ def test_inttablen(binary, fw):
     without an event; 1100b-1111b are reserved: ILLEGAL_DEV_TABLE_ENTRY
     with I, once for the entry however many interrupts follow, until
     software invalidates it."""
-    qmp_path = os.path.join(tempfile.mkdtemp(), 'qmp.sock')
-    a = Amd(binary, fw, ',intremap=on',
-            ('-qmp', 'unix:%s,server=on,wait=off' % qmp_path))
+    a, qmp, msi, ctl, data_at = with_edu_msi(binary, fw, 8192)
     q = a.q
-    qmp = qv.Qmp(qmp_path)
-    a.enable()
-    irt = 0x160000
-    q.mem(irt, bytes(8192))
-    msi = qv.find_cap(q, a.edu_fn, 0x05)
-    ctl = qv.cfg_read(q, a.edu_fn, msi + 2, 2)
-    data_at = msi + (0xc if ctl & 0x80 else 0x8)
-    qv.cfg_write(q, a.edu_fn, msi + 4, 4, 0xfee00000)
     qv.cfg_write(q, a.edu_fn, msi + 2, 2, ctl | 1)
 
     def interrupt(index):
@@ -406,12 +406,12 @@ def test_inttablen(binary, fw):
                 'writel 0x%x 0x1' % (a.edu + 0x64)])    # acknowledge
 
     for n in range(16):
-        a.dte(a.edu_fn, 0, 0, 1 | n << 1 | irt | 2 << 60)
+        a.dte(a.edu_fn, 0, 0, 1 | n << 1 | IRT | 2 << 60)
         # without 2K mode (not offered) MSI data bits 10:8 also carry the
         # message type: fixed and arbitrated reach entries 0 to 511
         last = min((1 << n) - 1, 511) if n <= 11 else 0
         vector = 0x40 + n
-        q.mem(irt + 4 * last, struct.pack('<I', 1 | vector << 16))
+        q.mem(IRT + 4 * last, struct.pack('<I', 1 | vector << 16))
         for _ in range(3):
             interrupt(last)
         ev = a.events()
