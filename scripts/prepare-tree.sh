@@ -168,6 +168,7 @@ unpack_pristine() {
     if [ "$(cat "$pristine/.viommu-stamp" 2>/dev/null)" != "$stamp" ]; then
         # another pin's trees: its pristine source and the upstream build of
         # it (make bench configures the new one afresh)
+        mkdir -p "$build"
         find "$build" -maxdepth 1 -name 'qemu-*' -type d ! -path "$pristine" \
             -exec rm -rf {} +
         rm -rf "$pristine" "$build/unpack" "$build/upstream"
