@@ -1538,12 +1538,14 @@ static void check_ioapic_function(Notifier *n, void *data)
 {
     AMDVIState *s = container_of(n, AMDVIState, machine_done);
     PCIBus *bus = PC_MACHINE(qdev_get_machine())->pcibus;
-    PCIDevice *dev = pci_find_device(bus, 0, s->ioapic_devid & 0xff);
-    uint16_t class = dev ? pci_get_word(dev->config + PCI_CLASS_DEVICE) : 0;
+    PCIDevice *dev;
+    uint16_t class;
 
     if (s->ioapic_devid >> 8) {
         return;     /* other buses are numbered by firmware, later */
     }
+    dev = pci_find_device(bus, 0, s->ioapic_devid & 0xff);
+    class = dev ? pci_get_word(dev->config + PCI_CLASS_DEVICE) : 0;
     if (class != AMDVI_SB_CLASS && class != PCI_CLASS_BRIDGE_ISA &&
         x86_iommu_ir_supported(X86_IOMMU_DEVICE(s))) {
         warn_report("amd-iommu: ioapic-id %02x:%02x.%x names no SMBus or "
