@@ -150,6 +150,13 @@ class Qmp:
             if 'event' not in reply:
                 return reply
 
+    def lapic_irr(self):
+        """The vectors pending in CPU 0's local APIC (HMP 'info lapic')."""
+        out = self.cmd('human-monitor-command',
+                       **{'command-line': 'info lapic'})['return']
+        line = [x for x in out.splitlines() if x.startswith('IRR')][0]
+        return [int(v) for v in line.split()[1:] if v.isdigit()]
+
 def cfg_read(q, devfn, off, size, bus=0):
     q.out('l', 0xcf8, cfg_addr(devfn, off & ~3, bus))
     val = q.inp('l', 0xcfc)

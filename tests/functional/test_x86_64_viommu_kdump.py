@@ -26,9 +26,11 @@ class ViommuKdump(ViommuGuestTest):
                      if 'RESULT kdump.loaded=1' in line)
         return guest.lines[start + 1:]
 
-    def capture_result(self, guest, key):
-        """What the capture kernel reported for KEY ('' if nothing)."""
-        for line in self.capture_lines(guest):
+    @staticmethod
+    def capture_result(lines, key):
+        """What the capture kernel reported for KEY in its LINES ('' if
+        nothing)."""
+        for line in lines:
             m = RESULT.search(line)
             if m and m.group(1) == key:
                 return m.group(2)
@@ -49,10 +51,10 @@ class ViommuKdump(ViommuGuestTest):
         self.assertRegex(g.result('kdump.vmcore'), r'^[0-9]{6,}$',
                          'the capture kernel found a vmcore')
         self.assertEqual(g.result('iommus'), '1', 'IOMMU devices')
-        self.assertEqual(self.capture_result(g, 'iommus'), '1',
+        capture = self.capture_lines(g)
+        self.assertEqual(self.capture_result(capture, 'iommus'), '1',
                          'IOMMU devices (capture kernel)')
-        dmesg = '\n'.join(line for line in self.capture_lines(g)
-                          if 'DMESG' in line)
+        dmesg = '\n'.join(line for line in capture if 'DMESG' in line)
         for line in takeover:
             self.assertRegex(dmesg, line,
                              'the capture kernel took the IOMMU over')

@@ -6,7 +6,8 @@
 # tests download nothing. Each suite runs on Debian's 6.12 kernel and on the
 # newest Debian ships (7.3): a suite's class boots the first, and its
 # subclass made by on_newest_kernel() the second. The guest prints
-# "RESULT key=value" lines on its console and powers off; the helpers below boot it behind a vIOMMU, collect
+# "RESULT key=value" lines on its console and powers off; the helpers below
+# boot it behind a vIOMMU, collect
 # those lines, and check what a user would check.
 #
 # SPDX-License-Identifier: GPL-2.0-or-later
@@ -173,7 +174,8 @@ class ViommuGuestTest(QemuSystemTest):
         """The guest booted this class's kernel: 6.12, or a newer one."""
         booted = guest.result('kernel')
         if self.kernel == 'newest':
-            self.assertRegex(booted, r'^([7-9]|[1-9][0-9])\.|^6\.(1[3-9]|[2-9])',
+            self.assertRegex(booted,
+                             r'^([7-9]|[1-9][0-9])\.|^6\.(1[3-9]|[2-9])',
                              'the newest kernel booted')
         else:
             self.assertRegex(booted, r'^6\.12\.', 'Debian 12\'s 6.12 booted')

@@ -381,14 +381,6 @@ def test_interrupts(binary, fw):
     a.close()
 
 
-def irr(qmp):
-    """The vectors pending in CPU 0's local APIC (HMP 'info lapic')."""
-    out = qmp.cmd('human-monitor-command',
-                  **{'command-line': 'info lapic'})['return']
-    line = [x for x in out.splitlines() if x.startswith('IRR')][0]
-    return [int(v) for v in line.split()[1:] if v.isdigit()]
-
-
 def test_inttablen(binary, fw):
     """Every IntTabLen (DTE bits 132:129): 0000b-1011b are 1 to 2048
     entries, and an interrupt through the last entry of each (at most 511,
@@ -416,7 +408,7 @@ def test_inttablen(binary, fw):
             interrupt(last)
         ev = a.events()
         if n <= 11:
-            pending = irr(qmp)
+            pending = qmp.lapic_irr()
             check('IntTabLen %d (%d entries): entry %d remapped to vector '
                   '0x%x (pending in the local APIC), no event'
                   % (n, 1 << n, last, vector),

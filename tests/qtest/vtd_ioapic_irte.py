@@ -60,11 +60,7 @@ class Machine:
         self.q.wr('l', VTD + GCMD, IRE)
 
     def irr(self):
-        """The vectors pending in CPU 0's local APIC (HMP 'info lapic')."""
-        out = self.qmp.cmd('human-monitor-command',
-                           **{'command-line': 'info lapic'})['return']
-        line = [x for x in out.splitlines() if x.startswith('IRR')][0]
-        return [int(v) for v in line.split()[1:] if v.isdigit()]
+        return self.qmp.lapic_irr()
 
     def ioapic_pin(self, index, vector):
         """Pin PIN in remappable format, edge, IRTE INDEX; raises it once."""
