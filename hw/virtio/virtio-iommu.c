@@ -17,6 +17,7 @@
 #include "qemu/error-report.h"
 #include "qemu/log.h"
 #include "qemu/main-loop.h"
+#include "qemu/timer.h"
 #include "qapi/error.h"
 #include "hw/qdev-properties.h"
 #include "hw/qdev-properties-system.h"
@@ -530,6 +531,7 @@ typedef struct RingBatch {
     int n;                      /* queue index */
     uint16_t first;             /* last_avail_idx (and used idx) at start */
     unsigned reset_count;
+    unsigned budget;            /* requests this batch may still serve */
 } RingBatch;
 
 /* Was the queue reset under the batch (device reset or queue reset)? */
@@ -587,12 +589,19 @@ static VringStatus serve_chain(const RingBatch *b)
     return st;
 }
 
-/* Pops, serves and publishes until the ring is empty or broken */
-static VringStatus serve_batch(const RingBatch *b)
+/*
+ * Pops, serves and publishes until the ring is empty or broken, or
+ * b->budget requests are served (b->budget is then 0: the rest waits for
+ * resume_requests()).
+ */
+static VringStatus serve_batch(RingBatch *b)
 {
     VringStatus st;
 
     for (;;) {
+        if (!b->budget) {
+            return VRING_OK;
+        }
         st = vring_split_pop(b->r);
         if (st == VRING_EMPTY && !batch_stopped(b)) {
             /* publish; VRING_OK means the driver added more meanwhile */
@@ -606,6 +615,7 @@ static VringStatus serve_batch(const RingBatch *b)
             return st;
         }
         st = serve_chain(b);
+        b->budget--;
         if (st != VRING_OK || batch_stopped(b)) {
             return st;
         }
@@ -614,17 +624,20 @@ static VringStatus serve_batch(const RingBatch *b)
 
 /*
  * The split ring, served by our own ring code (hw/viommu/vring-split.c).
- * Every request completes before this returns, so used idx equals
+ * Every request popped completes before this returns, so used idx equals
  * last_avail_idx at the start, and virtio.c's VirtQueue is brought up to
- * date at the end (as vhost does when it stops).
+ * date at the end (as vhost does when it stops). True when it stopped
+ * after one queue size of requests with more in the ring.
  */
-static void serve_split_ring(VirtIOIOMMU *s, VirtQueue *vq)
+static bool serve_split_ring(VirtIOIOMMU *s, VirtQueue *vq)
 {
     VirtIODevice *vdev = VIRTIO_DEVICE(s);
     RingBatch b = {
         .s = s, .vdev = vdev, .r = s->req_ring,
         .n = virtio_get_queue_index(vq), .reset_count = s->reset_count,
+        .budget = virtio_queue_get_num(vdev, virtio_get_queue_index(vq)),
     };
+    bool more = false;
     VringStatus st;
 
     s->ring_io_seen = false;
@@ -638,7 +651,10 @@ static void serve_split_ring(VirtIOIOMMU *s, VirtQueue *vq)
                       virtio_vdev_has_feature(vdev, VIRTIO_RING_F_EVENT_IDX),
                       b.first);
     st = serve_batch(&b);
-    if (st != VRING_EMPTY && st != VRING_OK && !batch_stopped(&b)) {
+    if (st == VRING_OK && !b.budget && !batch_stopped(&b)) {
+        more = true;
+        vring_split_publish(b.r);
+    } else if (st != VRING_EMPTY && st != VRING_OK && !batch_stopped(&b)) {
         vring_split_publish(b.r);
         if (!batch_stopped(&b)) {
             virtio_error(vdev, "virtio-iommu: request queue: %s",
@@ -647,7 +663,7 @@ static void serve_split_ring(VirtIOIOMMU *s, VirtQueue *vq)
     }
     ring_win_close_all(s);
     if (s->ring_io_seen && batch_reset(&b)) {
-        return;     /* the queue starts afresh: nothing to bring back */
+        return false;   /* the queue starts afresh: nothing to bring back */
     }
     virtio_queue_set_last_avail_idx(vdev, b.n, b.r->last_avail);
     virtio_queue_update_used_idx(vdev, b.n);
@@ -658,15 +674,22 @@ static void serve_split_ring(VirtIOIOMMU *s, VirtQueue *vq)
     if (b.r->nr_published) {
         virtio_notify(vdev, vq);
     }
+    return more;
 }
 
-/* The packed ring (device property packed=on), through virtio.c */
-static void serve_virtqueue(VirtIOIOMMU *s, VirtQueue *vq)
+/*
+ * The packed ring (device property packed=on), through virtio.c. True
+ * when it stopped after one queue size of requests with more in the ring.
+ */
+static bool serve_virtqueue(VirtIOIOMMU *s, VirtQueue *vq)
 {
     VirtQueueElement *elem;
+    unsigned budget = virtio_queue_get_num(VIRTIO_DEVICE(s),
+                                           virtio_get_queue_index(vq));
     bool any = false;
 
-    while ((elem = virtqueue_pop(vq, sizeof(*elem)))) {
+    while (budget && (elem = virtqueue_pop(vq, sizeof(*elem)))) {
+        budget--;
         uint8_t req[VIOMMU_REQ_MAX_SIZE];
         uint8_t tail[VIOMMU_REQ_TAIL_SIZE] = { 0 };
         size_t in_len = iov_size(elem->in_sg, elem->in_num);
@@ -691,19 +714,29 @@ static void serve_virtqueue(VirtIOIOMMU *s, VirtQueue *vq)
     if (any) {
         virtio_notify(VIRTIO_DEVICE(s), vq);
     }
+    return !budget && !virtio_queue_empty(vq);
 }
 
-static void virtio_iommu_handle_req(VirtIODevice *vdev, VirtQueue *vq)
+/*
+ * Serves the request queue, one queue size of requests per call at most,
+ * so that a driver that keeps the ring full (another vCPU refilling it)
+ * cannot hold the BQL for ever: the rest is served from req_resume, a
+ * timer of the virtual clock (it fires only while the VM runs), after the
+ * main loop has had its turn.
+ */
+static void serve_requests(VirtIOIOMMU *s)
 {
-    VirtIOIOMMU *s = VIRTIO_IOMMU(vdev);
+    VirtIODevice *vdev = VIRTIO_DEVICE(s);
+    VirtQueue *vq = s->req_vq;
     int n = virtio_get_queue_index(vq);
+    bool more = false;
 
     if (virtio_device_disabled(vdev) || !virtio_queue_get_desc_addr(vdev, n)) {
         return;
     }
     if (virtio_vdev_has_feature(vdev, VIRTIO_F_RING_PACKED) ||
         virtio_queue_get_num(vdev, n) > VRING_MAX_QUEUE) {
-        serve_virtqueue(s, vq);
+        more = serve_virtqueue(s, vq);
     } else if (s->serving_ring) {
         /* a kick from the batch's own DMA: served once the batch ends */
         s->ring_kicked = true;
@@ -713,12 +746,26 @@ static void virtio_iommu_handle_req(VirtIODevice *vdev, VirtQueue *vq)
         s->serving_ring = true;
         do {
             s->ring_kicked = false;
-            serve_split_ring(s, vq);
-        } while (s->ring_kicked && ++runs < RING_MAX_RERUNS &&
+            more = serve_split_ring(s, vq);
+        } while (!more && s->ring_kicked && ++runs < RING_MAX_RERUNS &&
                  !virtio_device_disabled(vdev) &&
                  virtio_queue_get_desc_addr(vdev, n));
         s->serving_ring = false;
     }
+    if (more) {
+        timer_mod(s->req_resume, qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL));
+    }
+}
+
+static void virtio_iommu_handle_req(VirtIODevice *vdev, VirtQueue *vq)
+{
+    serve_requests(VIRTIO_IOMMU(vdev));
+}
+
+/* req_resume: the requests a slice left in the ring */
+static void resume_requests(void *opaque)
+{
+    serve_requests(opaque);
 }
 
 /* ---- fault reporting on the event queue (5.13.6.9) ---- */
@@ -1176,6 +1223,7 @@ static void virtio_iommu_reset(VirtIODevice *vdev)
     VirtIOIOMMU *s = VIRTIO_IOMMU(vdev);
 
     s->reset_count++;         /* a batch in progress drops its work */
+    timer_del(s->req_resume);   /* and what a slice left is gone */
     /* 5.13.5: "When the device is reset, endpoints are not attached" */
     qemu_mutex_lock(&s->lock);
     viommu_xc_inv_all(&s->fast);
@@ -1406,6 +1454,7 @@ static void virtio_iommu_realize(DeviceState *dev, Error **errp)
                                    virtio_iommu_handle_event);
     s->fault_bh = qemu_bh_new_guarded(deliver_faults, s,
                                       &dev->mem_reentrancy_guard);
+    s->req_resume = timer_new_ns(QEMU_CLOCK_VIRTUAL, resume_requests, s);
     if (s->primary_bus) {
         pci_setup_iommu(s->primary_bus, &virtio_iommu_pci_ops, s);
     } else {
@@ -1427,6 +1476,7 @@ static void virtio_iommu_unrealize(DeviceState *dev)
     viommu_info_unregister(OBJECT(s));
     qemu_unregister_reset(virtio_iommu_system_reset, s);
     qemu_bh_delete(s->fault_bh);
+    timer_free(s->req_resume);
     virtio_delete_queue(s->req_vq);
     g_free(s->req_ring);
     virtio_delete_queue(s->event_vq);
@@ -1478,6 +1528,8 @@ static int virtio_iommu_post_load(void *opaque, int version_id)
     g_free(s->migration_buf);
     s->migration_buf = NULL;
     refresh_all_endpoints(s);
+    /* requests a slice left on the source: served once the VM runs */
+    timer_mod(s->req_resume, qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL));
     return ok ? 0 : -EINVAL;
 }
 

@@ -84,6 +84,7 @@ struct VirtIOIOMMU {
     bool serving_ring;          /* a batch is running: no re-entry */
     bool ring_kicked;           /* ... and its own DMA kicked the queue */
     bool ring_io_seen;          /* ... and reached something besides RAM */
+    QEMUTimer *req_resume;      /* serves what a slice of requests left */
     unsigned reset_count;       /* device resets so far */
 
     /* properties */
