@@ -45,6 +45,12 @@
 #define Q2_RESERVED     (0xfull << 52 | 1ull << 59)
 
 /*
+ * 53:0; AttrV, Mode0FC and SnoopAttribute are accepted and ignored: they
+ * ask for memory attributes, which have no meaning for emulated DMA
+ */
+#define Q3_RESERVED     ((1ull << 54) - 1)
+
+/*
  * IntTabLen n: 2^n entries, 1 (0000b) to 2048 (1011b); 1100b-1111b are
  * reserved. 1024 and 2048 entries are accepted whatever the IOMMU's
  * NumIntRemapMode says, as hardware does: software that programs them
@@ -118,7 +124,8 @@ AmdDteFault amd_dte_decode(const uint64_t q[4], int max_mode,
     *dte = d;
     if (q[0] & Q0_V) {
         d.valid = true;
-        if ((q[0] & Q0_RESERVED) || (q[1] & Q1_RESERVED) || q[3]) {
+        if ((q[0] & Q0_RESERVED) || (q[1] & Q1_RESERVED) ||
+            (q[3] & Q3_RESERVED)) {
             return AMD_DTE_RESERVED;
         }
         f = decode_dma(q[0], q[1], max_mode, out_mask, &d);

@@ -76,7 +76,7 @@ static void test_reserved(void)
         { 3, 1ull << 16 },                  /* GCR3 bits */
         { 3, 1ull << 42 },
         { 3, 0, 1 | 1ull << 59 },
-        { 3, 0, 0, 1 },                     /* q3 */
+        { 3, 0, 0, 1ull << 53 },            /* q3 53:0 */
         { 3 | 7ull << 9 },                  /* Mode 7 */
         { 3 | 6ull << 9 | 0x1000 },         /* Mode 6 beyond HATS 4 */
         { 3 | 4ull << 9 | 1ull << 48 },     /* root beyond 48 bits */
@@ -92,6 +92,18 @@ static void test_reserved(void)
 
         CHECK_EQ(amd_dte_decode(bad[i], max_mode, out, &d), AMD_DTE_RESERVED);
     }
+}
+
+/* q3's AttrV, Mode0FC and SnoopAttribute: accepted, DMA as without */
+static void test_q3_attributes(void)
+{
+    uint64_t q[4] = { 3 | 4ull << 9 | 0x5000 | 3ull << 61, 0, 0,
+                      1ull << 54 | 1ull << 55 | 0xa5ull << 56 };
+    AmdDte d;
+
+    CHECK_EQ(amd_dte_decode(q, 6, OUT52, &d), AMD_DTE_OK);
+    CHECK(d.dma == AMD_DTE_DMA_TRANSLATED);
+    CHECK_EQ(d.root, 0x5000);
 }
 
 /* Every IntTabLen encoding: 2^n entries up to 1011b, then reserved. */
@@ -149,6 +161,7 @@ int main(void)
     RUN(test_not_valid);
     RUN(test_linux_entries);
     RUN(test_reserved);
+    RUN(test_q3_attributes);
     RUN(test_inttablen);
     RUN(test_events);
     return unit_report("test-amd-dte");
