@@ -81,7 +81,7 @@ refresh_ours() {
 # text never piles up, and an unchanged tree is not rebuilt).
 HOOKED_FILES="hw/meson.build tests/functional/meson.build hw/i386/acpi-build.c
     include/exec/memory.h system/physmem.c qapi/qapi-schema.json
-    qapi/meson.build hmp-commands-info.hx accel/tcg/cpu-exec.c"
+    qapi/meson.build hmp-commands-info.hx"
 
 apply_hooks() {
     local work="$build/hooks.tmp" f
@@ -130,22 +130,33 @@ apply_hooks() {
     hmp+=' .help = "show the virtual IOMMUs, their endpoints and counters",'
     hmp+=' }, /* qemu-viommu hook 6 */'
     echo "$hmp" >> "$work/hmp-commands-info.hx"
-    # 7. system/physmem.c, accel/tcg/cpu-exec.c: a TCG vCPU's cached
-    #    memory dispatch holds its FlatView until the vCPU caches the next
-    #    or is unrealized (hw/viommu/cpu-dispatch.c).
+    # 7. system/physmem.c: a TCG vCPU resolves its TLB's section indices
+    #    through the FlatView they come from, held per CPU address space
+    #    from one TLB flush to the next (hw/viommu/cpu-dispatch.c).
     hook_line "$work/system/physmem.c" before '#include "exec/ram_addr.h"' \
         '#include "hw/viommu/cpu-dispatch.h" /* qemu-viommu hook 7 */'
+    hook_line "$work/system/physmem.c" after "    MemoryListener tcg_as_listener;" \
+        "    CPUDispatchHold held; /* qemu-viommu hook 7 */"
     hook_line "$work/system/physmem.c" after \
-        "    cpuas->memory_dispatch = address_space_to_dispatch(cpuas->as);" \
-        "    cpu_dispatch_hold(cpuas, cpu, cpuas->as); /* qemu-viommu hook 7 */"
+        "    AddressSpaceDispatch *d = address_space_to_dispatch(cpu->cpu_ases[asidx].as);" \
+        "    d = cpu_dispatch_of(&cpu->cpu_ases[asidx].held, d); /* qemu-viommu hook 7 */"
     hook_line "$work/system/physmem.c" after \
-        "        memory_listener_unregister(&cpuas->tcg_as_listener);" \
-        "        cpu_dispatch_release(cpuas); /* qemu-viommu hook 7 */"
-    hook_line "$work/accel/tcg/cpu-exec.c" after \
-        "    tcg_iommu_free_notifier_list(cpu);" \
-        "    cpu_dispatch_release_cpu(cpu); /* qemu-viommu hook 7 */"
-    hook_line "$work/accel/tcg/cpu-exec.c" before '#include "internal-common.h"' \
-        '#include "hw/viommu/cpu-dispatch.h" /* qemu-viommu hook 7 */'
+        "    AddressSpaceDispatch *d = address_space_to_dispatch(cpuas->as);" \
+        "    d = cpu_dispatch_of(&cpuas->held, d); /* qemu-viommu hook 7 */"
+    hook_line "$work/system/physmem.c" before "    tlb_flush(cpu);" \
+        "    { CPUAddressSpace *cpuas = data.host_ptr; cpu_dispatch_hold(&cpuas->held, cpuas->as); } /* qemu-viommu hook 7 */"
+    hook_line "$work/system/physmem.c" after \
+        "            memory_listener_unregister(&cpuas->tcg_as_listener);" \
+        "            cpu_dispatch_release(&cpuas->held); /* qemu-viommu hook 7 */"
+    # 8. system/physmem.c: a slow-path access of a MemoryRegionCache behind
+    #    an IOMMU that crosses an IOVA page goes one page at a time, each
+    #    through its own translation (hw/viommu/iommu-direct.c).
+    hook_line "$work/system/physmem.c" before \
+        "    mr = address_space_translate_cached(cache, addr, &mr_addr, &l, false," \
+        "    { MemTxResult r; if (iommu_direct_cache_split(cache, addr, buf, len, false, &r)) { return r; } } /* qemu-viommu hook 8 */"
+    hook_line "$work/system/physmem.c" before \
+        "    mr = address_space_translate_cached(cache, addr, &mr_addr, &l, true," \
+        "    { MemTxResult r; if (iommu_direct_cache_split(cache, addr, (void *)buf, len, true, &r)) { return r; } } /* qemu-viommu hook 8 */"
     for f in $HOOKED_FILES; do
         # a new file, never a write through to one shared with pristine
         cmp -s "$work/$f" "$ours/$f" || cp --remove-destination "$work/$f" "$ours/$f"

@@ -24,7 +24,7 @@ count=${2:-3}
 minutes=${3:-}
 iommus=${STRESS_IOMMUS:-virtio intel amd}
 modes=${STRESS_MODES:-strict lazy pt}
-dir=${STRESS_DIR:-$top/build/stress}
+dir=$(realpath -m -- "${STRESS_DIR:-$top/build/stress}")  # the boots run elsewhere
 churn=${STRESS_CHURN:-200}
 GUEST_TIMEOUT=${GUEST_TIMEOUT:-300}
 export GUEST_QEMU=$qemu GUEST_TIMEOUT GUEST_TIMEOUT_SIGNAL=ABRT

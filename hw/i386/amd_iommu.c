@@ -59,19 +59,21 @@
 /* ---- registers (3.4) ---- */
 
 enum {
-    R_DEVTAB = 0x00, R_CMDBUF = 0x08, R_EVTLOG = 0x10, R_CONTROL = 0x18,
+    R_DEVTAB = 0x00, R_CMDBUF = AMDVI_MMIO_COMMAND_BASE, R_EVTLOG = 0x10,
+    R_CONTROL = AMDVI_MMIO_CONTROL,
     R_EXCL_BASE = 0x20, R_EXCL_LIMIT = 0x28, R_EFR = 0x30,
     R_XT_EVT = 0x170, R_XT_PPR = 0x178, R_XT_GALOG = 0x180,
-    R_CMD_HEAD = 0x2000, R_CMD_TAIL = 0x2008, R_EVT_HEAD = 0x2010,
+    R_CMD_HEAD = AMDVI_MMIO_COMMAND_HEAD, R_CMD_TAIL = AMDVI_MMIO_COMMAND_TAIL,
+    R_EVT_HEAD = 0x2010,
     R_EVT_TAIL = 0x2018, R_STATUS = 0x2020,
 };
 
 /* Control (3.4.3) */
-#define CTL_IOMMU_EN        (1ull << 0)
+#define CTL_IOMMU_EN        AMDVI_MMIO_CONTROL_AMDVIEN
 #define CTL_EVT_LOG_EN      (1ull << 2)
 #define CTL_EVT_INT_EN      (1ull << 3)
 #define CTL_COMWAIT_INT_EN  (1ull << 4)
-#define CTL_CMDBUF_EN       (1ull << 12)
+#define CTL_CMDBUF_EN       AMDVI_MMIO_CONTROL_CMDBUFLEN
 #define CTL_GA_EN           (1ull << 17)
 #define CTL_XT_EN           (1ull << 50)
 #define CTL_INTCAPXT_EN     (1ull << 51)
@@ -107,7 +109,7 @@ enum {
 #define CAP_EXT             (1u << 28)
 
 #define BASE_MASK           0x000ffffffffff000ull
-#define PTR_MASK            0x7fff0ull          /* head and tail, 18:4 */
+#define PTR_MASK            AMDVI_MMIO_CMDBUF_HEAD_MASK  /* head, tail: 18:4 */
 #define OUT_MASK            ((1ull << 52) - 1)  /* system address width */
 
 /* The interrupt address range: DMA writes here are interrupt requests. */

@@ -37,6 +37,21 @@ OBJECT_DECLARE_SIMPLE_TYPE(AMDVIPCIState, AMD_IOMMU_PCI)
 #define AMDVI_REGS_SIZE         0x2050
 
 /*
+ * Registers and fields (3.4) that tests outside the model drive, by the
+ * names QEMU's own qtests use (tests/qtest/amd-iommu-test.c): offsets
+ * from AMDVI_BASE_ADDR, 64 bits each.
+ */
+#define AMDVI_MMIO_COMMAND_BASE     0x0008  /* Command Buffer Base Address */
+#define AMDVI_MMIO_CONTROL          0x0018  /* IOMMU Control */
+#define AMDVI_MMIO_COMMAND_HEAD     0x2000  /* Command Buffer Head Pointer */
+#define AMDVI_MMIO_COMMAND_TAIL     0x2008  /* Command Buffer Tail Pointer */
+#define AMDVI_MMIO_CMDBUF_HEAD_MASK 0x7fff0ull      /* CmdHeadPtr, 18:4 */
+#define AMDVI_MMIO_CONTROL_AMDVIEN  (1ull << 0)     /* Control: IommuEn */
+#define AMDVI_MMIO_CONTROL_CMDBUFLEN (1ull << 12)   /* Control: CmdBufEn */
+#define AMDVI_COMMAND_SIZE          16      /* bytes per command (2.4) */
+#define AMDVI_CMD_COMPLETION_WAIT   0x1     /* opcode, command bits 63:60 */
+
+/*
  * The DeviceID the IOAPIC's (and HPET's) interrupts carry, their IVRS
  * special entries, by default: 00:14.0, where AMD's southbridge (FCH)
  * has its SMBus function. ioapic-id moves it.

@@ -299,3 +299,33 @@ void iommu_direct_cache_destroy(MemoryRegionCache *cache)
     leave_direct(d);
     g_free(d);
 }
+
+/* From offset @addr of @cache to the end of its IOMMU page, @len at most */
+static hwaddr in_page(IOMMUMemoryRegion *iommu_mr,
+                      const MemoryRegionCache *cache, hwaddr addr, hwaddr len)
+{
+    uint64_t page = memory_region_iommu_get_min_page_size(iommu_mr);
+    hwaddr iova = cache->xlat + addr;
+
+    return MIN(len, page - (iova & (page - 1)));
+}
+
+bool iommu_direct_cache_split(MemoryRegionCache *cache, hwaddr addr,
+                              void *buf, hwaddr len, bool is_write,
+                              MemTxResult *res)
+{
+    IOMMUMemoryRegion *iommu_mr = memory_region_get_iommu(cache->mrs.mr);
+    uint8_t *p = buf;
+    hwaddr n;
+
+    if (!iommu_mr || in_page(iommu_mr, cache, addr, len) == len) {
+        return false;
+    }
+    *res = MEMTX_OK;
+    for (; len; addr += n, p += n, len -= n) {
+        n = in_page(iommu_mr, cache, addr, len);
+        *res |= is_write ? address_space_write_cached_slow(cache, addr, p, n)
+                         : address_space_read_cached_slow(cache, addr, p, n);
+    }
+    return true;
+}

@@ -1,13 +1,13 @@
 #!/bin/bash
-# Runs upstream QEMU 10.0.2's own qtests against our devices:
+# Runs upstream QEMU's own qtests (the pinned release's) against our devices:
 #  - qos-test, every virtio-iommu path (i440FX, virtio-iommu-test.c)
 #  - bios-tables-test acpi/q35/viot and acpi/virt/viot (our VIOT, and every
 #    other table of those machines, byte for byte against upstream's
 #    expected tables; virt boots Debian's AAVMF), acpi/q35/kvm/dmar
 #    (our DMAR) under TCG, and acpi/q35/ivrs (our IVRS and DSDT against
 #    our expected ones, tests/qtest/data/{IVRS,DSDT}.ivrs)
-#  - intel-iommu-test (our intel-iommu)
-#  - ours: host IOMMU constraints of assigned devices (host_constraints.py),
+#  - intel-iommu-test (our intel-iommu), amd-iommu-test (our amd-iommu)
+#  - ours: ring accesses across IOMMU pages (ring_straddle.py), host IOMMU constraints of assigned devices (host_constraints.py),
 #    a hostile driver against the request ring (hostile_ring.py), a
 #    hostile guest against intel-iommu (hostile_vtd.py) and what its
 #    notifiers tell VFIO (notify_vtd.py), and a hostile guest against
@@ -23,7 +23,7 @@ mkdir -p "$work"
 
 # bios-tables-test boots aarch64 virt with edk2, here Debian's AAVMF
 ninja -C "$obj" -j"$(nproc)" tests/qtest/qos-test tests/qtest/bios-tables-test \
-    tests/qtest/intel-iommu-test \
+    tests/qtest/intel-iommu-test tests/qtest/amd-iommu-test \
     pc-bios/edk2-aarch64-code.fd pc-bios/edk2-arm-vars.fd >/dev/null
 
 # wrapper ARCH EXTRA...: the binary the qtests start
@@ -97,6 +97,14 @@ run acpi_virt_viot bash -c "cd '$obj' && QTEST_QEMU_BINARY='$bt_bin' \
 # upstream's intel-iommu-test: capabilities, registers equal after reset
 run intel_iommu_test env QTEST_QEMU_BINARY="$(wrapper x86_64)" \
     "$obj/tests/qtest/intel-iommu-test"
+
+# upstream's amd-iommu-test: the command buffer's head wraps to 0 at its end
+run amd_iommu_test env QTEST_QEMU_BINARY="$(wrapper x86_64)" \
+    "$obj/tests/qtest/amd-iommu-test"
+
+# virtio ring accesses that cross an IOMMU page (hook 8), behind each IOMMU
+run ring_straddle python3 "$top/tests/qtest/ring_straddle.py" \
+    "$obj/qemu-system-x86_64" "$fw"
 
 # Host IOMMU constraints of assigned devices (HostIOMMUDevice), through
 # x-host-iommu-stub: page sizes no x86 host here has, hot-plug refusal

@@ -1,31 +1,30 @@
 /*
- * qemu-viommu hook 7: a TCG vCPU's cached memory dispatch keeps its
- * FlatView alive until the vCPU itself moves to a newer one.
+ * qemu-viommu hook 7: a TCG vCPU resolves its TLB's section indices
+ * through the dispatch they were taken from.
  *
- * TCG caches, per CPU address space, the dispatch of its FlatView
- * (CPUAddressSpace.memory_dispatch in system/physmem.c): the TLB fill
- * (address_space_translate_for_iotlb) and the TLB's section lookups use
- * it. A memory transaction publishes a new FlatView, retires the old one
- * through call_rcu, and queues work on each vCPU (tcg_commit_cpu) that
- * moves its cache to the new dispatch. RCU keeps the old FlatView only
- * for read-side sections that had begun when it was retired; a vCPU that
- * was outside cpu_exec then (woken from HLT, waiting in cpu_exec_halt for
- * the BQL that the transaction holds) enters cpu_exec afterwards, delivers
- * the pending interrupt and walks the guest's tables through the old
- * dispatch before it looks at its work list. Once the RCU thread has
- * reclaimed the old FlatView, that walk reads freed memory.
+ * A TCG TLB entry of an MMIO page keeps the index of its
+ * MemoryRegionSection in the dispatch of a FlatView of the vCPU's address
+ * space (address_space_translate_for_iotlb when the entry is filled,
+ * iotlb_to_section when the page is accessed, both in system/physmem.c).
+ * A memory transaction publishes a new FlatView and queues work on each
+ * vCPU (tcg_commit_cpu) that flushes its TLB. QEMU 10.0.13 looks the index
+ * up in the address space's *current* dispatch; until the queued flush
+ * runs (the vCPU finishes its translation block, or wakes from HLT and
+ * takes an interrupt first), an index taken from the previous FlatView
+ * names whatever section has that index in the new one: an MMIO load
+ * returns another device's register, or trips the bound assertion in
+ * iotlb_to_section. Guests behind a vIOMMU change the layout often enough
+ * to hit it (see README.rst, "Hook points").
  *
- * With the hook, each CPU address space holds a reference to the FlatView
- * whose dispatch it caches, taken when tcg_commit_cpu caches it and
- * dropped when the vCPU caches the next one, or when the vCPU is
- * unrealized (hot-unplug: its thread is gone, and QEMU 10.0 never destroys
- * its address spaces) or an address space destroyed; the FlatView is then
- * retired through RCU as usual, at a point where the vCPU no longer uses
- * it.
+ * With the hook each CPU address space holds the FlatView its TLB entries
+ * come from: taken by tcg_commit_cpu together with the flush, so that the
+ * held dispatch and the TLB change at one point on the vCPU's own thread,
+ * and used by both lookups. The reference keeps that FlatView alive
+ * until the vCPU moves on; it is then retired through RCU as usual.
  *
- * The hook (scripts/prepare-tree.sh, README.rst "Hook points"): one call
- * in tcg_commit_cpu() and one in cpu_address_space_destroy()
- * (system/physmem.c), one in tcg_exec_unrealizefn() (accel/tcg/cpu-exec.c).
+ * Threads: cpu_dispatch_hold() and cpu_dispatch_of() run on the vCPU's
+ * thread (or before it runs, at realize), cpu_dispatch_release() when its
+ * address spaces are destroyed (the thread is gone); no lock is needed.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -33,21 +32,30 @@
 #define HW_VIOMMU_CPU_DISPATCH_H
 
 #include "exec/memory.h"
-#include "hw/core/cpu.h"
+#include "exec/memory-internal.h"
+
+/* The FlatView one CPU address space's TLB entries come from (or NULL) */
+typedef struct CPUDispatchHold {
+    FlatView *fv;
+} CPUDispatchHold;
 
 /*
- * @cpuas (an opaque key: the CPUAddressSpace of @cpu) now caches the
- * dispatch of @as's current FlatView: hold that FlatView, release the one
- * held before. Called where the cache is set, with the BQL held (so that
- * the current FlatView is the one whose dispatch was cached).
+ * The TLB of the vCPU is flushed now: hold @as's current FlatView and
+ * release the one held before (a reference each).
  */
-void cpu_dispatch_hold(const void *cpuas, const CPUState *cpu,
-                       AddressSpace *as);
+void cpu_dispatch_hold(CPUDispatchHold *h, AddressSpace *as);
 
-/* @cpuas caches no dispatch any more: release what it held, if anything. */
-void cpu_dispatch_release(const void *cpuas);
+/* The address space is destroyed: release what @h holds, if anything. */
+void cpu_dispatch_release(CPUDispatchHold *h);
 
-/* @cpu runs no more (unrealized): release what its address spaces hold. */
-void cpu_dispatch_release_cpu(const CPUState *cpu);
+/*
+ * The dispatch to resolve @h's TLB entries in: the held one, or @current
+ * when nothing is held yet (before the first commit).
+ */
+static inline AddressSpaceDispatch *
+cpu_dispatch_of(const CPUDispatchHold *h, AddressSpaceDispatch *current)
+{
+    return h->fv ? flatview_to_dispatch(h->fv) : current;
+}
 
 #endif

@@ -24,7 +24,8 @@
  * The hook (scripts/prepare-tree.sh, README.rst "Hook points"): two
  * fields in MemoryRegionCache (include/exec/memory.h) and one call each in
  * address_space_cache_init(), address_space_translate_cached() and
- * address_space_cache_destroy() (system/physmem.c).
+ * address_space_cache_destroy() (system/physmem.c). Hook 8 (below) is
+ * about the same slow path.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -59,5 +60,23 @@ void iommu_direct_cache_learn(MemoryRegionCache *cache, hwaddr addr,
 
 /* address_space_cache_destroy(): drops the pointer and the notifier. */
 void iommu_direct_cache_destroy(MemoryRegionCache *cache);
+
+/*
+ * qemu-viommu hook 8, in address_space_read_cached_slow() and
+ * address_space_write_cached_slow(): QEMU translates the first byte of a
+ * slow-path access and goes on in the memory region it reached, so an
+ * access that crosses from one IOVA page into the next reaches the
+ * guest-physical page after the first page's translation instead of the
+ * second page's (with 1024-entry queues, Linux's used rings have elements
+ * that cross). When the @len bytes at offset @addr of @cache cross a
+ * page of its IOMMU (its minimum page size), makes the access one page at
+ * a time, each through the same slow path and its own translation, and
+ * returns true with the combined result in @res; false when the access
+ * stays within a page or @cache is not behind an IOMMU (the caller makes
+ * it). @buf is read from when @is_write.
+ */
+bool iommu_direct_cache_split(MemoryRegionCache *cache, hwaddr addr,
+                              void *buf, hwaddr len, bool is_write,
+                              MemTxResult *res);
 
 #endif
