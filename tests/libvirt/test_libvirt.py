@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""libvirt runs our QEMU: Debian's libvirt 9.0 daemons, a transient domain of
-type 'qemu' (TCG) with a vIOMMU, the guest kernel and initramfs of the guest
+"""libvirt runs our QEMU: Debian's libvirt daemons (bookworm's 9.0, trixie's
+backports 12), a transient domain of type 'qemu' (TCG) with a vIOMMU, the guest kernel and initramfs of the guest
 tests (tests/guest/init), a virtio disk and a virtio NIC with
 <driver iommu='on'/>. Each case asserts what the guest reports (its IOMMU's
 ACPI table parsed, the devices in IOMMU groups of type DMA, 4 MiB written and
@@ -13,6 +13,15 @@ options.
   intel   <iommu model='intel'> with intremap, caching_mode and iotlb, and
           <ioapic driver='qemu'/>, with <emulator> the binary that
           `make install` put under a scratch PREFIX
+and, with libvirt 12 (cases skipped with an older libvirt, named after the
+release that brought what they use):
+  amd                  <iommu model='amd'> with intremap, xtsup and
+                       passthrough (11.5: AMDVI-PCI, then amd-iommu with
+                       pci-id naming it)
+  virtio_granule       <iommu model='virtio'> with <granule size='4'
+                       unit='KiB'/> (12.1: the granule property)
+  intel_dma_translation <iommu model='intel'> with dma_translation='off'
+                       and eim (10.7): interrupt remapping only
 
 The daemons (libvirtd, virtlogd) are started here when none answers, and
 stopped afterwards; no domain is left behind either way.
@@ -49,6 +58,15 @@ def virsh(*args, check=True, timeout=120):
         raise RuntimeError('virsh %s: %s' % (' '.join(args),
                                              proc.stderr.strip()))
     return proc.stdout
+
+
+def libvirt_version():
+    """(major, minor) of the libvirt daemon that answers."""
+    out = virsh('version', '--daemon')
+    m = re.search(r'Running against daemon: (\d+)\.(\d+)', out)
+    if not m:
+        raise RuntimeError('virsh version --daemon: %r' % out)
+    return int(m.group(1)), int(m.group(2))
 
 
 def libvirt_answers():
@@ -203,6 +221,8 @@ class LibvirtTest(unittest.TestCase):
                         OBJ, FIRMWARE, cls.prefix], check=True)
         cls.daemons = Daemons()
         cls.daemons.start()
+        cls.version = libvirt_version()
+        print('libvirt %d.%d' % cls.version)
 
     @classmethod
     def cleanup(cls):
@@ -210,6 +230,11 @@ class LibvirtTest(unittest.TestCase):
             cls.daemons.stop()
         if cls.stage:
             shutil.rmtree(cls.stage, ignore_errors=True)
+
+    def need_libvirt(self, major, minor, what):
+        if self.version < (major, minor):
+            self.skipTest('%s needs libvirt %d.%d (this is %d.%d)'
+                          % ((what, major, minor) + self.version))
 
     def build_tree_emulator(self):
         emulator = os.path.join(OBJ, 'qemu-system-x86_64')
@@ -352,6 +377,81 @@ class LibvirtTest(unittest.TestCase):
         self.assert_guest(name, results, host_md5, log, 'dmar')
         self.assertIn(results.get('intremap'), ('xapic', 'x2apic'),
                       '%s: the guest enabled interrupt remapping' % name)
+
+
+    def test_amd(self):
+        self.need_libvirt(11, 5, "<iommu model='amd'>")
+        name = 'viommu-libvirt-amd'
+        emulator = self.build_tree_emulator()
+        results, host_md5, log = self.run_domain(
+            name, emulator,
+            "<iommu model='amd'><driver intremap='on' xtsup='on' "
+            "passthrough='on'/></iommu>",
+            features="<ioapic driver='qemu'/>",
+            cmdline='amd_iommu=on iommu.strict=1')
+        cmd = self.command_line(log)
+        print('  libvirt ran: %s' % cmd)
+        # libvirt adds the IOMMU's PCI function, then the IOMMU naming it
+        m = re.search(r'"driver":"AMDVI-PCI","id":"([^"]+)"', cmd)
+        self.assertTrue(m, 'libvirt added no AMDVI-PCI function')
+        self.assertRegex(cmd, r'"driver":"amd-iommu"[^}]*"pci-id":"%s"'
+                         % re.escape(m.group(1)))
+        self.assertRegex(cmd, r'"driver":"amd-iommu"[^}]*"intremap":"on"')
+        self.assertRegex(cmd, r'"driver":"amd-iommu"[^}]*"xtsup":true')
+        self.assertRegex(cmd, r'"driver":"amd-iommu"[^}]*"pt":true')
+        self.assert_guest(name, results, host_md5, log, 'ivrs')
+        self.assertEqual(results.get('intremap'), 'x2apic',
+                         '%s: the guest remaps interrupts in x2APIC mode '
+                         '(XTSup)' % name)
+
+    def test_virtio_granule(self):
+        self.need_libvirt(12, 1, '<granule>')
+        name = 'viommu-libvirt-virtio-granule'
+        emulator = self.build_tree_emulator()
+        results, host_md5, log = self.run_domain(
+            name, emulator,
+            "<iommu model='virtio'><driver><granule size='4' unit='KiB'/>"
+            "</driver></iommu>", cmdline='iommu.strict=1')
+        cmd = self.command_line(log)
+        print('  libvirt ran: %s' % cmd)
+        self.assertRegex(cmd, r'"driver":"virtio-iommu[^}]*"granule":"4k"')
+        self.assert_guest(name, results, host_md5, log, 'viot')
+
+    def test_intel_dma_translation(self):
+        self.need_libvirt(10, 7, 'dma_translation')
+        name = 'viommu-libvirt-intel-ir-only'
+        emulator = self.build_tree_emulator()
+        results, host_md5, log = self.run_domain(
+            name, emulator,
+            "<iommu model='intel'><driver intremap='on' eim='on' "
+            "dma_translation='off'/></iommu>",
+            features="<ioapic driver='qemu'/>",
+            cmdline='intel_iommu=on')
+        cmd = self.command_line(log)
+        print('  libvirt ran: %s' % cmd)
+        self.assertRegex(cmd, r'"driver":"intel-iommu"[^}]*"dma-translation":false')
+        self.assert_ir_only(name, results, host_md5, log)
+
+    def assert_ir_only(self, name, results, host_md5, log):
+        """Interrupt remapping without DMA translation: the DMAR is there,
+        the guest remaps interrupts, its devices are in no DMA domain, and
+        their data is intact."""
+        def r(key):
+            return results.get(key, '')
+        self.assertEqual(r('done'), '1', '%s: the guest did not finish' % name)
+        self.assertEqual(r('dmar'), 'present', '%s: ACPI table' % name)
+        self.assertEqual(r('intremap'), 'x2apic',
+                         '%s: the guest remaps interrupts (EIM)' % name)
+        for dev in (BLK, NET):
+            self.assertNotIn(r('group.' + dev).split(':')[-1],
+                             ('DMA', 'DMA-FQ'),
+                             '%s: %s translated' % (name, dev))
+        self.assertEqual(r('disk.md5.read'), r('disk.md5.written'),
+                         '%s: data read back in the guest' % name)
+        self.assertEqual(host_md5, r('disk.md5.written'),
+                         '%s: data on the host disk image' % name)
+        self.assertEqual(r('net.lease'), '10.0.2.15', '%s: DHCP lease' % name)
+        self.assertNotIn('DMA fault', log, '%s: device-reported faults' % name)
 
 
 if __name__ == '__main__':
