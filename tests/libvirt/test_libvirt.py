@@ -285,6 +285,18 @@ class LibvirtTest(unittest.TestCase):
         # libvirt appends to a domain's log: only this run's part
         return results, host_md5, log[max(log.rfind('starting up'), 0):]
 
+    def run_case(self, name, iommu, emulator=None, features='', cmdline=''):
+        """Runs domain @name (on @emulator, by default the build tree's
+        binary) and prints the command line libvirt gave QEMU; returns it,
+        with run_domain()'s results, digest and log."""
+        emulator = emulator or self.build_tree_emulator()
+        results, host_md5, log = self.run_domain(name, emulator, iommu,
+                                                 features, cmdline)
+        cmd = self.command_line(log)
+        print('  libvirt ran: %s' % cmd)
+        self.assertIn(emulator, cmd)
+        return cmd, results, host_md5, log
+
     def keep_logs(self, name):
         for src in ('/var/log/libvirt/qemu/%s.log' % name,
                     os.path.join(self.stage, name + '.console')):
@@ -301,16 +313,25 @@ class LibvirtTest(unittest.TestCase):
         # from the emulator on (libvirt's environment comes first)
         return line[line.find(' /') + 1:].strip()
 
-    def assert_guest(self, name, results, host_md5, log, table):
+    def assert_guest(self, name, results, host_md5, log, table,
+                     translated=True):
+        """What the guest reported: @table parsed, one IOMMU, virtio-blk and
+        virtio-net in DMA groups (in none with @translated false), 4 MiB
+        written and read back intact, also on the host's image, a DHCP
+        lease, no fault on either side."""
         def r(key):
             return results.get(key, '')
         self.assertEqual(r('done'), '1', '%s: the guest did not finish' % name)
         self.assertEqual(r(table), 'present', '%s: ACPI table' % name)
         self.assertEqual(r('iommus'), '1', '%s: IOMMU devices' % name)
-        self.assertEqual(r('group.' + BLK).split(':')[-1], 'DMA',
-                         '%s: virtio-blk group type' % name)
-        self.assertEqual(r('group.' + NET).split(':')[-1], 'DMA',
-                         '%s: virtio-net group type' % name)
+        for dev, what in ((BLK, 'virtio-blk'), (NET, 'virtio-net')):
+            group = r('group.' + dev).split(':')[-1]
+            if translated:
+                self.assertEqual(group, 'DMA', '%s: %s group type'
+                                 % (name, what))
+            else:
+                self.assertNotIn(group, ('DMA', 'DMA-FQ'), '%s: %s translated'
+                                 % (name, what))
         self.assertEqual(r('disk.write'), 'ok', '%s: disk write' % name)
         self.assertRegex(r('disk.md5.written'), '^[0-9a-f]{32}$')
         self.assertEqual(r('disk.md5.read'), r('disk.md5.written'),
@@ -344,12 +365,8 @@ class LibvirtTest(unittest.TestCase):
 
     def test_virtio(self):
         name = 'viommu-libvirt-virtio'
-        emulator = self.build_tree_emulator()
-        results, host_md5, log = self.run_domain(
-            name, emulator, "<iommu model='virtio'/>", cmdline='iommu.strict=1')
-        cmd = self.command_line(log)
-        print('  libvirt ran: %s' % cmd)
-        self.assertIn(emulator, cmd)
+        cmd, results, host_md5, log = self.run_case(
+            name, "<iommu model='virtio'/>", cmdline='iommu.strict=1')
         self.assertNotRegex(cmd, r'\s-L\s', 'libvirt passes no -L')
         self.assertIn('"driver":"virtio-iommu', cmd)
         self.assertRegex(cmd, r'"driver":"virtio-blk-pci","iommu_platform":true,"ats":true')
@@ -358,16 +375,12 @@ class LibvirtTest(unittest.TestCase):
 
     def test_intel(self):
         name = 'viommu-libvirt-intel'
-        emulator = os.path.join(self.prefix, 'bin', 'qemu-system-x86_64')
-        results, host_md5, log = self.run_domain(
-            name, emulator,
-            "<iommu model='intel'><driver intremap='on' caching_mode='on' "
+        cmd, results, host_md5, log = self.run_case(
+            name, "<iommu model='intel'><driver intremap='on' caching_mode='on' "
             "iotlb='on'/></iommu>",
+            emulator=os.path.join(self.prefix, 'bin', 'qemu-system-x86_64'),
             features="<ioapic driver='qemu'/>",
             cmdline='intel_iommu=on iommu.strict=1')
-        cmd = self.command_line(log)
-        print('  libvirt ran: %s' % cmd)
-        self.assertIn(emulator, cmd)
         self.assertIn('kernel_irqchip=split', cmd)
         self.assertRegex(cmd, r'"driver":"intel-iommu"[^}]*"intremap":"on"')
         self.assertRegex(cmd, r'"driver":"intel-iommu"[^}]*"caching-mode":true')
@@ -378,19 +391,14 @@ class LibvirtTest(unittest.TestCase):
         self.assertIn(results.get('intremap'), ('xapic', 'x2apic'),
                       '%s: the guest enabled interrupt remapping' % name)
 
-
     def test_amd(self):
         self.need_libvirt(11, 5, "<iommu model='amd'>")
         name = 'viommu-libvirt-amd'
-        emulator = self.build_tree_emulator()
-        results, host_md5, log = self.run_domain(
-            name, emulator,
-            "<iommu model='amd'><driver intremap='on' xtsup='on' "
+        cmd, results, host_md5, log = self.run_case(
+            name, "<iommu model='amd'><driver intremap='on' xtsup='on' "
             "passthrough='on'/></iommu>",
             features="<ioapic driver='qemu'/>",
             cmdline='amd_iommu=on iommu.strict=1')
-        cmd = self.command_line(log)
-        print('  libvirt ran: %s' % cmd)
         # libvirt adds the IOMMU's PCI function, then the IOMMU naming it
         m = re.search(r'"driver":"AMDVI-PCI","id":"([^"]+)"', cmd)
         self.assertTrue(m, 'libvirt added no AMDVI-PCI function')
@@ -407,51 +415,24 @@ class LibvirtTest(unittest.TestCase):
     def test_virtio_granule(self):
         self.need_libvirt(12, 1, '<granule>')
         name = 'viommu-libvirt-virtio-granule'
-        emulator = self.build_tree_emulator()
-        results, host_md5, log = self.run_domain(
-            name, emulator,
-            "<iommu model='virtio'><driver><granule size='4' unit='KiB'/>"
+        cmd, results, host_md5, log = self.run_case(
+            name, "<iommu model='virtio'><driver><granule size='4' unit='KiB'/>"
             "</driver></iommu>", cmdline='iommu.strict=1')
-        cmd = self.command_line(log)
-        print('  libvirt ran: %s' % cmd)
         self.assertRegex(cmd, r'"driver":"virtio-iommu[^}]*"granule":"4k"')
         self.assert_guest(name, results, host_md5, log, 'viot')
 
     def test_intel_dma_translation(self):
         self.need_libvirt(10, 7, 'dma_translation')
         name = 'viommu-libvirt-intel-ir-only'
-        emulator = self.build_tree_emulator()
-        results, host_md5, log = self.run_domain(
-            name, emulator,
-            "<iommu model='intel'><driver intremap='on' eim='on' "
+        cmd, results, host_md5, log = self.run_case(
+            name, "<iommu model='intel'><driver intremap='on' eim='on' "
             "dma_translation='off'/></iommu>",
-            features="<ioapic driver='qemu'/>",
-            cmdline='intel_iommu=on')
-        cmd = self.command_line(log)
-        print('  libvirt ran: %s' % cmd)
+            features="<ioapic driver='qemu'/>", cmdline='intel_iommu=on')
         self.assertRegex(cmd, r'"driver":"intel-iommu"[^}]*"dma-translation":false')
-        self.assert_ir_only(name, results, host_md5, log)
-
-    def assert_ir_only(self, name, results, host_md5, log):
-        """Interrupt remapping without DMA translation: the DMAR is there,
-        the guest remaps interrupts, its devices are in no DMA domain, and
-        their data is intact."""
-        def r(key):
-            return results.get(key, '')
-        self.assertEqual(r('done'), '1', '%s: the guest did not finish' % name)
-        self.assertEqual(r('dmar'), 'present', '%s: ACPI table' % name)
-        self.assertEqual(r('intremap'), 'x2apic',
+        self.assert_guest(name, results, host_md5, log, 'dmar',
+                          translated=False)
+        self.assertEqual(results.get('intremap'), 'x2apic',
                          '%s: the guest remaps interrupts (EIM)' % name)
-        for dev in (BLK, NET):
-            self.assertNotIn(r('group.' + dev).split(':')[-1],
-                             ('DMA', 'DMA-FQ'),
-                             '%s: %s translated' % (name, dev))
-        self.assertEqual(r('disk.md5.read'), r('disk.md5.written'),
-                         '%s: data read back in the guest' % name)
-        self.assertEqual(host_md5, r('disk.md5.written'),
-                         '%s: data on the host disk image' % name)
-        self.assertEqual(r('net.lease'), '10.0.2.15', '%s: DHCP lease' % name)
-        self.assertNotIn('DMA fault', log, '%s: device-reported faults' % name)
 
 
 if __name__ == '__main__':
