@@ -300,32 +300,37 @@ void iommu_direct_cache_destroy(MemoryRegionCache *cache)
     g_free(d);
 }
 
-/* From offset @addr of @cache to the end of its IOMMU page, @len at most */
-static hwaddr in_page(IOMMUMemoryRegion *iommu_mr,
-                      const MemoryRegionCache *cache, hwaddr addr, hwaddr len)
-{
-    uint64_t page = memory_region_iommu_get_min_page_size(iommu_mr);
-    hwaddr iova = cache->xlat + addr;
-
-    return MIN(len, page - (iova & (page - 1)));
-}
-
 bool iommu_direct_cache_split(MemoryRegionCache *cache, hwaddr addr,
                               void *buf, hwaddr len, bool is_write,
                               MemTxResult *res)
 {
     IOMMUMemoryRegion *iommu_mr = memory_region_get_iommu(cache->mrs.mr);
     uint8_t *p = buf;
+    uint64_t page;
     hwaddr n;
 
-    if (!iommu_mr || in_page(iommu_mr, cache, addr, len) == len) {
+    if (!iommu_mr) {
         return false;
     }
+    page = memory_region_iommu_get_min_page_size(iommu_mr);
+    n = page - ((cache->xlat + addr) & (page - 1));     /* to the page end */
+    if (n >= len) {
+        return false;
+    }
+    /*
+     * Each page through the cache's own accessors: a chunk's slow access
+     * can make the cache direct (iommu_direct_cache_learn), and the next
+     * chunk then goes through its pointer, which covers the whole range.
+     * After the first chunk, chunks start on page boundaries.
+     */
     *res = MEMTX_OK;
-    for (; len; addr += n, p += n, len -= n) {
-        n = in_page(iommu_mr, cache, addr, len);
-        *res |= is_write ? address_space_write_cached_slow(cache, addr, p, n)
-                         : address_space_read_cached_slow(cache, addr, p, n);
+    while (len) {
+        *res |= is_write ? address_space_write_cached(cache, addr, p, n)
+                         : address_space_read_cached(cache, addr, p, n);
+        addr += n;
+        p += n;
+        len -= n;
+        n = MIN(len, page);
     }
     return true;
 }

@@ -622,6 +622,13 @@ static VringStatus serve_batch(RingBatch *b)
     }
 }
 
+/* The ring is broken (@st): the device needs a reset (2.1.2) */
+static void ring_failed(const RingBatch *b, VringStatus st)
+{
+    virtio_error(b->vdev, "virtio-iommu: request queue: %s",
+                 vring_status_str(st));
+}
+
 /*
  * The split ring, served by our own ring code (hw/viommu/vring-split.c).
  * Every request popped completes before this returns, so used idx equals
@@ -652,13 +659,16 @@ static bool serve_split_ring(VirtIOIOMMU *s, VirtQueue *vq)
                       b.first);
     st = serve_batch(&b);
     if (st == VRING_OK && !b.budget && !batch_stopped(&b)) {
-        more = true;
-        vring_split_publish(b.r);
+        /* a queue size served: publish it; VRING_OK: the driver added more */
+        st = vring_split_publish(b.r);
+        more = st == VRING_OK;
+        if (st != VRING_EMPTY && st != VRING_OK && !batch_stopped(&b)) {
+            ring_failed(&b, st);
+        }
     } else if (st != VRING_EMPTY && st != VRING_OK && !batch_stopped(&b)) {
         vring_split_publish(b.r);
         if (!batch_stopped(&b)) {
-            virtio_error(vdev, "virtio-iommu: request queue: %s",
-                         vring_status_str(st));
+            ring_failed(&b, st);
         }
     }
     ring_win_close_all(s);
@@ -689,7 +699,6 @@ static bool serve_virtqueue(VirtIOIOMMU *s, VirtQueue *vq)
     bool any = false;
 
     while (budget && (elem = virtqueue_pop(vq, sizeof(*elem)))) {
-        budget--;
         uint8_t req[VIOMMU_REQ_MAX_SIZE];
         uint8_t tail[VIOMMU_REQ_TAIL_SIZE] = { 0 };
         size_t in_len = iov_size(elem->in_sg, elem->in_num);
@@ -697,6 +706,8 @@ static bool serve_virtqueue(VirtIOIOMMU *s, VirtQueue *vq)
                                     sizeof(req));
         g_autofree uint8_t *props = NULL;
         int status = run_request(s, req, req_len, in_len, &props);
+
+        budget--;
 
         if (status >= 0) {
             if (props && status == VIOMMU_S_OK) {

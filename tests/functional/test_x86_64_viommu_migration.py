@@ -5,12 +5,15 @@
 # and through our intel-iommu's tables and invalidation queue. The
 # destination takes over, the guest's reads go on and finish there, the
 # data read back afterwards is intact, and neither side reports a fault.
-# Also between our intel-iommu and stock 10.0.2's (when build/upstream is
-# there), and a hostile stream refused on load.
+# Also between our intel-iommu and stock 10.0.13's (when build/upstream is
+# there) both ways, from Debian 12's stock 10.0.2 (when make bench has
+# installed it), and a hostile stream refused on load.
 #
 # SPDX-License-Identifier: GPL-2.0-or-later
 
 import os
+import re
+import subprocess
 import time
 import unittest
 
@@ -19,9 +22,22 @@ from viommu_kit import ViommuGuestTest, on_newest_kernel
 
 READS = 60000
 BUILD = os.path.dirname(os.path.dirname(os.getenv('QEMU_BUILD_ROOT', '.')))
-# pristine upstream 10.0.2 from the same tarball (make bench builds it)
+# pristine upstream from the pinned tarball (make bench builds it)
 UPSTREAM = os.path.join(BUILD, 'upstream', 'obj', 'qemu-system-x86_64')
 FIRMWARE = os.path.join(BUILD, 'ours', 'firmware')
+# Debian 12's own QEMU 10.0.2 (bookworm-backports; make bench installs it)
+DEBIAN_QEMU = '/usr/bin/qemu-system-x86_64'
+
+
+def debian_qemu_version():
+    """The version Debian's QEMU reports, or None."""
+    try:
+        out = subprocess.run([DEBIAN_QEMU, '--version'], capture_output=True,
+                             text=True, timeout=60).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    m = re.search(r'version (\d+\.\d+\.\d+) \(Debian', out)
+    return m.group(1) if m else None
 
 
 class ViommuMigration(ViommuGuestTest):
@@ -39,7 +55,7 @@ class ViommuMigration(ViommuGuestTest):
         self.migrate(['-device', 'amd-iommu,intremap=on'],
                      'amd_iommu=on iommu.strict=1')
 
-    # between ours and stock 10.0.2, both ways: vmstate iommu-intel v1
+    # between ours and stock 10.0.13, both ways: vmstate iommu-intel v1
     @unittest.skipUnless(os.path.exists(UPSTREAM), 'no upstream build '
                          '(make bench builds build/upstream)')
     def test_intel_migrate_to_upstream(self):
@@ -52,6 +68,16 @@ class ViommuMigration(ViommuGuestTest):
         # the guest keeps the one fault record stock's CAP.NFR told it of
         self.migrate(['-device', 'intel-iommu,intremap=on'],
                      'intel_iommu=on iommu.strict=1', src_bin=UPSTREAM,
+                     nfr=1)
+
+    # from the stock 10.0.2 users of Debian 12 run: the same stream
+    @unittest.skipUnless(debian_qemu_version() == '10.0.2',
+                         "no Debian QEMU 10.0.2 at %s (make bench on Debian "
+                         "12 installs bookworm-backports' qemu-system-x86)"
+                         % DEBIAN_QEMU)
+    def test_intel_migrate_from_debian_10_0_2(self):
+        self.migrate(['-device', 'intel-iommu,intremap=on'],
+                     'intel_iommu=on iommu.strict=1', src_bin=DEBIAN_QEMU,
                      nfr=1)
 
     def test_intel_bad_stream_refused(self):

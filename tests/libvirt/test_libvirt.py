@@ -61,11 +61,13 @@ def virsh(*args, check=True, timeout=120):
 
 
 def libvirt_version():
-    """(major, minor) of the libvirt daemon that answers."""
-    out = virsh('version', '--daemon')
-    m = re.search(r'Running against daemon: (\d+)\.(\d+)', out)
+    """(major, minor) of Debian's libvirt daemon (virsh version asks the
+    hypervisor too, and there is no QEMU in the host's PATH)."""
+    out = subprocess.run(['libvirtd', '--version'], capture_output=True,
+                         text=True, check=True).stdout
+    m = re.search(r'(\d+)\.(\d+)\.\d+', out)
     if not m:
-        raise RuntimeError('virsh version --daemon: %r' % out)
+        raise RuntimeError('libvirtd --version: %r' % out)
     return int(m.group(1)), int(m.group(2))
 
 
@@ -155,7 +157,13 @@ def guest_initramfs():
     return path
 
 
-def domain_xml(name, emulator, stage, iommu, features, cmdline):
+# TCG's default CPU (qemu64) has no x2APIC; interrupt remapping in x2APIC
+# mode (EIM, XTSup) needs it
+X2APIC_CPU = """<cpu mode='custom' match='exact'><model fallback='forbid'>qemu64</model>
+    <feature policy='require' name='x2apic'/></cpu>"""
+
+
+def domain_xml(name, emulator, stage, iommu, features, cmdline, cpu=''):
     return """<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>
   <name>{name}</name>
   <memory unit='MiB'>512</memory>
@@ -167,6 +175,7 @@ def domain_xml(name, emulator, stage, iommu, features, cmdline):
     <cmdline>console=ttyS0 panic=-1 quiet loglevel=4 viommu.disk=1 viommu.net=1 {cmdline}</cmdline>
   </os>
   <features><acpi/><apic/>{features}</features>
+  {cpu}
   <on_poweroff>destroy</on_poweroff>
   <on_reboot>destroy</on_reboot>
   <on_crash>destroy</on_crash>
@@ -194,7 +203,7 @@ def domain_xml(name, emulator, stage, iommu, features, cmdline):
   </qemu:commandline>
 </domain>
 """.format(name=name, emulator=emulator, stage=stage, iommu=iommu,
-           features=features, cmdline=cmdline)
+           features=features, cmdline=cmdline, cpu=cpu)
 
 
 class LibvirtTest(unittest.TestCase):
@@ -244,7 +253,8 @@ class LibvirtTest(unittest.TestCase):
               'the installed copy stands in' % (qemu_user(), emulator))
         return os.path.join(self.prefix, 'bin', 'qemu-system-x86_64')
 
-    def run_domain(self, name, emulator, iommu, features='', cmdline=''):
+    def run_domain(self, name, emulator, iommu, features='', cmdline='',
+                   cpu=''):
         """Runs the domain until the guest powers off; returns its results
         (the guest's RESULT lines), the host's disk image digest and the
         libvirt log of the domain (command line and QEMU's stderr)."""
@@ -253,7 +263,8 @@ class LibvirtTest(unittest.TestCase):
         with open(img, 'wb') as f:
             f.truncate(16 * 1024 * 1024)
         open(console, 'w').close()
-        xml = domain_xml(name, emulator, self.stage, iommu, features, cmdline)
+        xml = domain_xml(name, emulator, self.stage, iommu, features, cmdline,
+                         cpu)
         xml_path = os.path.join(WORK, name + '.xml')
         with open(xml_path, 'w') as f:
             f.write(xml)
@@ -285,13 +296,14 @@ class LibvirtTest(unittest.TestCase):
         # libvirt appends to a domain's log: only this run's part
         return results, host_md5, log[max(log.rfind('starting up'), 0):]
 
-    def run_case(self, name, iommu, emulator=None, features='', cmdline=''):
+    def run_case(self, name, iommu, emulator=None, features='', cmdline='',
+                 cpu=''):
         """Runs domain @name (on @emulator, by default the build tree's
         binary) and prints the command line libvirt gave QEMU; returns it,
         with run_domain()'s results, digest and log."""
         emulator = emulator or self.build_tree_emulator()
         results, host_md5, log = self.run_domain(name, emulator, iommu,
-                                                 features, cmdline)
+                                                 features, cmdline, cpu)
         cmd = self.command_line(log)
         print('  libvirt ran: %s' % cmd)
         self.assertIn(emulator, cmd)
@@ -397,7 +409,7 @@ class LibvirtTest(unittest.TestCase):
         cmd, results, host_md5, log = self.run_case(
             name, "<iommu model='amd'><driver intremap='on' xtsup='on' "
             "passthrough='on'/></iommu>",
-            features="<ioapic driver='qemu'/>",
+            features="<ioapic driver='qemu'/>", cpu=X2APIC_CPU,
             cmdline='amd_iommu=on iommu.strict=1')
         # libvirt adds the IOMMU's PCI function, then the IOMMU naming it
         m = re.search(r'"driver":"AMDVI-PCI","id":"([^"]+)"', cmd)
@@ -427,7 +439,8 @@ class LibvirtTest(unittest.TestCase):
         cmd, results, host_md5, log = self.run_case(
             name, "<iommu model='intel'><driver intremap='on' eim='on' "
             "dma_translation='off'/></iommu>",
-            features="<ioapic driver='qemu'/>", cmdline='intel_iommu=on')
+            features="<ioapic driver='qemu'/>", cpu=X2APIC_CPU,
+            cmdline='intel_iommu=on')
         self.assertRegex(cmd, r'"driver":"intel-iommu"[^}]*"dma-translation":false')
         self.assert_guest(name, results, host_md5, log, 'dmar',
                           translated=False)

@@ -25,6 +25,11 @@
  * Threads: cpu_dispatch_hold() and cpu_dispatch_of() run on the vCPU's
  * thread (or before it runs, at realize), cpu_dispatch_release() when its
  * address spaces are destroyed (the thread is gone); no lock is needed.
+ * Destroying them unregisters the listener, which queues one more
+ * tcg_commit_cpu() with the CPU address space about to be freed; it never
+ * runs: the vCPU's thread has been joined by then (x86_cpu_unrealizefn
+ * removes the vCPU before cpu_common_unrealize destroys its address
+ * spaces; the targets we build do not hot-unplug otherwise).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
