@@ -39,6 +39,7 @@ unmount_all() {
     for m in dev/pts dev sys proc; do
         if mountpoint -q "$root/$m"; then as_root umount -l "$root/$m" || true; fi
     done
+    if mountpoint -q "$root"; then as_root umount -l "$root" || true; fi
 }
 # one run per chroot at a time
 exec 9> "$root.lock"
@@ -71,6 +72,10 @@ EOS
     as_root touch "$root/.made"
 fi
 
+# the chroot's / a mount point of its own, as a system's root is: libvirt
+# makes a mount namespace for each domain and changes the propagation of /
+# (EINVAL on a directory that is not a mount point)
+mountpoint -q "$root" || as_root mount --bind "$root" "$root"
 for m in proc sys dev dev/pts; do
     mountpoint -q "$root/$m" || as_root mount --bind "/$m" "$root/$m"
 done
