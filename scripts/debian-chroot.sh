@@ -72,6 +72,13 @@ EOS
     as_root touch "$root/.made"
 fi
 
+# libvirt's per-domain mount namespace cannot populate its own /dev in a
+# chroot (QEMU then fails with "Failed to open /dev/null"): once apt has
+# installed libvirt's QEMU driver in the chroot, its qemu.conf turns
+# namespaces off. A chroot's limit, not a Debian 13 host's.
+as_root tee "$root/etc/apt/apt.conf.d/99qemu-viommu-chroot" >/dev/null <<'EOS'
+DPkg::Post-Invoke { "f=/etc/libvirt/qemu.conf; if [ -f $f ] && ! grep -q '^namespaces' $f; then echo 'namespaces = [ ]  # qemu-viommu chroot' >> $f; fi"; };
+EOS
 # the chroot's / a mount point of its own, as a system's root is: libvirt
 # makes a mount namespace for each domain and changes the propagation of /
 # (EINVAL on a directory that is not a mount point)
