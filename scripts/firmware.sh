@@ -35,7 +35,11 @@ datadir=$("$(dirname "$0")/meson-option.py" "$obj" prefix datadir qemu_suffix)
 bundle=$obj/qemu-bundle$datadir
 
 mkdir -p "$out" "$bundle"
-for f in /usr/share/seabios/*.bin /usr/lib/ipxe/qemu/*.rom "$rom"/*.bin; do
+# iPXE's ROMs where Debian's ipxe-qemu puts them: /usr/lib/ipxe/qemu on
+# Debian 12, /usr/share/qemu on Debian 13
+ipxe=$(dpkg -L ipxe-qemu 2>/dev/null | grep '\.rom$' || true)
+# shellcheck disable=SC2086
+for f in /usr/share/seabios/*.bin $ipxe "$rom"/*.bin; do
     [ -e "$f" ] || continue
     ln -sfn "$f" "$out/$(basename "$f")"
     ln -sfn "$f" "$bundle/$(basename "$f")"
