@@ -20,7 +20,9 @@ stamp="$(sha256sum "$tarball" | cut -c1-16)"
 # (seabios, ovmf, qemu-efi-aarch64, ipxe-qemu packages) under the names it expects.
 provide_firmware() {
     local pcbios=$1/pc-bios f
-    for f in /usr/share/seabios/*.bin /usr/lib/ipxe/qemu/*.rom; do
+    # iPXE's ROMs: /usr/lib/ipxe/qemu on Debian 12, /usr/share/qemu on 13
+    for f in /usr/share/seabios/*.bin \
+             $(dpkg -L ipxe-qemu 2>/dev/null | grep '\.rom$'); do
         [ -e "$f" ] && ln -sf "$f" "$pcbios/$(basename "$f")"
     done
     # bios-tables-test and pc-bios/meson.build want edk2 images as .bz2
