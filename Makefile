@@ -50,7 +50,7 @@ CORE_SRCS := hw/viommu/iova-map.c hw/viommu/virtio-iommu-core.c hw/viommu/vring-
 	hw/viommu/acpi-dmar.c hw/viommu/vtd-irte.c hw/viommu/vtd-context.c \
 	hw/viommu/vtd-qi.c hw/viommu/amd-cmd.c hw/viommu/amd-irte.c \
 	hw/viommu/amd-dte.c hw/viommu/amd-event.c hw/viommu/acpi-ivrs.c \
-	hw/viommu/xlate-cache.c
+	hw/viommu/xlate-cache.c hw/viommu/regfile.c
 CORE_HDRS := $(wildcard include/hw/viommu/*.h)
 SAN_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Wno-unused-parameter -Werror \
 	-fsanitize=address,undefined -fno-sanitize-recover=all -Iinclude -Itests/unit
@@ -68,7 +68,7 @@ UNIT_TESTS := $(UNIT)/test-iova-map $(UNIT)/test-virtio-iommu-core \
 	$(UNIT)/test-shadow $(UNIT)/test-acpi-dmar $(UNIT)/test-vtd-irte \
 	$(UNIT)/test-vtd-context $(UNIT)/test-vtd-qi $(UNIT)/test-amd-cmd \
 	$(UNIT)/test-amd-irte $(UNIT)/test-amd-dte \
-	$(UNIT)/test-acpi-ivrs $(UNIT)/test-xlate-cache
+	$(UNIT)/test-acpi-ivrs $(UNIT)/test-xlate-cache $(UNIT)/test-regfile
 
 # test-acpi-dmar compares with upstream's expected DMAR in the pristine tree
 unit: $(TOP)/build/.configured $(UNIT_TESTS) $(UNIT)/fuzz-virtio-iommu-core \

@@ -52,6 +52,7 @@
 #include "hw/viommu/iotlb.h"
 #include "hw/viommu/pow2-split.h"
 #include "hw/viommu/pt-walk.h"
+#include "hw/viommu/regfile.h"
 #include "hw/viommu/shadow.h"
 #include "hw/viommu/xlate-fast.h"
 #include "hw/viommu/iommu-direct.h"
@@ -913,37 +914,38 @@ static void cmd_continue(void *opaque)
 
 /* ---- register file ---- */
 
-typedef struct AmdviRegBits {
-    hwaddr off;
-    uint64_t rw, w1c;
-    void (*written)(AMDVIState *s, uint64_t old);
-} AmdviRegBits;
-
-static void write_devtab(AMDVIState *s, uint64_t old)
+static void write_devtab(void *opaque, uint64_t old)
 {
+    AMDVIState *s = opaque;
+
     if (reg_q(s, R_DEVTAB) != old) {
         inv_devtab(s, -1);
     }
 }
 
-static void write_cmdbuf(AMDVIState *s, uint64_t old)
+static void write_cmdbuf(void *opaque, uint64_t old)
 {
+    AMDVIState *s = opaque;
+
     if (!ctl(s, CTL_CMDBUF_EN)) {
         set_q(s, R_CMD_HEAD, 0);
         set_q(s, R_CMD_TAIL, 0);
     }
 }
 
-static void write_evtlog(AMDVIState *s, uint64_t old)
+static void write_evtlog(void *opaque, uint64_t old)
 {
+    AMDVIState *s = opaque;
+
     if (!ctl(s, CTL_EVT_LOG_EN)) {
         set_q(s, R_EVT_HEAD, 0);
         set_q(s, R_EVT_TAIL, 0);
     }
 }
 
-static void write_control(AMDVIState *s, uint64_t old)
+static void write_control(void *opaque, uint64_t old)
 {
+    AMDVIState *s = opaque;
     uint64_t now = reg_q(s, R_CONTROL), on = now & ~old;
     uint64_t changed = now ^ old;
 
@@ -963,32 +965,36 @@ static void write_control(AMDVIState *s, uint64_t old)
     cmd_run(s);
 }
 
-static void write_cmd_tail(AMDVIState *s, uint64_t old)
+static void write_cmd_tail(void *opaque, uint64_t old)
 {
+    AMDVIState *s = opaque;
+
     cmd_run(s);
 }
 
 /* Writable (rw) and write-1-to-clear (w1c) bits, and what a write does. */
-static const AmdviRegBits amdvi_regs[] = {
-    { R_DEVTAB, BASE_MASK | 0x1ff, 0, write_devtab },
-    { R_CMDBUF, BASE_MASK | 0xfull << 56, 0, write_cmdbuf },
-    { R_EVTLOG, BASE_MASK | 0xfull << 56, 0, write_evtlog },
-    { R_CONTROL, CTL_RW | CTL_XT_EN | CTL_INTCAPXT_EN, 0, write_control },
-    { R_EXCL_BASE, BASE_MASK | 3, 0, NULL },
-    { R_EXCL_LIMIT, BASE_MASK, 0, NULL },
-    { R_XT_EVT, 0xff000000ffffff04ull | 0xffull << 32, 0, NULL },
-    { R_XT_PPR, 0xff000000ffffff04ull | 0xffull << 32, 0, NULL },
-    { R_XT_GALOG, 0xff000000ffffff04ull | 0xffull << 32, 0, NULL },
-    { R_CMD_HEAD, PTR_MASK, 0, NULL },
-    { R_CMD_TAIL, PTR_MASK, 0, write_cmd_tail },
-    { R_EVT_HEAD, PTR_MASK, 0, NULL },
-    { R_EVT_TAIL, PTR_MASK, 0, NULL },
-    { R_STATUS, 0, ST_EVT_OVERFLOW | ST_EVT_INT | ST_COMWAIT_INT, NULL },
+static const ViommuReg amdvi_regs[] = {
+    { R_DEVTAB, 8, BASE_MASK | 0x1ff, 0, write_devtab },
+    { R_CMDBUF, 8, BASE_MASK | 0xfull << 56, 0, write_cmdbuf },
+    { R_EVTLOG, 8, BASE_MASK | 0xfull << 56, 0, write_evtlog },
+    { R_CONTROL, 8, CTL_RW | CTL_XT_EN | CTL_INTCAPXT_EN, 0, write_control },
+    { R_EXCL_BASE, 8, BASE_MASK | 3, 0, NULL },
+    { R_EXCL_LIMIT, 8, BASE_MASK, 0, NULL },
+    { R_XT_EVT, 8, 0xff000000ffffff04ull | 0xffull << 32, 0, NULL },
+    { R_XT_PPR, 8, 0xff000000ffffff04ull | 0xffull << 32, 0, NULL },
+    { R_XT_GALOG, 8, 0xff000000ffffff04ull | 0xffull << 32, 0, NULL },
+    { R_CMD_HEAD, 8, PTR_MASK, 0, NULL },
+    { R_CMD_TAIL, 8, PTR_MASK, 0, write_cmd_tail },
+    { R_EVT_HEAD, 8, PTR_MASK, 0, NULL },
+    { R_EVT_TAIL, 8, PTR_MASK, 0, NULL },
+    { R_STATUS, 8, 0, ST_EVT_OVERFLOW | ST_EVT_INT | ST_COMWAIT_INT, NULL },
 };
 
 /* What the configuration lets software set in register @r. */
-static uint64_t reg_rw(AMDVIState *s, const AmdviRegBits *r)
+static uint64_t reg_rw(void *opaque, const ViommuReg *r)
 {
+    AMDVIState *s = opaque;
+
     if (r->off == R_CONTROL && !s->xtsup) {
         return r->rw & ~(CTL_XT_EN | CTL_INTCAPXT_EN);
     }
@@ -998,52 +1004,31 @@ static uint64_t reg_rw(AMDVIState *s, const AmdviRegBits *r)
     return r->rw;
 }
 
-static uint64_t amdvi_mmio_read(void *opaque, hwaddr addr, unsigned size)
+static ViommuRegFile amdvi_regfile(AMDVIState *s)
 {
-    AMDVIState *s = opaque;
-
-    if (addr + size > AMDVI_REGS_SIZE) {
-        return 0;
-    }
-    return ldn_le_p(s->regs + addr, size);
+    return (ViommuRegFile) {
+        .bytes = s->regs, .size = AMDVI_REGS_SIZE,
+        .regs = amdvi_regs, .nr_regs = ARRAY_SIZE(amdvi_regs),
+        .rw_mask = reg_rw, .opaque = s,
+    };
 }
 
-/*
- * Any size at any offset: each byte takes the writable bits of its
- * register (write-1-to-clear bits clear), then each register written runs
- * its action once, in address order, knowing its former value.
- */
+static uint64_t amdvi_mmio_read(void *opaque, hwaddr addr, unsigned size)
+{
+    ViommuRegFile f = amdvi_regfile(opaque);
+    uint64_t val;
+
+    viommu_regfile_read(&f, addr, size, &val);
+    return val;
+}
+
+/* Any size at any offset (hw/viommu/regfile.h). */
 static void amdvi_mmio_write(void *opaque, hwaddr addr, uint64_t val,
                              unsigned size)
 {
-    AMDVIState *s = opaque;
-    const AmdviRegBits *hit[ARRAY_SIZE(amdvi_regs)];
-    uint64_t old[ARRAY_SIZE(amdvi_regs)];
-    unsigned nr_hit = 0;
+    ViommuRegFile f = amdvi_regfile(opaque);
 
-    for (size_t i = 0; i < ARRAY_SIZE(amdvi_regs); i++) {
-        const AmdviRegBits *r = &amdvi_regs[i];
-        hwaddr lo = MAX(addr, r->off), hi = MIN(addr + size, r->off + 8);
-        uint64_t rw = reg_rw(s, r);
-
-        if (lo >= hi) {
-            continue;
-        }
-        old[nr_hit] = reg_q(s, r->off);
-        for (hwaddr b = lo; b < hi; b++) {
-            uint8_t v = val >> (8 * (b - addr));
-            uint8_t brw = rw >> (8 * (b - r->off));
-            uint8_t bw1c = r->w1c >> (8 * (b - r->off));
-
-            s->regs[b] = ((s->regs[b] & ~brw) | (v & brw)) & ~(v & bw1c);
-        }
-        hit[nr_hit++] = r;
-    }
-    for (unsigned i = 0; i < nr_hit; i++) {
-        if (hit[i]->written) {
-            hit[i]->written(s, old[i]);
-        }
-    }
+    viommu_regfile_write(&f, addr, val, size);
 }
 
 static const MemoryRegionOps amdvi_mmio_ops = {

@@ -50,6 +50,7 @@
 #include "hw/viommu/iotlb.h"
 #include "hw/viommu/pow2-split.h"
 #include "hw/viommu/pt-walk.h"
+#include "hw/viommu/regfile.h"
 #include "hw/viommu/shadow.h"
 #include "hw/viommu/xlate-fast.h"
 #include "hw/viommu/iommu-direct.h"
@@ -1121,8 +1122,9 @@ static void latch_iqa(IntelIOMMUState *s)
     s->iq_entries = 1u << ((iqa & 7) + (s->iq_dw ? 7 : 8));
 }
 
-static void write_iqt(IntelIOMMUState *s)
+static void write_iqt(void *opaque, uint64_t old)
 {
+    IntelIOMMUState *s = opaque;
     uint64_t iqt = reg_q(s, R_IQT);
 
     if (s->iq_dw && (iqt & 0x10)) {
@@ -1135,8 +1137,9 @@ static void write_iqt(IntelIOMMUState *s)
 
 /* ---- register-based invalidation (6.5.1) ---- */
 
-static void write_ccmd(IntelIOMMUState *s)
+static void write_ccmd(void *opaque, uint64_t old)
 {
+    IntelIOMMUState *s = opaque;
     uint64_t v = reg_q(s, R_CCMD);
     unsigned g = (v >> 61) & 3;
 
@@ -1153,8 +1156,9 @@ static void write_ccmd(IntelIOMMUState *s)
     set_q(s, R_CCMD, (v & ~CCMD_ICC & ~(3ull << 59)) | (uint64_t)g << 59);
 }
 
-static void write_iotlb(IntelIOMMUState *s)
+static void write_iotlb(void *opaque, uint64_t old)
 {
+    IntelIOMMUState *s = opaque;
     uint64_t v = reg_q(s, R_IOTLB), iva = reg_q(s, R_IVA);
     unsigned g = (v >> 60) & 3;
     uint16_t domain = (v >> 32) & 0xffff;
@@ -1221,8 +1225,9 @@ static void flush_interrupt_routes(IntelIOMMUState *s)
     x86_iommu_iec_notify_all(X86_IOMMU_DEVICE(s), true, 0, 0);
 }
 
-static void write_gcmd(IntelIOMMUState *s)
+static void write_gcmd(void *opaque, uint64_t old)
 {
+    IntelIOMMUState *s = opaque;
     uint32_t cmd = reg_l(s, R_GCMD), sts = reg_l(s, R_GSTS);
     uint32_t changed = cmd ^ sts;
 
@@ -1246,7 +1251,7 @@ static void write_gcmd(IntelIOMMUState *s)
             latch_iqa(s);
             s->iq_head = 0;
             set_q(s, R_IQH, 0);
-            write_iqt(s);               /* a tail written before: run it */
+            write_iqt(s, 0);            /* a tail written before: run it */
         }
     }
     if ((changed & GS_IRE) && x86_iommu_ir_supported(X86_IOMMU_DEVICE(s))) {
@@ -1270,13 +1275,6 @@ static void write_gcmd(IntelIOMMUState *s)
 
 /* ---- register file ---- */
 
-typedef struct VtdRegBits {
-    hwaddr off;
-    unsigned size;
-    uint64_t rw, w1c;
-    void (*written)(IntelIOMMUState *s);
-} VtdRegBits;
-
 /* FECTL.IP goes once software has handled every fault condition. */
 static void fault_conditions_cleared(IntelIOMMUState *s)
 {
@@ -1286,38 +1284,50 @@ static void fault_conditions_cleared(IntelIOMMUState *s)
     }
 }
 
-static void write_fsts(IntelIOMMUState *s)
+static void write_fsts(void *opaque, uint64_t old)
 {
+    IntelIOMMUState *s = opaque;
+
     fault_conditions_cleared(s);
     qi_run(s);                              /* IQE cleared: fetch again */
 }
 
-static void write_fectl(IntelIOMMUState *s)
+static void write_fectl(void *opaque, uint64_t old)
 {
+    IntelIOMMUState *s = opaque;
+
     unmask_event(s, R_FECTL);
 }
 
-static void write_ics(IntelIOMMUState *s)
+static void write_ics(void *opaque, uint64_t old)
 {
+    IntelIOMMUState *s = opaque;
+
     if (!(reg_l(s, R_ICS) & ICS_IWC)) {
         mod_l(s, R_IECTL, CTL_IP, 0);
     }
 }
 
-static void write_iectl(IntelIOMMUState *s)
+static void write_iectl(void *opaque, uint64_t old)
 {
+    IntelIOMMUState *s = opaque;
+
     unmask_event(s, R_IECTL);
 }
 
-static void write_iqa(IntelIOMMUState *s)
+static void write_iqa(void *opaque, uint64_t old)
 {
+    IntelIOMMUState *s = opaque;
+
     if (!s->qi_on) {
         latch_iqa(s);
     }
 }
 
-static void write_frcd(IntelIOMMUState *s)
+static void write_frcd(void *opaque, uint64_t old)
 {
+    IntelIOMMUState *s = opaque;
+
     update_ppf(s);
     fault_conditions_cleared(s);
 }
@@ -1326,7 +1336,7 @@ static void write_frcd(IntelIOMMUState *s)
 #define FRCD_UPPER(i)   { R_FRCD + 16 * (i) + 8, 8, 0, FRCD_F, write_frcd }
 
 /* Writable (rw) and write-1-to-clear (w1c) bits, and what a write does. */
-static const VtdRegBits vtd_regs[] = {
+static const ViommuReg vtd_regs[] = {
     { R_GCMD, 4, 0xff800000u, 0, write_gcmd },
     { R_RTADDR, 8, ~0x3ffull, 0, NULL },
     { R_CCMD, 8, CCMD_ICC | 3ull << 61 | 0x3ffffffffull, 0, write_ccmd },
@@ -1351,58 +1361,35 @@ static const VtdRegBits vtd_regs[] = {
 };
 QEMU_BUILD_BUG_ON(VTD_NR_FRCD != 8);
 
-static uint8_t reg_byte_mask(const VtdRegBits *r, hwaddr addr, bool w1c)
+static ViommuRegFile vtd_regfile(IntelIOMMUState *s)
 {
-    return ((w1c ? r->w1c : r->rw) >> (8 * (addr - r->off))) & 0xff;
+    return (ViommuRegFile) {
+        .bytes = s->csr, .size = VTD_MMIO_SIZE,
+        .regs = vtd_regs, .nr_regs = ARRAY_SIZE(vtd_regs), .opaque = s,
+    };
 }
 
 static uint64_t vtd_mmio_read(void *opaque, hwaddr addr, unsigned size)
 {
     IntelIOMMUState *s = opaque;
+    ViommuRegFile f = vtd_regfile(s);
+    uint64_t val;
 
-    if (addr + size > VTD_MMIO_SIZE) {
+    if (!viommu_regfile_read(&f, addr, size, &val)) {
         vtd_guest_error(s, "read of %u at 0x%" HWADDR_PRIx, size, addr);
-        return 0;
     }
-    return ldn_le_p(s->csr + addr, size);
+    return val;
 }
 
-/*
- * Any size at any offset: each byte takes the writable bits of its
- * register (write-1-to-clear bits clear), then each register written runs
- * its action once, in address order.
- */
+/* Any size at any offset (hw/viommu/regfile.h). */
 static void vtd_mmio_write(void *opaque, hwaddr addr, uint64_t val,
                            unsigned size)
 {
     IntelIOMMUState *s = opaque;
-    const VtdRegBits *hit[ARRAY_SIZE(vtd_regs)];
-    unsigned nr_hit = 0;
+    ViommuRegFile f = vtd_regfile(s);
 
-    if (addr + size > VTD_MMIO_SIZE) {
+    if (!viommu_regfile_write(&f, addr, val, size)) {
         vtd_guest_error(s, "write of %u at 0x%" HWADDR_PRIx, size, addr);
-        return;
-    }
-    for (size_t i = 0; i < ARRAY_SIZE(vtd_regs); i++) {
-        const VtdRegBits *r = &vtd_regs[i];
-        hwaddr lo = MAX(addr, r->off), hi = MIN(addr + size, r->off + r->size);
-
-        if (lo >= hi) {
-            continue;
-        }
-        for (hwaddr b = lo; b < hi; b++) {
-            uint8_t v = val >> (8 * (b - addr));
-            uint8_t rw = reg_byte_mask(r, b, false);
-            uint8_t w1c = reg_byte_mask(r, b, true);
-
-            s->csr[b] = ((s->csr[b] & ~rw) | (v & rw)) & ~(v & w1c);
-        }
-        hit[nr_hit++] = r;
-    }
-    for (unsigned i = 0; i < nr_hit; i++) {
-        if (hit[i]->written) {
-            hit[i]->written(s);
-        }
     }
 }
 
