@@ -305,6 +305,16 @@ static void log_event(AMDVIState *s, const AmdEvent *e)
     write_event(s, d);
 }
 
+/* Logs events found without the BQL (ViommuFaultQueue). */
+static void log_events(void *opaque, const void *records, unsigned n)
+{
+    const AmdviPendingEvent *e = records;
+
+    for (unsigned i = 0; i < n; i++) {
+        write_event(opaque, e[i].d);
+    }
+}
+
 /*
  * An event seen without the BQL (translate() from an IOThread) is logged
  * by a bottom half; at most AMDVI_PENDING_EVENTS wait, the rest are lost
@@ -312,34 +322,10 @@ static void log_event(AMDVIState *s, const AmdEvent *e)
  */
 static void report_event(AMDVIState *s, const AmdEvent *e)
 {
-    if (bql_locked()) {
-        log_event(s, e);
-        return;
-    }
-    qemu_mutex_lock(&s->lock);
-    if (s->nr_pending < AMDVI_PENDING_EVENTS) {
-        amd_event_encode(e, s->pending[s->nr_pending++].d);
-    } else {
-        s->lost_events++;
-    }
-    qemu_mutex_unlock(&s->lock);
-    qemu_bh_schedule(s->event_bh);
-}
+    AmdviPendingEvent p;
 
-static void log_pending_events(void *opaque)
-{
-    AMDVIState *s = opaque;
-    AmdviPendingEvent batch[AMDVI_PENDING_EVENTS];
-    unsigned n;
-
-    qemu_mutex_lock(&s->lock);
-    n = s->nr_pending;
-    memcpy(batch, s->pending, n * sizeof(batch[0]));
-    s->nr_pending = 0;
-    qemu_mutex_unlock(&s->lock);
-    for (unsigned i = 0; i < n; i++) {
-        write_event(s, batch[i].d);
-    }
+    amd_event_encode(e, p.d);
+    viommu_fault_report(&s->events, &p);
 }
 
 /* ---- device table (2.2.2) ---- */
@@ -1352,7 +1338,9 @@ static int amdvi_post_load(void *opaque, int version_id)
 /* Events found outside the BQL and not yet logged go into the log first. */
 static int amdvi_pre_save(void *opaque)
 {
-    log_pending_events(opaque);
+    AMDVIState *s = opaque;
+
+    viommu_fault_queue_flush(&s->events);
     return 0;
 }
 
@@ -1725,8 +1713,9 @@ static void amdvi_realize(DeviceState *dev, Error **errp)
     s->iotlb = viommu_iotlb_new(AMDVI_IOTLB_ENTRIES);
     viommu_xc_set_init(&s->fast);
     viommu_iotlb_set_fast(s->iotlb, &s->fast);
-    s->event_bh = qemu_bh_new_guarded(log_pending_events, s,
-                                      &DEVICE(s)->mem_reentrancy_guard);
+    viommu_fault_queue_init(&s->events, DEVICE(s), &s->lock,
+                            AMDVI_PENDING_EVENTS, sizeof(AmdviPendingEvent),
+                            log_events, s);
     s->cmd_bh = qemu_bh_new_guarded(cmd_continue, s,
                                     &DEVICE(s)->mem_reentrancy_guard);
     s->spaces = viommu_space_table_new();

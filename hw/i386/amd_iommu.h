@@ -121,10 +121,8 @@ struct AMDVIState {
     QLIST_HEAD(, AMDVIAddressSpace) notified;   /* spaces with notifiers */
     AMDVIAddressSpace *ioapic_space;
     QEMUBH *cmd_bh;             /* a long command buffer goes on from here */
-    QEMUBH *event_bh;
-    AmdviPendingEvent pending[AMDVI_PENDING_EVENTS];    /* under lock */
-    unsigned nr_pending;
-    uint64_t lost_events;
+    ViommuFaultQueue events;    /* found without the BQL */
+    uint64_t lost_events;       /* to a full event log */
     ViommuLogLimit log_limit;   /* rate bound of guest-error messages */
     ViommuStats stats;          /* query-viommu's counters */
 };

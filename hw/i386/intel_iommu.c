@@ -326,45 +326,26 @@ static void record_fault(IntelIOMMUState *s, uint16_t sid, uint8_t reason,
     }
 }
 
+/* Delivers faults found without the BQL (ViommuFaultQueue). */
+static void record_faults(void *opaque, const void *records, unsigned n)
+{
+    const VtdPendingFault *f = records;
+
+    for (unsigned i = 0; i < n; i++) {
+        record_fault(opaque, f[i].sid, f[i].reason, f[i].info, f[i].read);
+    }
+}
+
 /*
  * A fault seen without the BQL (translate() from an IOThread) is recorded
- * by a bottom half in the main loop; at most VTD_PENDING_FAULTS wait, the
- * rest are counted as lost, as records beyond the hardware's would be.
+ * by a bottom half in the main loop; at most VTD_PENDING_FAULTS wait.
  */
 static void report_fault(IntelIOMMUState *s, uint16_t sid, uint8_t reason,
                          uint64_t info, bool read)
 {
-    if (bql_locked()) {
-        record_fault(s, sid, reason, info, read);
-        return;
-    }
-    qemu_mutex_lock(&s->lock);
-    if (s->nr_pending < VTD_PENDING_FAULTS) {
-        s->pending[s->nr_pending++] = (VtdPendingFault) {
-            sid, reason, read, info,
-        };
-    } else {
-        s->lost_faults++;
-    }
-    qemu_mutex_unlock(&s->lock);
-    qemu_bh_schedule(s->fault_bh);
-}
+    VtdPendingFault f = { sid, reason, read, info };
 
-static void record_pending_faults(void *opaque)
-{
-    IntelIOMMUState *s = opaque;
-    VtdPendingFault batch[VTD_PENDING_FAULTS];
-    unsigned n;
-
-    qemu_mutex_lock(&s->lock);
-    n = s->nr_pending;
-    memcpy(batch, s->pending, n * sizeof(batch[0]));
-    s->nr_pending = 0;
-    qemu_mutex_unlock(&s->lock);
-    for (unsigned i = 0; i < n; i++) {
-        record_fault(s, batch[i].sid, batch[i].reason, batch[i].info,
-                     batch[i].read);
-    }
+    viommu_fault_report(&s->faults, &f);
 }
 
 /* ---- capabilities ---- */
@@ -1681,6 +1662,7 @@ static int vtd_pre_save(void *opaque)
 {
     IntelIOMMUState *s = opaque;
 
+    viommu_fault_queue_flush(&s->faults);   /* into the records first */
     if (!(reg_l(s, R_FSTS) & FSTS_PPF)) {
         s->frcd_next = 0;
     }
@@ -2127,8 +2109,9 @@ static void vtd_realize(DeviceState *dev, Error **errp)
     s->iotlb = viommu_iotlb_new(VTD_IOTLB_ENTRIES);
     viommu_xc_set_init(&s->fast);
     viommu_iotlb_set_fast(s->iotlb, &s->fast);
-    s->fault_bh = qemu_bh_new_guarded(record_pending_faults, s,
-                                      &DEVICE(s)->mem_reentrancy_guard);
+    viommu_fault_queue_init(&s->faults, DEVICE(s), &s->lock,
+                            VTD_PENDING_FAULTS, sizeof(VtdPendingFault),
+                            record_faults, s);
     s->qi_bh = qemu_bh_new_guarded(qi_continue, s,
                                    &DEVICE(s)->mem_reentrancy_guard);
     s->spaces = viommu_space_table_new();

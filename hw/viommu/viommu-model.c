@@ -5,6 +5,7 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "qemu/osdep.h"
+#include "qemu/main-loop.h"
 #include "hw/qdev-core.h"
 #include "hw/viommu/viommu-model.h"
 
@@ -19,4 +20,75 @@ void viommu_hold_bus(PCIBus *bus)
 bool viommu_bus_alive(PCIBus *bus)
 {
     return BUS(bus)->realized;
+}
+
+static void fault_queue_drain(void *opaque)
+{
+    ViommuFaultQueue *q = opaque;
+    unsigned n;
+
+    qemu_mutex_lock(q->lock);
+    n = q->count;
+    memcpy(q->batch, q->records, n * q->record_size);
+    q->count = 0;
+    qemu_mutex_unlock(q->lock);
+    if (n) {
+        q->deliver(q->opaque, q->batch, n);
+    }
+}
+
+void viommu_fault_queue_init(ViommuFaultQueue *q, DeviceState *dev,
+                             QemuMutex *lock, unsigned len,
+                             size_t record_size, ViommuFaultDeliverFn deliver,
+                             void *opaque)
+{
+    *q = (ViommuFaultQueue) {
+        .lock = lock, .deliver = deliver, .opaque = opaque,
+        .record_size = record_size, .len = len,
+        .records = g_malloc0(len * record_size),
+        .batch = g_malloc0(len * record_size),
+    };
+    q->bh = qemu_bh_new_guarded(fault_queue_drain, q,
+                                &dev->mem_reentrancy_guard);
+}
+
+void viommu_fault_queue_destroy(ViommuFaultQueue *q)
+{
+    qemu_bh_delete(q->bh);
+    g_free(q->records);
+    g_free(q->batch);
+    q->bh = NULL;
+    q->records = q->batch = NULL;
+}
+
+bool viommu_fault_queue_push_locked(ViommuFaultQueue *q, const void *record)
+{
+    if (q->count == q->len) {
+        q->dropped++;
+        return false;
+    }
+    memcpy(q->records + q->count++ * q->record_size, record, q->record_size);
+    qemu_bh_schedule(q->bh);
+    return true;
+}
+
+void viommu_fault_report(ViommuFaultQueue *q, const void *record)
+{
+    if (bql_locked()) {
+        q->deliver(q->opaque, record, 1);
+        return;
+    }
+    qemu_mutex_lock(q->lock);
+    viommu_fault_queue_push_locked(q, record);
+    qemu_mutex_unlock(q->lock);
+}
+
+void viommu_fault_queue_flush(ViommuFaultQueue *q)
+{
+    fault_queue_drain(q);
+}
+
+void viommu_fault_queue_clear_locked(ViommuFaultQueue *q)
+{
+    q->count = 0;
 }

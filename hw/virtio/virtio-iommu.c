@@ -789,56 +789,44 @@ static void record_fault(VirtIOIOMMU *s, ViommuXlate why, uint32_t ep,
     uint32_t flags = VIOMMU_FAULT_F_ADDRESS |
                      (flag & IOMMU_RO ? VIOMMU_FAULT_F_READ : 0) |
                      (flag & IOMMU_WO ? VIOMMU_FAULT_F_WRITE : 0);
-    unsigned slot;
+    uint8_t rec[VIOMMU_FAULT_SIZE];
 
     viommu_stats_fault(&s->stats, reason);
-    if (s->fault_count == VIRTIO_IOMMU_FAULT_RING) {
-        s->faults_dropped++;
+    viommu_encode_fault(rec, reason, flags, ep, addr);
+    if (!viommu_fault_queue_push_locked(&s->faults, rec)) {
         return;
     }
-    slot = (s->fault_head + s->fault_count++) % VIRTIO_IOMMU_FAULT_RING;
-    viommu_encode_fault(s->faults[slot], reason, flags, ep, addr);
     qemu_log_mask(LOG_GUEST_ERROR, "virtio-iommu: DMA fault: endpoint 0x%x "
                   "%s 0x%" PRIx64 ": %s\n", ep,
                   flag & IOMMU_WO ? "write" : "read", addr,
                   reason == VIOMMU_FAULT_R_DOMAIN ?
                   "not attached to a domain and bypass is off" :
                   "no mapping with that permission");
-    qemu_bh_schedule(s->fault_bh);
 }
 
-static void deliver_faults(void *opaque)
+/* Puts fault records on the event queue (ViommuFaultQueue). */
+static void deliver_faults(void *opaque, const void *records, unsigned n)
 {
     VirtIOIOMMU *s = opaque;
     VirtIODevice *vdev = VIRTIO_DEVICE(s);
-    uint8_t rec[VIOMMU_FAULT_SIZE];
+    const uint8_t *rec = records;
     bool pushed = false;
 
-    for (;;) {
-        VirtQueueElement *elem;
+    if (!virtio_device_started(vdev, vdev->status)) {
+        return;             /* no driver: logged only */
+    }
+    for (unsigned i = 0; i < n; i++, rec += VIOMMU_FAULT_SIZE) {
+        VirtQueueElement *elem = virtqueue_pop(s->event_vq, sizeof(*elem));
 
-        qemu_mutex_lock(&s->lock);
-        if (!s->fault_count) {
-            virtio_iommu_unlock(s);
-            break;
-        }
-        memcpy(rec, s->faults[s->fault_head], sizeof(rec));
-        s->fault_head = (s->fault_head + 1) % VIRTIO_IOMMU_FAULT_RING;
-        s->fault_count--;
-        virtio_iommu_unlock(s);
-
-        if (!virtio_device_started(vdev, vdev->status)) {
-            continue;       /* no driver: logged only */
-        }
-        elem = virtqueue_pop(s->event_vq, sizeof(*elem));
         if (!elem) {
-            continue;       /* "If no buffer is available ... drop the event" */
+            break;      /* "If no buffer is available ... drop the event" */
         }
-        if (iov_size(elem->in_sg, elem->in_num) < sizeof(rec)) {
+        if (iov_size(elem->in_sg, elem->in_num) < VIOMMU_FAULT_SIZE) {
             virtqueue_push(s->event_vq, elem, 0);
         } else {
-            iov_from_buf(elem->in_sg, elem->in_num, 0, rec, sizeof(rec));
-            virtqueue_push(s->event_vq, elem, sizeof(rec));
+            iov_from_buf(elem->in_sg, elem->in_num, 0, rec,
+                         VIOMMU_FAULT_SIZE);
+            virtqueue_push(s->event_vq, elem, VIOMMU_FAULT_SIZE);
         }
         g_free(elem);
         pushed = true;
@@ -1239,7 +1227,7 @@ static void virtio_iommu_reset(VirtIODevice *vdev)
     qemu_mutex_lock(&s->lock);
     viommu_xc_inv_all(&s->fast);
     viommu_core_reset(s->core);
-    s->fault_count = 0;
+    viommu_fault_queue_clear_locked(&s->faults);
     virtio_iommu_unlock(s);
     refresh_all_endpoints(s);
 }
@@ -1463,8 +1451,9 @@ static void virtio_iommu_realize(DeviceState *dev, Error **errp)
     s->req_ring = g_new(VringSplit, 1);
     s->event_vq = virtio_add_queue(vdev, EVENT_QUEUE_SIZE,
                                    virtio_iommu_handle_event);
-    s->fault_bh = qemu_bh_new_guarded(deliver_faults, s,
-                                      &dev->mem_reentrancy_guard);
+    viommu_fault_queue_init(&s->faults, dev, &s->lock,
+                            VIRTIO_IOMMU_FAULT_RING, VIOMMU_FAULT_SIZE,
+                            deliver_faults, s);
     s->req_resume = timer_new_ns(QEMU_CLOCK_VIRTUAL, resume_requests, s);
     if (s->primary_bus) {
         pci_setup_iommu(s->primary_bus, &virtio_iommu_pci_ops, s);
@@ -1486,7 +1475,7 @@ static void virtio_iommu_unrealize(DeviceState *dev)
 
     viommu_info_unregister(OBJECT(s));
     qemu_unregister_reset(virtio_iommu_system_reset, s);
-    qemu_bh_delete(s->fault_bh);
+    viommu_fault_queue_destroy(&s->faults);
     timer_free(s->req_resume);
     virtio_delete_queue(s->req_vq);
     g_free(s->req_ring);

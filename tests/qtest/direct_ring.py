@@ -13,7 +13,9 @@ access must not reach it:
   used index and element do not land in that page (the IOMMU records the
   fault, for VT-d and AMD-Vi, at that address);
 - a data buffer's page unmapped: the next read does not write it, and the
-  IOMMU records the fault;
+  IOMMU records the fault; also with the device on an IOThread (VT-d,
+  AMD-Vi), where the fault is found without the BQL and recorded from the
+  main loop;
 - the used ring's page remapped onto another page (VT-d and AMD-Vi: the
   page table entry changed, then invalidated; virtio-iommu: UNMAP, MAP):
   the next completions land in the new page only;
@@ -44,7 +46,7 @@ class Rig:
     """virtio-blk behind one IOMMU, warmed up: direct rings, cached
     translations."""
 
-    def __init__(self, binary, fw, kind):
+    def __init__(self, binary, fw, kind, iothread=False):
         self.kind = kind
         devices = ['-device', {'intel': 'intel-iommu,aw-bits=39',
                                'amd': 'amd-iommu',
@@ -52,7 +54,9 @@ class Rig:
                    '-blockdev', 'null-co,node-name=d0,size=1073741824,'
                    'read-zeroes=on',
                    '-device', 'virtio-blk-pci,drive=d0,iommu_platform=on,'
-                   'disable-legacy=on']
+                   'disable-legacy=on' + (',iothread=io0' if iothread else '')]
+        if iothread:
+            devices = ['-object', 'iothread,id=io0'] + devices
         self.q = qv.Qtest(binary, fw, [], devices=devices, machine='q35')
         self.setup()
 
@@ -193,6 +197,22 @@ def test_buffer_unmapped(binary, fw, kind):
     check_fault(r, 'buffer unmapped', BUF0)
 
 
+def test_buffer_unmapped_iothread(binary, fw, kind):
+    """The device on an IOThread: the IOMMU translates without the BQL,
+    and a fault it finds is recorded later, from the main loop."""
+    r = Rig(binary, fw, kind, iothread=True)
+    r.unmap(BUF0)
+    r.q.mem(BUF0, b'\xff' * 4096)
+    r.make_available(blk.PER_KICK)
+    for _ in range(200):
+        if BUF0 in r.faults():
+            break
+        r.q.cmd('clock_step 1000000')
+    check('%s, IOThread: buffer unmapped: the next read does not write it'
+          % kind, r.q.read(BUF0, 4096) == b'\xff' * 4096)
+    check_fault(r, 'IOThread: buffer unmapped', BUF0)
+
+
 def test_used_remapped(binary, fw, kind):
     r = Rig(binary, fw, kind)
     before = r.used_idx()
@@ -265,6 +285,7 @@ def main():
         test_used_remapped(binary, fw, kind)
         if kind != 'virtio':
             test_translation_restarted(binary, fw, kind)
+            test_buffer_unmapped_iothread(binary, fw, kind)
         test_system_reset(binary, fw, kind)
     return summary('direct_ring')
 

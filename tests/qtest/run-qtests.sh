@@ -114,6 +114,10 @@ run ring_straddle python3 "$top/tests/qtest/ring_straddle.py" \
 run host_constraints python3 "$top/tests/qtest/host_constraints.py" \
     "$obj/qemu-system-x86_64" "$fw"
 
+# Fault records on virtio-iommu's event queue (5.13.6.9)
+run virtio_faults python3 "$top/tests/qtest/virtio_faults.py" \
+    "$obj/qemu-system-x86_64" "$fw"
+
 # A hostile driver against the request ring (our own split ring code)
 run hostile_ring python3 "$top/tests/qtest/hostile_ring.py" \
     "$obj/qemu-system-x86_64" "$fw"

@@ -141,11 +141,8 @@ struct IntelIOMMUState {
     GHashTable *spaces;         /* (bus, devfn) -> VTDAddressSpace */
     QLIST_HEAD(, VTDAddressSpace) notified;     /* spaces with notifiers */
     VTDAddressSpace *ioapic_space;
-    QEMUBH *fault_bh;
     QEMUBH *qi_bh;              /* a long queue goes on from here */
-    VtdPendingFault pending[VTD_PENDING_FAULTS];    /* under lock */
-    unsigned nr_pending;
-    uint64_t lost_faults;
+    ViommuFaultQueue faults;    /* found without the BQL */
     ViommuStats stats;          /* query-viommu's counters */
     ViommuLogLimit log_limit;   /* rate bound of guest-error messages */
 };

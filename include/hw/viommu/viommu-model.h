@@ -14,14 +14,16 @@
  *    still under the BQL and in the order it was collected (virtio-iommu:
  *    virtio_iommu_unlock(); intel-iommu and amd-iommu: the spaces changed
  *    under the lock are switched and synced after it).
- *  - Faults found by translate() without the BQL are queued under s->lock
- *    and recorded by a bottom half.
+ *  - Faults found by translate() without the BQL, or with s->lock held,
+ *    are queued under s->lock and recorded by a bottom half
+ *    (ViommuFaultQueue).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #ifndef HW_VIOMMU_VIOMMU_MODEL_H
 #define HW_VIOMMU_VIOMMU_MODEL_H
 
+#include "qemu/thread.h"
 #include "hw/pci/pci_bus.h"
 
 /*
@@ -37,5 +39,60 @@
  */
 void viommu_hold_bus(PCIBus *bus);
 bool viommu_bus_alive(PCIBus *bus);
+
+/*
+ * Delivers @n fault records (of the queue's record size each, in the order
+ * they were found), under the BQL, without the model's lock: VT-d's fault
+ * recording (7.1.3), AMD-Vi's event log (2.5), virtio-iommu's event queue
+ * (virtio 1.3, 5.13.6.9).
+ */
+typedef void (*ViommuFaultDeliverFn)(void *opaque, const void *records,
+                                     unsigned n);
+
+/*
+ * Faults a model finds where it may not record them: translate() from an
+ * IOThread (no BQL), or with s->lock held. At most @len records of
+ * @record_size bytes wait, queued under s->lock; a bottom half in the main
+ * loop hands them to @deliver. A record that finds the queue full is
+ * dropped and counted, as a fault beyond the hardware's records (VT-d's
+ * PFO, 7.1.3) or a full event log (AMD-Vi 2.5.1) would be lost.
+ */
+typedef struct ViommuFaultQueue {
+    QemuMutex *lock;            /* the model's s->lock */
+    QEMUBH *bh;
+    ViommuFaultDeliverFn deliver;
+    void *opaque;
+    size_t record_size;         /* bytes */
+    unsigned len;               /* records it holds */
+    unsigned count;             /* records waiting, under lock */
+    uint64_t dropped;           /* records lost to a full queue, under lock */
+    uint8_t *records;           /* len * record_size, under lock */
+    uint8_t *batch;             /* the bottom half's copy */
+} ViommuFaultQueue;
+
+/* Sets up @q for @dev, whose s->lock is @lock (initialised). */
+void viommu_fault_queue_init(ViommuFaultQueue *q, DeviceState *dev,
+                             QemuMutex *lock, unsigned len,
+                             size_t record_size, ViommuFaultDeliverFn deliver,
+                             void *opaque);
+void viommu_fault_queue_destroy(ViommuFaultQueue *q);
+
+/*
+ * With q->lock held: queues @record (record_size bytes) for the bottom
+ * half. Returns false, counting it in q->dropped, if the queue is full.
+ */
+bool viommu_fault_queue_push_locked(ViommuFaultQueue *q, const void *record);
+
+/*
+ * Without q->lock: delivers @record at once under the BQL, or else queues
+ * it (viommu_fault_queue_push_locked).
+ */
+void viommu_fault_report(ViommuFaultQueue *q, const void *record);
+
+/* Under the BQL, without q->lock: delivers the records waiting now. */
+void viommu_fault_queue_flush(ViommuFaultQueue *q);
+
+/* With q->lock held: forgets the records waiting (a reset). */
+void viommu_fault_queue_clear_locked(ViommuFaultQueue *q);
 
 #endif

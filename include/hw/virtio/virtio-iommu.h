@@ -13,6 +13,7 @@
 
 #include "hw/pci/pci.h"
 #include "hw/viommu/viommu-info.h"
+#include "hw/viommu/viommu-model.h"
 #include "hw/viommu/virtio-iommu-core.h"
 #include "hw/viommu/vring-split.h"
 #include "hw/viommu/xlate-cache.h"
@@ -110,10 +111,7 @@ struct VirtIOIOMMU {
     unsigned nr_notified;       /* endpoints with IOMMU notifiers */
 
     /* Faults found by translate(), reported from a bottom half (5.13.6.9) */
-    QEMUBH *fault_bh;
-    uint8_t faults[VIRTIO_IOMMU_FAULT_RING][VIOMMU_FAULT_SIZE];
-    unsigned fault_head, fault_count;
-    uint64_t faults_dropped;
+    ViommuFaultQueue faults;
     ViommuStats stats;          /* query-viommu's counters */
 
     /* migration */
