@@ -91,7 +91,8 @@ qtest: qemu
 SRC := $(TOP)/build/ours/src/qemu
 FUNC_GUEST := func-x86_64-x86_64_viommu_guest func-x86_64-x86_64_viommu_intel \
 	func-x86_64-x86_64_viommu_amd func-aarch64-aarch64_viommu_guest func-x86_64-x86_64_viommu_migration \
-	func-x86_64-x86_64_viommu_firmware func-x86_64-x86_64_viommu_kdump
+	func-x86_64-x86_64_viommu_firmware func-x86_64-x86_64_viommu_kdump \
+	func-x86_64-x86_64_viommu_trace
 FUNC_RELAY := func-x86_64-x86_64_viommu_vfio_relay
 MESON_TEST := meson test -C $(OBJ) --setup thorough --no-rebuild \
 	--num-processes 1 --verbose --print-errorlogs

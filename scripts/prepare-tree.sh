@@ -83,7 +83,7 @@ refresh_ours() {
 # text never piles up, and an unchanged tree is not rebuilt).
 HOOKED_FILES="hw/meson.build tests/functional/meson.build hw/i386/acpi-build.c
     include/exec/memory.h system/physmem.c qapi/qapi-schema.json
-    qapi/meson.build hmp-commands-info.hx"
+    qapi/meson.build hmp-commands-info.hx meson.build"
 
 apply_hooks() {
     local work="$build/hooks.tmp" f
@@ -159,6 +159,10 @@ apply_hooks() {
     hook_line "$work/system/physmem.c" before \
         "    mr = address_space_translate_cached(cache, addr, &mr_addr, &l, true," \
         "    { MemTxResult r; if (iommu_direct_cache_split(cache, addr, (void *)buf, len, true, &r)) { return r; } } /* qemu-viommu hook 8 */"
+    # 9. meson.build: our trace events (hw/viommu/trace-events) join QEMU's
+    #    list, before the trace directory is built from it.
+    hook_line "$work/meson.build" before "subdir('trace')" \
+        "trace_events_subdirs += [ 'hw/viommu' ]  # qemu-viommu hook 9"
     for f in $HOOKED_FILES; do
         # a new file, never a write through to one shared with pristine
         cmp -s "$work/$f" "$ours/$f" || cp --remove-destination "$work/$f" "$ours/$f"

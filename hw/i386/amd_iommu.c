@@ -56,6 +56,8 @@
 #include "hw/viommu/shadow.h"
 #include "hw/viommu/xlate-fast.h"
 #include "hw/viommu/iommu-direct.h"
+#include "trace.h"
+#include "trace/trace-hw_viommu.h"
 
 /* ---- registers (3.4) ---- */
 
@@ -274,6 +276,8 @@ static void write_event(AMDVIState *s, const uint32_t d[4])
     slot = amd_event_log_slot(ring_ptr(s, R_EVT_HEAD),
                               ring_ptr(s, R_EVT_TAIL), len);
     if (slot < 0) {
+        trace_amdvi_evntlog_fail(reg_q(s, R_EVTLOG) & BASE_MASK,
+                                 ring_ptr(s, R_EVT_TAIL));
         s->evt_overflowed = true;
         mod_q(s, R_STATUS, 0, ST_EVT_OVERFLOW);
         update_status(s);
@@ -389,6 +393,7 @@ static void dte_event(AMDVIState *s, uint16_t devid, AmdviDteState st,
     if (st == DTE_UNREADABLE) {
         e.addr = dte_addr(s, devid);
     }
+    trace_amdvi_invalid_dte(dte_addr(s, devid));
     report_event(s, &e);
 }
 
@@ -475,6 +480,8 @@ static void translate_locked(AMDVIAddressSpace *as, uint64_t addr,
     }
     if (viommu_iotlb_lookup(s->iotlb, devid, d.domain, VIOMMU_IOTLB_NO_PASID,
                             addr, &x->e) && (x->e.perm & perm) == perm) {
+        trace_amdvi_iotlb_hit(devid >> 8, PCI_SLOT(devid), PCI_FUNC(devid),
+                              addr, x->e.output);
         x->cacheable = true;
         return;
     }
@@ -496,6 +503,8 @@ static void translate_locked(AMDVIAddressSpace *as, uint64_t addr,
         .perm = res.perm & d.perm & (VIOMMU_PT_READ | VIOMMU_PT_WRITE),
     };
     viommu_iotlb_insert(s->iotlb, &x->e);
+    trace_amdvi_cache_update(d.domain, devid >> 8, PCI_SLOT(devid),
+                             PCI_FUNC(devid), addr, res.output);
     x->cacheable = true;
 }
 
@@ -519,6 +528,11 @@ static void xlate_event(AMDVIState *s, uint16_t devid, const AmdviXlate *x,
                       x->code == AMD_EVENT_IO_PAGE_FAULT ? "IO_PAGE_FAULT"
                       : "PAGE_TAB_HARDWARE_ERROR", devid >> 8,
                       PCI_SLOT(devid), PCI_FUNC(devid), addr, e.flags);
+    if (x->code == AMD_EVENT_IO_PAGE_FAULT) {
+        trace_amdvi_page_fault(addr);
+    } else {
+        trace_amdvi_get_pte_hwerror(addr);
+    }
     report_event(s, &e);
 }
 
@@ -562,6 +576,11 @@ static IOMMUTLBEntry amdvi_translate(IOMMUMemoryRegion *iommu, hwaddr addr,
     qemu_mutex_unlock(&s->lock);
     if (x.fault && flag != IOMMU_NONE) {
         xlate_event(s, space_devid(as), &x, addr, flag & IOMMU_WO);
+    } else if (!x.fault) {
+        trace_amdvi_translation_result(space_devid(as) >> 8,
+                                       PCI_SLOT(as->devfn),
+                                       PCI_FUNC(as->devfn), addr,
+                                       entry.translated_addr);
     }
     return entry;
 }
@@ -595,6 +614,8 @@ static void space_update(AMDVIAddressSpace *as)
     if (translating == as->mr.translating) {
         return;
     }
+    trace_amdvi_switch_address_space(space_devid(as) >> 8, PCI_SLOT(as->devfn),
+                                     PCI_FUNC(as->devfn), translating);
     if (!translating) {
         viommu_drop_notified(&as->mr.iommu, as->notifier_flags, as->shadow);
     }
@@ -789,6 +810,7 @@ static AmdCmdCaps cmd_caps(void)
 
 static void completion_wait(AMDVIState *s, const AmdCmd *c)
 {
+    trace_amdvi_completion_wait(c->cw_addr, c->cw_data);
     if (c->cw_store) {
         uint8_t buf[8];
 
@@ -813,24 +835,31 @@ static void run_command(AMDVIState *s, const AmdCmd *c)
         completion_wait(s, c);
         break;
     case AMD_CMD_INV_DEVTAB_ENTRY:
+        trace_amdvi_devtab_inval(c->devid >> 8, PCI_SLOT(c->devid),
+                                 PCI_FUNC(c->devid));
         s->stats.inv_device++;
         inv_devtab(s, c->devid);
         break;
     case AMD_CMD_INV_IOMMU_PAGES:
+        trace_amdvi_pages_inval(c->domain);
         inv_pages(s, c->domain, c->start, c->last);
         break;
     case AMD_CMD_INV_IOTLB_PAGES:
+        trace_amdvi_iotlb_inval();
         inv_device_iotlb(s, c->devid, c->start, c->last);
         break;
     case AMD_CMD_INV_INTERRUPT_TABLE:
+        trace_amdvi_intr_inval();
         flush_interrupt_routes(s);
         break;
     case AMD_CMD_INV_IOMMU_ALL:
+        trace_amdvi_all_inval();
         s->stats.inv_global++;
         inv_devtab(s, -1);
         flush_interrupt_routes(s);
         break;
     default:                            /* PREFETCH: a hint */
+        trace_amdvi_prefetch_pages();
         break;
     }
 }
@@ -877,6 +906,7 @@ static void cmd_run(AMDVIState *s)
             return;
         }
         if (!viommu_ram_read_n(base + head, q, 2)) {
+            trace_amdvi_command_read_fail(base, head);
             cmd_halt(s, AMD_EVENT_COMMAND_HW_ERROR, base + head);
             return;
         }
@@ -885,9 +915,11 @@ static void cmd_run(AMDVIState *s)
         d[2] = q[1];
         d[3] = q[1] >> 32;
         if (!amd_cmd_decode(d, &caps, &c)) {
+            trace_amdvi_unhandled_command(d[1] >> 28);
             cmd_halt(s, AMD_EVENT_ILLEGAL_COMMAND, base + head);
             return;
         }
+        trace_amdvi_command_exec(head, ring_ptr(s, R_CMD_TAIL), base);
         set_q(s, R_CMD_HEAD, (head + 16) % len);
         run_command(s, &c);
     }
@@ -942,6 +974,7 @@ static void write_control(void *opaque, uint64_t old)
         s->evt_overflowed = false;
     }
     update_status(s);
+    trace_amdvi_control_status(reg_q(s, R_STATUS));
     if (changed & CTL_IOMMU_EN) {
         inv_devtab(s, -1);
     }
@@ -990,6 +1023,31 @@ static uint64_t reg_rw(void *opaque, const ViommuReg *r)
     return r->rw;
 }
 
+/* Register names for traces (3.4), by the offset of their quadword. */
+static const char *reg_name(hwaddr addr)
+{
+    static const struct {
+        hwaddr off;
+        const char *name;
+    } names[] = {
+        { R_DEVTAB, "DevTabBase" }, { R_CMDBUF, "CmdBufBase" },
+        { R_EVTLOG, "EventLogBase" }, { R_CONTROL, "Control" },
+        { R_EXCL_BASE, "ExclusionBase" }, { R_EXCL_LIMIT, "ExclusionLimit" },
+        { R_EFR, "ExtFeatures" }, { R_XT_EVT, "XTGenIntrEvent" },
+        { R_XT_PPR, "XTGenIntrPPR" }, { R_XT_GALOG, "XTGenIntrGALog" },
+        { R_CMD_HEAD, "CmdBufHead" }, { R_CMD_TAIL, "CmdBufTail" },
+        { R_EVT_HEAD, "EventLogHead" }, { R_EVT_TAIL, "EventLogTail" },
+        { R_STATUS, "Status" },
+    };
+
+    for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+        if ((addr & ~7ull) == names[i].off) {
+            return names[i].name;
+        }
+    }
+    return "other";
+}
+
 static ViommuRegFile amdvi_regfile(AMDVIState *s)
 {
     return (ViommuRegFile) {
@@ -1004,7 +1062,10 @@ static uint64_t amdvi_mmio_read(void *opaque, hwaddr addr, unsigned size)
     ViommuRegFile f = amdvi_regfile(opaque);
     uint64_t val;
 
-    viommu_regfile_read(&f, addr, size, &val);
+    if (!viommu_regfile_read(&f, addr, size, &val)) {
+        trace_amdvi_mmio_read_invalid(AMDVI_REGS_SIZE, addr, size);
+    }
+    trace_amdvi_mmio_read(reg_name(addr), addr, size, addr & 7);
     return val;
 }
 
@@ -1014,6 +1075,7 @@ static void amdvi_mmio_write(void *opaque, hwaddr addr, uint64_t val,
 {
     ViommuRegFile f = amdvi_regfile(opaque);
 
+    trace_amdvi_mmio_write(reg_name(addr), addr, size, val, addr & 7);
     viommu_regfile_write(&f, addr, val, size);
 }
 
@@ -1084,16 +1146,19 @@ static AmdIrteFault read_irte(AMDVIState *s, const AmdDte *d, uint32_t index,
     uint32_t w;
 
     *sup_iopf = false;
+    trace_amdvi_ir_irte(d->irt_root, index);
     if (ctl(s, CTL_GA_EN)) {
         if (!viommu_ram_read_n(d->irt_root + 16ull * index, q, 2)) {
             return AMD_IRTE_RESERVED;
         }
+        trace_amdvi_ir_irte_ga_val(q[1], q[0]);
         return amd_irte_decode_ga(q[0], q[1], ctl(s, CTL_XT_EN), irq,
                                   sup_iopf);
     }
     if (!viommu_ram_read(d->irt_root + 4ull * index, &w, 4)) {
         return AMD_IRTE_RESERVED;
     }
+    trace_amdvi_ir_irte_val(le32_to_cpu(w));
     return amd_irte_decode32(le32_to_cpu(w), irq, sup_iopf);
 }
 
@@ -1138,6 +1203,7 @@ static int remap_msi(AMDVIState *s, MSIMessage *src, MSIMessage *dst,
     bool sup = false, blocked;
 
     *dst = *src;
+    trace_amdvi_ir_remap_msi_req(src->address, src->data, devid);
     if (!ctl(s, CTL_IOMMU_EN)) {
         return 0;
     }
@@ -1168,6 +1234,7 @@ static int remap_msi(AMDVIState *s, MSIMessage *src, MSIMessage *dst,
         .msi_addr_last_bits = src->address & 3,
     };
     x86_iommu_irq_to_msi_message(&out, dst);
+    trace_amdvi_ir_remap_msi(src->address, src->data, dst->address, dst->data);
     return 0;
 }
 
@@ -1208,9 +1275,11 @@ static void ir_request(void *opaque, MSIMessage *msg)
     AMDVIAddressSpace *as = opaque;
     MSIMessage remapped;
 
+    trace_amdvi_mem_ir_write_req(msg->address, msg->data, 4);
     if (remap_msi(as->s, msg, &remapped, space_devid(as), as) < 0) {
         return;
     }
+    trace_amdvi_mem_ir_write(remapped.address, remapped.data);
     apic_get_class(NULL)->send_msi(&remapped);
 }
 
@@ -1306,6 +1375,7 @@ static void amdvi_reset(DeviceState *dev)
     AMDVIState *s = AMD_IOMMU_DEVICE(dev);
     AMDVIAddressSpace *as, *next;
 
+    trace_amdvi_reset_exit();
     init_registers(s);
     clear_caches(s);
     flush_interrupt_routes(s);

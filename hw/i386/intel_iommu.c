@@ -214,6 +214,7 @@ static void send_msi(uint64_t addr, uint32_t data)
 {
     MSIMessage msg = { .address = addr, .data = data };
 
+    trace_vtd_irq_generate(addr, data);
     if ((addr & 0xfff00000u) == VTD_INTR_BASE) {
         apic_get_class(NULL)->send_msi(&msg);
     }
@@ -294,6 +295,7 @@ static void record_fault(IntelIOMMUState *s, uint16_t sid, uint8_t reason,
     if (same_as_last_record(s, lo, hi)) {
         return;
     }
+    trace_vtd_dmar_fault(sid, reason, info, !read);
     viommu_stats_fault(&s->stats, reason);
     dropped = (fsts & FSTS_PFO) || (reg_q(s, frcd + 8) & FRCD_F);
 
@@ -462,6 +464,7 @@ static VtdDmaFault resolve_legacy(IntelIOMMUState *s, uint16_t sid,
     }
     f = vtd_root_context_table(re[0], re[1], false, sid & 0xff, caps, &table);
     if (f) {
+        trace_vtd_re_not_present(sid >> 8);
         return f;
     }
     if (!viommu_ram_read_n(context_entry_addr(table, false, sid & 0xff),
@@ -470,6 +473,7 @@ static VtdDmaFault resolve_legacy(IntelIOMMUState *s, uint16_t sid,
     }
     f = vtd_context_decode(ce[0], ce[1], caps, &ctx, &c->fpd);
     if (f) {
+        trace_vtd_ce_not_present(sid >> 8, sid & 0xff);
         return f;
     }
     c->mode = ctx.type == VTD_TT_PASS_THROUGH ? VTD_MODE_PASS_THROUGH
@@ -648,6 +652,7 @@ static void translate_locked(VTDAddressSpace *vas, uint64_t addr,
     x->cacheable = true;
     if (viommu_iotlb_lookup(s->iotlb, sid, c.domain, c.pasid, addr, &x->e) &&
         (x->e.perm & perm) == perm) {
+        trace_vtd_iotlb_page_hit(sid, addr, x->e.output, c.domain);
         return;
     }
     cfg = walk_config(s, &c);
@@ -667,6 +672,7 @@ static void translate_locked(VTDAddressSpace *vas, uint64_t addr,
         x->e.perm &= ~VIOMMU_PT_WRITE;
     }
     viommu_iotlb_insert(s->iotlb, &x->e);
+    trace_vtd_iotlb_page_update(sid, addr, x->e.output, c.domain);
 }
 
 static IOMMUTLBEntry vtd_translate(IOMMUMemoryRegion *iommu, hwaddr addr,
@@ -710,6 +716,11 @@ static IOMMUTLBEntry vtd_translate(IOMMUMemoryRegion *iommu, hwaddr addr,
         }
     }
     qemu_mutex_unlock(&s->lock);
+    if (!x.fault) {
+        trace_vtd_dmar_translate(space_sid(vas) >> 8, PCI_SLOT(vas->devfn),
+                                 PCI_FUNC(vas->devfn), addr,
+                                 entry.translated_addr, entry.addr_mask);
+    }
     if (x.fault && flag != IOMMU_NONE && !x.fpd) {
         report_fault(s, space_sid(vas), x.fault, addr, !(flag & IOMMU_WO));
     }
@@ -734,6 +745,8 @@ static void space_update(VTDAddressSpace *vas)
     if (translating == vas->mr.translating) {
         return;
     }
+    trace_vtd_switch_address_space(space_sid(vas) >> 8, PCI_SLOT(vas->devfn),
+                                   PCI_FUNC(vas->devfn), translating);
     if (!translating) {
         viommu_drop_notified(&vas->mr.iommu, vas->notifier_flags, vas->shadow);
     }
@@ -892,6 +905,14 @@ static void inv_context(IntelIOMMUState *s, unsigned g, uint16_t domain,
     VTDAddressSpace *vas;
     GPtrArray *changed = g_ptr_array_new();
 
+    if (g == VTD_INV_CC_GLOBAL) {
+        trace_vtd_inv_desc_cc_global();
+        trace_vtd_context_cache_reset();
+    } else if (g == VTD_INV_CC_DOMAIN) {
+        trace_vtd_inv_desc_cc_domain(domain);
+    } else {
+        trace_vtd_inv_desc_cc_devices(sid, fm);
+    }
     qemu_mutex_lock(&s->lock);
     s->stats.inv_global += g == VTD_INV_CC_GLOBAL;
     s->stats.inv_domain += g == VTD_INV_CC_DOMAIN;
@@ -934,12 +955,33 @@ static void inv_context(IntelIOMMUState *s, unsigned g, uint16_t domain,
     g_ptr_array_free(changed, true);
 }
 
+/* The trace event of an IOTLB invalidation, by its scope. */
+static void trace_iotlb_scope(bool global, uint16_t domain, uint32_t pasid,
+                              uint64_t start, uint64_t last)
+{
+    bool whole = start == 0 && last == UINT64_MAX;
+    uint8_t am = whole ? 0 : ctz64(last - start + 1) - 12;
+
+    if (global) {
+        trace_vtd_inv_desc_iotlb_global();
+    } else if (pasid == VIOMMU_IOTLB_ANY_PASID && whole) {
+        trace_vtd_inv_desc_iotlb_domain(domain);
+    } else if (pasid == VIOMMU_IOTLB_ANY_PASID) {
+        trace_vtd_inv_desc_iotlb_pages(domain, start, am);
+    } else if (whole) {
+        trace_vtd_inv_desc_iotlb_pasid(domain, pasid);
+    } else {
+        trace_vtd_inv_desc_iotlb_pasid_pages(domain, start, am, pasid);
+    }
+}
+
 /* IOTLB invalidation of @domain (or all, @global) over [start, last]. */
 static void inv_iotlb(IntelIOMMUState *s, bool global, uint16_t domain,
                       uint32_t pasid, uint64_t start, uint64_t last)
 {
     VTDAddressSpace *vas, *next;
 
+    trace_iotlb_scope(global, domain, pasid, start, last);
     qemu_mutex_lock(&s->lock);
     if (global) {
         s->stats.inv_global++;
@@ -1000,6 +1042,7 @@ static void inv_wait(IntelIOMMUState *s, const VtdInvDesc *d)
     if (d->wait_sw) {
         uint8_t buf[4];
 
+        trace_vtd_inv_desc_wait_sw(d->status_addr, d->status_data);
         stl_le_p(buf, d->status_data);
         if (!viommu_ram_write(d->status_addr, buf, 4)) {
             vtd_guest_error(s, "invalidation wait status to 0x%" PRIx64
@@ -1007,6 +1050,7 @@ static void inv_wait(IntelIOMMUState *s, const VtdInvDesc *d)
         }
     }
     if (d->wait_if && !(reg_l(s, R_ICS) & ICS_IWC)) {
+        trace_vtd_inv_desc_wait_irq("invalidation wait: ICS.IWC set");
         mod_l(s, R_ICS, 0, ICS_IWC);
         raise_event(s, R_IECTL);
     }
@@ -1041,6 +1085,7 @@ static void run_descriptor(IntelIOMMUState *s, const VtdInvDesc *d)
         inv_device_iotlb(s, d->sid, d->start, d->last);
         break;
     case VTD_INV_IEC:
+        trace_vtd_inv_desc_iec(d->granularity, d->iec_index, d->iec_mask);
         x86_iommu_iec_notify_all(x86, d->granularity != 1, d->iec_index,
                                  d->iec_mask);
         break;
@@ -1062,12 +1107,14 @@ static void qi_run(IntelIOMMUState *s)
     int64_t deadline = qemu_clock_get_ns(QEMU_CLOCK_REALTIME) +
                        VTD_QI_SLICE_NS;
 
+    trace_vtd_inv_qi_fetch();
     while (s->qi_on && !(reg_l(s, R_FSTS) & FSTS_IQE) &&
            s->iq_head != s->iq_tail) {
         uint64_t at = s->iq_base + (uint64_t)width * s->iq_head;
         uint64_t q[4] = {};
         VtdInvDesc d;
 
+        trace_vtd_inv_qi_head(s->iq_head);
         if (qemu_clock_get_ns(QEMU_CLOCK_REALTIME) > deadline) {
             qemu_bh_schedule(s->qi_bh);
             return;
@@ -1081,6 +1128,7 @@ static void qi_run(IntelIOMMUState *s)
             iq_error(s, IQEI_INVALID);
             return;
         }
+        trace_vtd_inv_desc(vtd_inv_type_name(d.type), q[1], q[0]);
         s->iq_last_type = q[0] & 0xf;
         s->iq_head = (s->iq_head + 1) % s->iq_entries;
         set_q(s, R_IQH, (uint64_t)s->iq_head << (s->iq_dw ? 5 : 4));
@@ -1101,6 +1149,7 @@ static void latch_iqa(IntelIOMMUState *s)
     s->iq_base = iqa & VTD_HAW_MASK(s->aw_bits) & ~0xfffull;
     s->iq_dw = s->scalable_mode && (iqa & IQA_DW);
     s->iq_entries = 1u << ((iqa & 7) + (s->iq_dw ? 7 : 8));
+    trace_vtd_inv_qi_setup(s->iq_base, s->iq_entries);
 }
 
 static void write_iqt(void *opaque, uint64_t old)
@@ -1113,6 +1162,7 @@ static void write_iqt(void *opaque, uint64_t old)
         return;
     }
     s->iq_tail = (iqt >> (s->iq_dw ? 5 : 4)) % s->iq_entries;
+    trace_vtd_inv_qi_tail(s->iq_tail);
     qi_run(s);
 }
 
@@ -1167,6 +1217,7 @@ static void write_iotlb(void *opaque, uint64_t old)
 
 static void set_translation(IntelIOMMUState *s, bool on)
 {
+    trace_vtd_dmar_enable(on);
     qemu_mutex_lock(&s->lock);
     s->translation_on = on;
     viommu_iotlb_flush(s->iotlb);
@@ -1189,6 +1240,7 @@ static void latch_root(IntelIOMMUState *s)
     s->root_table = rta & VTD_HAW_MASK(s->aw_bits) & ~0xfffull;
     s->root_scalable = s->scalable_mode && (rta & RTADDR_TTM_SCALABLE);
     qemu_mutex_unlock(&s->lock);
+    trace_vtd_reg_dmar_root(s->root_table, s->root_scalable);
 }
 
 static void latch_irta(IntelIOMMUState *s)
@@ -1198,6 +1250,7 @@ static void latch_irta(IntelIOMMUState *s)
     s->irt_base = irta & VTD_HAW_MASK(s->aw_bits) & ~0xfffull;
     s->irt_entries = 2u << (irta & 0xf);
     s->irt_x2apic = (s->ecap & (1ull << 4)) && (irta & IRTA_EIME);
+    trace_vtd_reg_ir_root(s->irt_base, s->irt_entries);
 }
 
 /* Interrupt routes built from the old table (KVM's) are stale: all go. */
@@ -1212,6 +1265,7 @@ static void write_gcmd(void *opaque, uint64_t old)
     uint32_t cmd = reg_l(s, R_GCMD), sts = reg_l(s, R_GSTS);
     uint32_t changed = cmd ^ sts;
 
+    trace_vtd_reg_write_gcmd(sts, cmd);
     set_l(s, R_GCMD, 0);                    /* write-only */
     if (cmd & GS_SRTP) {
         latch_root(s);
@@ -1227,6 +1281,7 @@ static void write_gcmd(void *opaque, uint64_t old)
     }
     if (changed & GS_QIE) {
         s->qi_on = cmd & GS_QIE;
+        trace_vtd_inv_qi_enable(s->qi_on);
         sts = (sts & ~GS_QIE) | (cmd & GS_QIE);
         if (s->qi_on) {
             latch_iqa(s);
@@ -1237,6 +1292,7 @@ static void write_gcmd(void *opaque, uint64_t old)
     }
     if ((changed & GS_IRE) && x86_iommu_ir_supported(X86_IOMMU_DEVICE(s))) {
         s->ir_on = cmd & GS_IRE;
+        trace_vtd_ir_enable(s->ir_on);
         sts = (sts & ~GS_IRE) | (cmd & GS_IRE);
         flush_interrupt_routes(s);
     }
@@ -1261,6 +1317,7 @@ static void fault_conditions_cleared(IntelIOMMUState *s)
 {
     if (!(reg_l(s, R_FSTS) & (FSTS_PFO | FSTS_PPF | FSTS_IQE | FSTS_ICE |
                               FSTS_ITE))) {
+        trace_vtd_fsts_clear_ip();
         mod_l(s, R_FECTL, CTL_IP, 0);
     }
 }
@@ -1277,6 +1334,7 @@ static void write_fectl(void *opaque, uint64_t old)
 {
     IntelIOMMUState *s = opaque;
 
+    trace_vtd_reg_write_fectl(reg_l(s, R_FECTL));
     unmask_event(s, R_FECTL);
 }
 
@@ -1285,6 +1343,7 @@ static void write_ics(void *opaque, uint64_t old)
     IntelIOMMUState *s = opaque;
 
     if (!(reg_l(s, R_ICS) & ICS_IWC)) {
+        trace_vtd_reg_ics_clear_ip();
         mod_l(s, R_IECTL, CTL_IP, 0);
     }
 }
@@ -1293,6 +1352,7 @@ static void write_iectl(void *opaque, uint64_t old)
 {
     IntelIOMMUState *s = opaque;
 
+    trace_vtd_reg_write_iectl(reg_l(s, R_IECTL));
     unmask_event(s, R_IECTL);
 }
 
@@ -1359,6 +1419,7 @@ static uint64_t vtd_mmio_read(void *opaque, hwaddr addr, unsigned size)
     if (!viommu_regfile_read(&f, addr, size, &val)) {
         vtd_guest_error(s, "read of %u at 0x%" HWADDR_PRIx, size, addr);
     }
+    trace_vtd_reg_read(addr, size);
     return val;
 }
 
@@ -1369,6 +1430,7 @@ static void vtd_mmio_write(void *opaque, hwaddr addr, uint64_t val,
     IntelIOMMUState *s = opaque;
     ViommuRegFile f = vtd_regfile(s);
 
+    trace_vtd_reg_write(addr, size, val);
     if (!viommu_regfile_write(&f, addr, val, size)) {
         vtd_guest_error(s, "write of %u at 0x%" HWADDR_PRIx, size, addr);
     }
@@ -1409,11 +1471,13 @@ static int remap_msi(IntelIOMMUState *s, MSIMessage *src, MSIMessage *dst,
     VtdIrq irq;
     X86IOMMUIrq out;
 
+    trace_vtd_ir_remap_msi_req(src->address, src->data);
     if (!s->ir_on) {
         *dst = *src;
         return 0;
     }
     f = vtd_ir_request_index(src->address, src->data, &index, &compat);
+    trace_vtd_ir_remap_type(compat ? "compatibility" : "remappable");
     if (f == VTD_IR_OK && compat) {
         /* CFI lets compatibility-format requests through in xAPIC mode */
         if ((reg_l(s, R_GSTS) & GS_CFI) && !s->irt_x2apic) {
@@ -1427,6 +1491,7 @@ static int remap_msi(IntelIOMMUState *s, MSIMessage *src, MSIMessage *dst,
                                              irte, 2)) {
         f = VTD_IR_READ_FAILED;
     } else if (f == VTD_IR_OK) {
+        trace_vtd_ir_irte_get(index, irte[0], irte[1]);
         if ((!verify || sid == X86_IOMMU_SID_INVALID) &&
             extract64(irte[1], 18, 2) != 3) {   /* 3: reserved, a fault */
             irte[1] &= ~(3ull << 18);           /* SVT: no verification */
@@ -1443,7 +1508,10 @@ static int remap_msi(IntelIOMMUState *s, MSIMessage *src, MSIMessage *dst,
         .dest_mode = irq.dest_logical, .redir_hint = irq.redir_hint,
         .msi_addr_last_bits = src->address & 3,
     };
+    trace_vtd_ir_remap(index, out.trigger_mode, out.vector,
+                       out.delivery_mode, out.dest, out.dest_mode);
     x86_iommu_irq_to_msi_message(&out, dst);
+    trace_vtd_ir_remap_msi(src->address, src->data, dst->address, dst->data);
     return 0;
 }
 
@@ -1570,6 +1638,7 @@ static void vtd_reset(DeviceState *dev)
     IntelIOMMUState *s = INTEL_IOMMU_DEVICE(dev);
     VTDAddressSpace *vas, *next;
 
+    trace_vtd_reset_exit();
     init_registers(s);
     clear_state(s);
     flush_interrupt_routes(s);

@@ -16,6 +16,7 @@
 #include "hw/viommu/pow2-split.h"
 #include "hw/viommu/pt-walk.h"
 #include "hw/viommu/iotlb.h"
+#include "trace/trace-hw_viommu.h"
 
 IOMMUAccessFlags viommu_iommu_perm(unsigned perm)
 {
@@ -50,6 +51,9 @@ void viommu_shadow_notify(bool map, uint64_t iova, uint64_t output,
     uint64_t *count = st ? (map ? &st->notifier_maps
                                 : &st->notifier_unmaps) : NULL;
 
+    trace_viommu_notify(memory_region_name(MEMORY_REGION(t->iommu)),
+                        map ? "map" : "unmap", iova, mask,
+                        ev.entry.translated_addr);
     if (t->only) {
         memory_region_notify_iommu_one(t->only, &ev);
         if (count) {
@@ -71,6 +75,7 @@ typedef struct UnmapTarget {
     IOMMUNotifier *nf;
     IOMMUNotifierFlag type;
     ViommuStats *stats;
+    const char *name;           /* the IOMMU region's, for traces */
 } UnmapTarget;
 
 static void unmap_block(uint64_t start, uint64_t mask, void *opaque)
@@ -87,6 +92,10 @@ static void unmap_block(uint64_t start, uint64_t mask, void *opaque)
     if (u->stats) {
         u->stats->notifier_unmaps++;
     }
+    trace_viommu_notify(u->name,
+                        u->type == IOMMU_NOTIFIER_UNMAP ? "unmap"
+                                                        : "devtlb-unmap",
+                        start, mask, 0);
     memory_region_notify_iommu_one(u->nf, &ev);
 }
 
@@ -99,7 +108,8 @@ void viommu_unmap_range(IOMMUMemoryRegion *iommu, IOMMUNotifierFlag type,
                                             MEMORY_REGION(iommu)));
 
     IOMMU_NOTIFIER_FOREACH(nf, iommu) {
-        UnmapTarget u = { nf, type, st };
+        UnmapTarget u = { nf, type, st,
+                          memory_region_name(MEMORY_REGION(iommu)) };
         uint64_t lo = MAX(start, nf->start), hi = MIN(last, nf->end);
 
         if ((nf->notifier_flags & type) &&

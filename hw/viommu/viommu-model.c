@@ -8,6 +8,7 @@
 #include "qemu/main-loop.h"
 #include "hw/qdev-core.h"
 #include "hw/viommu/viommu-model.h"
+#include "trace.h"
 
 void viommu_hold_bus(PCIBus *bus)
 {
@@ -45,6 +46,7 @@ void viommu_fault_queue_init(ViommuFaultQueue *q, DeviceState *dev,
     *q = (ViommuFaultQueue) {
         .lock = lock, .deliver = deliver, .opaque = opaque,
         .record_size = record_size, .len = len,
+        .model = object_get_typename(OBJECT(dev)),
         .records = g_malloc0(len * record_size),
         .batch = g_malloc0(len * record_size),
     };
@@ -65,6 +67,7 @@ bool viommu_fault_queue_push_locked(ViommuFaultQueue *q, const void *record)
 {
     if (q->count == q->len) {
         q->dropped++;
+        trace_viommu_fault_queue_full(q->model, q->dropped);
         return false;
     }
     memcpy(q->records + q->count++ * q->record_size, record, q->record_size);

@@ -41,7 +41,15 @@ struct ViommuCore {
     size_t nr_resv;
     size_t nr_host_constrained;     /* endpoints with host_resv */
     size_t nr_mappings;
+    ViommuReqRecord last;   /* the request handled last */
 };
+
+/* Refuses the request being handled with @status, for reason @why. */
+static int refuse(ViommuCore *c, ViommuRefusal why, int status)
+{
+    c->last.refusal = why;
+    return status;
+}
 
 static bool all_zero(const uint8_t *p, size_t n)
 {
@@ -280,6 +288,32 @@ static bool domain_maps_into(const Domain *d, const Endpoint *e)
 
 /* ---- requests (5.13.6.3 - 5.13.6.7) ---- */
 
+/* The fields of request @req, of a known type, long enough, into @r. */
+static void record_fields(ViommuReqRecord *r, const uint8_t *req)
+{
+    switch (r->type) {
+    case VIOMMU_T_ATTACH:
+    case VIOMMU_T_DETACH:
+        r->domain = le_ld32(req + 4);
+        r->endpoint = le_ld32(req + 8);
+        r->flags = r->type == VIOMMU_T_ATTACH ? le_ld32(req + 12) : 0;
+        break;
+    case VIOMMU_T_MAP:
+    case VIOMMU_T_UNMAP:
+        r->domain = le_ld32(req + 4);
+        r->virt_start = le_ld64(req + 8);
+        r->virt_end = le_ld64(req + 16);
+        if (r->type == VIOMMU_T_MAP) {
+            r->phys_start = le_ld64(req + 24);
+            r->flags = le_ld32(req + 32);
+        }
+        break;
+    default:
+        r->endpoint = le_ld32(req + 4);
+        break;
+    }
+}
+
 static int do_attach(ViommuCore *c, const uint8_t *req)
 {
     uint32_t domain = le_ld32(req + 4), ep = le_ld32(req + 8), flags = le_ld32(req + 12);
@@ -290,31 +324,34 @@ static int do_attach(ViommuCore *c, const uint8_t *req)
     Domain *d;
 
     /* "If the reserved field ... is not zero, the device MUST reject" */
-    if (!all_zero(req + 16, 4) || (flags & ~known)) {
-        return VIOMMU_S_INVAL;
+    if (!all_zero(req + 16, 4)) {
+        return refuse(c, VIOMMU_R_RESERVED, VIOMMU_S_INVAL);
+    }
+    if (flags & ~known) {
+        return refuse(c, VIOMMU_R_FLAGS, VIOMMU_S_INVAL);
     }
     e = get_ep_constrained(c, ep);
     if (!e) {
-        return VIOMMU_S_NOENT;
+        return refuse(c, VIOMMU_R_NO_ENDPOINT, VIOMMU_S_NOENT);
     }
     if (domain < c->cfg.domain_start || domain > c->cfg.domain_end) {
-        return VIOMMU_S_RANGE;
+        return refuse(c, VIOMMU_R_DOMAIN_RANGE, VIOMMU_S_RANGE);
     }
     d = find_domain(c, domain);
     if (d && d->bypass != bypass) {
-        return VIOMMU_S_INVAL;
+        return refuse(c, VIOMMU_R_BYPASS_MISMATCH, VIOMMU_S_INVAL);
     }
     if (d && e->domain == d) {
         return VIOMMU_S_OK;
     }
     /* the domain already maps what this endpoint's host cannot (5.13.6.8.1) */
     if (d && domain_maps_into(d, e)) {
-        return VIOMMU_S_INVAL;
+        return refuse(c, VIOMMU_R_HOST_CANNOT_MAP, VIOMMU_S_INVAL);
     }
     if (!d) {
         d = create_domain(c, domain, bypass);
         if (!d) {
-            return VIOMMU_S_NOMEM;
+            return refuse(c, VIOMMU_R_NO_MEMORY, VIOMMU_S_NOMEM);
         }
     }
     /* "behave as if the driver issued a DETACH ... followed by the ATTACH" */
@@ -330,10 +367,10 @@ static int do_detach(ViommuCore *c, const uint8_t *req)
     Endpoint *e = get_ep(c, ep);
 
     if (!e) {
-        return VIOMMU_S_NOENT;
+        return refuse(c, VIOMMU_R_NO_ENDPOINT, VIOMMU_S_NOENT);
     }
     if (!e->domain || e->domain->id != domain) {
-        return VIOMMU_S_INVAL;
+        return refuse(c, VIOMMU_R_NOT_ATTACHED, VIOMMU_S_INVAL);
     }
     detach_ep(c, e);
     c->ops->endpoint_changed(c->opaque, ep);
@@ -386,39 +423,44 @@ static int do_map(ViommuCore *c, const uint8_t *req)
     Domain *d;
 
     if (!acked(c, VIOMMU_F_MAP_UNMAP)) {
-        return VIOMMU_S_UNSUPP;
+        return refuse(c, VIOMMU_R_MAP_UNMAP_OFF, VIOMMU_S_UNSUPP);
     }
     /* "If the device doesn't recognize a flags bit, it MUST reject" */
     if (m.flags & ~known) {
-        return VIOMMU_S_INVAL;
+        return refuse(c, VIOMMU_R_FLAGS, VIOMMU_S_INVAL);
     }
     d = find_domain(c, le_ld32(req + 4));
     if (!d) {
-        return VIOMMU_S_NOENT;
+        return refuse(c, VIOMMU_R_NO_DOMAIN, VIOMMU_S_NOENT);
     }
     if (d->bypass) {
-        return VIOMMU_S_INVAL;
+        return refuse(c, VIOMMU_R_BYPASS_DOMAIN, VIOMMU_S_INVAL);
     }
-    if (!in_input_range(c, m.virt_start, m.virt_end) ||
-        m.phys_start + (m.virt_end - m.virt_start) < m.phys_start ||
-        (c->cfg.check_alignment && !map_aligned(c, &m))) {
-        return VIOMMU_S_RANGE;
+    if (!in_input_range(c, m.virt_start, m.virt_end)) {
+        return refuse(c, VIOMMU_R_INPUT_RANGE, VIOMMU_S_RANGE);
+    }
+    if (m.phys_start + (m.virt_end - m.virt_start) < m.phys_start) {
+        return refuse(c, VIOMMU_R_PHYS_WRAPS, VIOMMU_S_RANGE);
+    }
+    if (c->cfg.check_alignment && !map_aligned(c, &m)) {
+        return refuse(c, VIOMMU_R_UNALIGNED, VIOMMU_S_RANGE);
     }
     /* 5.13.6.8.1: "SHOULD reject a MAP request that overlaps a RESV_MEM" */
     if (domain_resv_meets(c, d, m.virt_start, m.virt_end)) {
-        return VIOMMU_S_INVAL;
+        return refuse(c, VIOMMU_R_RESV, VIOMMU_S_INVAL);
     }
     if (c->cfg.max_mappings && c->nr_mappings >= c->cfg.max_mappings) {
         return iova_map_overlaps(d->map, m.virt_start, m.virt_end) ?
-               VIOMMU_S_INVAL : VIOMMU_S_NOMEM;
+               refuse(c, VIOMMU_R_OVERLAP, VIOMMU_S_INVAL) :
+               refuse(c, VIOMMU_R_LIMIT, VIOMMU_S_NOMEM);
     }
     switch (iova_map_insert(d->map, &m)) {
     case IOVA_MAP_OK:
         break;
     case IOVA_MAP_OVERLAP:
-        return VIOMMU_S_INVAL;
+        return refuse(c, VIOMMU_R_OVERLAP, VIOMMU_S_INVAL);
     default:
-        return VIOMMU_S_NOMEM;
+        return refuse(c, VIOMMU_R_NO_MEMORY, VIOMMU_S_NOMEM);
     }
     c->nr_mappings++;
     for_domain_eps(c, d, &m, c->ops->notify_map);
@@ -432,25 +474,25 @@ static int do_unmap(ViommuCore *c, const uint8_t *req)
     UnmapCtx u = { c, NULL };
 
     if (!acked(c, VIOMMU_F_MAP_UNMAP)) {
-        return VIOMMU_S_UNSUPP;
+        return refuse(c, VIOMMU_R_MAP_UNMAP_OFF, VIOMMU_S_UNSUPP);
     }
     if (!all_zero(req + 24, 4)) {
-        return VIOMMU_S_INVAL;
+        return refuse(c, VIOMMU_R_RESERVED, VIOMMU_S_INVAL);
     }
     u.d = find_domain(c, le_ld32(req + 4));
     if (!u.d) {
-        return VIOMMU_S_NOENT;
+        return refuse(c, VIOMMU_R_NO_DOMAIN, VIOMMU_S_NOENT);
     }
     if (u.d->bypass) {
-        return VIOMMU_S_INVAL;
+        return refuse(c, VIOMMU_R_BYPASS_DOMAIN, VIOMMU_S_INVAL);
     }
     if (end < start) {
-        return VIOMMU_S_RANGE;
+        return refuse(c, VIOMMU_R_INPUT_RANGE, VIOMMU_S_RANGE);
     }
     before = iova_map_count(u.d->map);
     if (iova_map_remove_range(u.d->map, start, end, unmap_from_domain_eps,
                               &u) == IOVA_MAP_SPLIT) {
-        return VIOMMU_S_RANGE;
+        return refuse(c, VIOMMU_R_SPLIT, VIOMMU_S_RANGE);
     }
     c->nr_mappings -= before - iova_map_count(u.d->map);
     return VIOMMU_S_OK;
@@ -472,12 +514,12 @@ static int do_probe(ViommuCore *c, const uint8_t *req, uint8_t *props,
     Endpoint *e = get_ep_constrained(c, le_ld32(req + 4));
 
     if (!e) {
-        return VIOMMU_S_NOENT;
+        return refuse(c, VIOMMU_R_NO_ENDPOINT, VIOMMU_S_NOENT);
     }
     /* "If the properties list is smaller than probe_size ... INVAL" */
     if (props_len < size ||
         (c->nr_resv + e->nr_host_resv) * VIOMMU_PROBE_RESV_MEM_SIZE > size) {
-        return VIOMMU_S_INVAL;
+        return refuse(c, VIOMMU_R_PROBE_SIZE, VIOMMU_S_INVAL);
     }
     memset(props, 0, size);
     for (size_t i = 0; i < c->nr_resv; i++) {
@@ -491,8 +533,8 @@ static int do_probe(ViommuCore *c, const uint8_t *req, uint8_t *props,
     return VIOMMU_S_OK;
 }
 
-int viommu_core_handle(ViommuCore *c, const uint8_t *req, size_t req_len,
-                       uint8_t *props, size_t props_len)
+static int dispatch(ViommuCore *c, const uint8_t *req, size_t req_len,
+                    uint8_t *props, size_t props_len)
 {
     static const uint8_t need[] = {
         [VIOMMU_T_ATTACH] = VIOMMU_REQ_ATTACH_SIZE,
@@ -512,9 +554,11 @@ int viommu_core_handle(ViommuCore *c, const uint8_t *req, size_t req_len,
         (type == VIOMMU_T_PROBE && !acked(c, VIOMMU_F_PROBE))) {
         return -1;
     }
+    c->last.type = type;
     if (req_len < need[type]) {
-        return VIOMMU_S_IOERR;
+        return refuse(c, VIOMMU_R_SHORT, VIOMMU_S_IOERR);
     }
+    record_fields(&c->last, req);
     switch (type) {
     case VIOMMU_T_ATTACH:
         return do_attach(c, req);
@@ -527,6 +571,48 @@ int viommu_core_handle(ViommuCore *c, const uint8_t *req, size_t req_len,
     default:
         return do_probe(c, req, props, props_len);
     }
+}
+
+int viommu_core_handle(ViommuCore *c, const uint8_t *req, size_t req_len,
+                       uint8_t *props, size_t props_len)
+{
+    c->last = (ViommuReqRecord) { .refusal = VIOMMU_R_NONE };
+    c->last.status = dispatch(c, req, req_len, props, props_len);
+    return c->last.status;
+}
+
+const ViommuReqRecord *viommu_core_last_request(const ViommuCore *c)
+{
+    return &c->last;
+}
+
+const char *viommu_refusal_name(ViommuRefusal r)
+{
+    static const char *const names[VIOMMU_R_NR] = {
+        [VIOMMU_R_NONE] = "none",
+        [VIOMMU_R_SHORT] = "short",
+        [VIOMMU_R_RESERVED] = "reserved-field",
+        [VIOMMU_R_FLAGS] = "unknown-flags",
+        [VIOMMU_R_NO_ENDPOINT] = "no-endpoint",
+        [VIOMMU_R_DOMAIN_RANGE] = "domain-range",
+        [VIOMMU_R_BYPASS_MISMATCH] = "bypass-mismatch",
+        [VIOMMU_R_HOST_CANNOT_MAP] = "host-cannot-map",
+        [VIOMMU_R_NOT_ATTACHED] = "not-attached",
+        [VIOMMU_R_MAP_UNMAP_OFF] = "map-unmap-not-negotiated",
+        [VIOMMU_R_NO_DOMAIN] = "no-domain",
+        [VIOMMU_R_BYPASS_DOMAIN] = "bypass-domain",
+        [VIOMMU_R_INPUT_RANGE] = "input-range",
+        [VIOMMU_R_PHYS_WRAPS] = "phys-wraps",
+        [VIOMMU_R_UNALIGNED] = "unaligned",
+        [VIOMMU_R_RESV] = "reserved-region",
+        [VIOMMU_R_OVERLAP] = "overlap",
+        [VIOMMU_R_LIMIT] = "mapping-limit",
+        [VIOMMU_R_NO_MEMORY] = "no-memory",
+        [VIOMMU_R_SPLIT] = "split",
+        [VIOMMU_R_PROBE_SIZE] = "probe-size",
+    };
+
+    return (unsigned)r < VIOMMU_R_NR ? names[r] : "unknown";
 }
 
 /* ---- translation (5.13.6: bypass mode; 5.13.6.5: MAP semantics) ---- */

@@ -123,3 +123,22 @@ bool vtd_inv_decode(const uint64_t *q, bool wide, VtdInvDesc *d)
         return true;
     }
 }
+
+const char *vtd_inv_type_name(VtdInvType type)
+{
+    static const char *const names[] = {
+        [VTD_INV_CONTEXT] = "context-cache",
+        [VTD_INV_IOTLB] = "iotlb",
+        [VTD_INV_DEVICE_IOTLB] = "device-iotlb",
+        [VTD_INV_IEC] = "iec",
+        [VTD_INV_WAIT] = "wait",
+        [VTD_INV_PASID_IOTLB] = "pasid-iotlb",
+        [VTD_INV_PASID_CACHE] = "pasid-cache",
+        [VTD_INV_PASID_DEVICE_IOTLB] = "pasid-device-iotlb",
+    };
+
+    if ((unsigned)type >= sizeof(names) / sizeof(names[0]) || !names[type]) {
+        return "unknown";
+    }
+    return names[type];
+}

@@ -31,6 +31,8 @@
 #include "migration/vmstate.h"
 #include "exec/address-spaces.h"
 #include "system/reset.h"
+#include "trace.h"
+#include "trace/trace-hw_viommu.h"
 
 #define REQ_QUEUE_SIZE 256
 #define EVENT_QUEUE_SIZE 256
@@ -105,6 +107,9 @@ static void endpoint_refresh(VirtIOIOMMUEndpoint *ep)
     if (bypass == ep->bypassing) {
         return;
     }
+    trace_virtio_iommu_switch_address_space(endpoint_id(ep) >> 8,
+                                            PCI_SLOT(ep->devfn),
+                                            PCI_FUNC(ep->devfn), !bypass);
     memory_region_transaction_begin();
     memory_region_set_enabled(MEMORY_REGION(&ep->iommu_mr), !bypass);
     memory_region_set_enabled(&ep->bypass_mr, bypass);
@@ -170,6 +175,9 @@ static void notify_block(uint64_t iova, uint64_t mask, void *opaque)
         *count += !nb->only && (n->notifier_flags & nb->type);
     }
     *count += !!nb->only;
+    trace_viommu_notify(memory_region_name(MEMORY_REGION(nb->mr)),
+                        nb->type == IOMMU_NOTIFIER_MAP ? "map" : "unmap",
+                        iova, mask, event.entry.translated_addr);
     if (nb->only) {
         memory_region_notify_iommu_one(nb->only, &event);
     } else {
@@ -194,6 +202,14 @@ static void relay_mapping(IOMMUMemoryRegion *mr, IOMMUNotifier *only,
         .phys_delta = m->phys_start - m->virt_start,
         .perm = perm_of(m->flags),
     };
+    const char *name = memory_region_name(MEMORY_REGION(mr));
+
+    if (type == IOMMU_NOTIFIER_MAP) {
+        trace_virtio_iommu_notify_map(name, m->virt_start, m->virt_end,
+                                      m->phys_start, m->flags);
+    } else {
+        trace_virtio_iommu_notify_unmap(name, m->virt_start, m->virt_end);
+    }
 
     viommu_split_pow2(m->virt_start, m->virt_end, nb.phys_delta,
                       notify_block, &nb);
@@ -321,6 +337,39 @@ static const ViommuCoreOps core_ops = {
 
 /* ---- request queue (5.13.6) ---- */
 
+/* The trace events of a request the core handled, and why it refused it. */
+static void trace_request(const ViommuReqRecord *r)
+{
+    switch (r->type) {
+    case VIOMMU_T_ATTACH:
+        trace_virtio_iommu_attach(r->domain, r->endpoint);
+        break;
+    case VIOMMU_T_DETACH:
+        trace_virtio_iommu_detach(r->domain, r->endpoint);
+        break;
+    case VIOMMU_T_MAP:
+        trace_virtio_iommu_map(r->domain, r->virt_start, r->virt_end,
+                               r->phys_start, r->flags);
+        break;
+    case VIOMMU_T_UNMAP:
+        trace_virtio_iommu_unmap(r->domain, r->virt_start, r->virt_end);
+        if (r->status == VIOMMU_S_OK) {
+            trace_virtio_iommu_unmap_done(r->domain, r->virt_start,
+                                          r->virt_end);
+        }
+        break;
+    case VIOMMU_T_PROBE:
+        trace_virtio_iommu_probe(r->endpoint, r->status);
+        break;
+    default:
+        return;
+    }
+    if (r->status != VIOMMU_S_OK) {
+        trace_virtio_iommu_request_refused(r->type, r->status,
+                                           viommu_refusal_name(r->refusal));
+    }
+}
+
 /*
  * Runs one request of @req_len bytes whose device-writable part is @in_len
  * bytes. Returns its status, or -1 when it is too short to hold the tail
@@ -343,6 +392,7 @@ static int run_request(VirtIOIOMMU *s, const uint8_t *req, size_t req_len,
     status = viommu_core_handle(s->core, req, req_len, *props,
                                 MIN(in_len - VIOMMU_REQ_TAIL_SIZE,
                                     probe_size));
+    trace_request(viommu_core_last_request(s->core));
     if (status == VIOMMU_S_OK && req[0] == VIOMMU_T_UNMAP) {
         s->stats.inv_page++;
     } else if (status == VIOMMU_S_OK && req[0] == VIOMMU_T_DETACH) {
@@ -792,6 +842,7 @@ static void record_fault(VirtIOIOMMU *s, ViommuXlate why, uint32_t ep,
     uint8_t rec[VIOMMU_FAULT_SIZE];
 
     viommu_stats_fault(&s->stats, reason);
+    trace_virtio_iommu_report_fault(reason, flags, ep, addr);
     viommu_encode_fault(rec, reason, flags, ep, addr);
     if (!viommu_fault_queue_push_locked(&s->faults, rec)) {
         return;
@@ -887,6 +938,8 @@ static IOMMUTLBEntry virtio_iommu_translate(IOMMUMemoryRegion *mr,
     if (viommu_fast_translate(&ep->xc, id, addr, flag, &entry)) {
         return entry;
     }
+    trace_virtio_iommu_translate(memory_region_name(MEMORY_REGION(mr)), id,
+                                 addr, flag);
     qemu_mutex_lock(&s->lock);
     why = viommu_core_translate(s->core, id, addr, perm, &m);
     switch (why) {
@@ -897,6 +950,8 @@ static IOMMUTLBEntry virtio_iommu_translate(IOMMUMemoryRegion *mr,
         entry.translated_addr = (m.phys_start + (addr - m.virt_start)) & ~mask;
         entry.perm = perm_of(m.flags);
         viommu_fast_fill(&ep->xc, id, &entry, id, VIOMMU_XC_NO_PASID);
+        trace_virtio_iommu_translate_out(addr, entry.translated_addr |
+                                         (addr & mask), id);
         break;
     case VIOMMU_XLATE_BYPASS:
         entry.perm = IOMMU_RW;
@@ -927,9 +982,13 @@ static int virtio_iommu_notify_flag_changed(IOMMUMemoryRegion *mr,
     VirtIOIOMMUEndpoint *ep = container_of(mr, VirtIOIOMMUEndpoint, iommu_mr);
 
     if (old == IOMMU_NOTIFIER_NONE) {
+        trace_virtio_iommu_notify_flag_add(memory_region_name(
+                                               MEMORY_REGION(mr)));
         ep->viommu->nr_notified++;
     }
     if (new == IOMMU_NOTIFIER_NONE) {
+        trace_virtio_iommu_notify_flag_del(memory_region_name(
+                                               MEMORY_REGION(mr)));
         ep->viommu->nr_notified--;
     }
     return 0;
@@ -984,6 +1043,7 @@ static VirtIOIOMMUEndpoint *endpoint_get(VirtIOIOMMU *s, PCIBus *bus,
     virtio_iommu_unlock(s);
     name = g_strdup_printf("virtio-iommu-%p-%02x.%x", bus, PCI_SLOT(devfn),
                            PCI_FUNC(devfn));
+    trace_virtio_iommu_init_iommu_mr(name);
     memory_region_init(&ep->root, OBJECT(s), name, UINT64_MAX);
     memory_region_init_iommu(&ep->iommu_mr, sizeof(ep->iommu_mr),
                              TYPE_VIRTIO_IOMMU_MEMORY_REGION, OBJECT(s),
@@ -1179,6 +1239,10 @@ static void virtio_iommu_get_config(VirtIODevice *vdev, uint8_t *config_data)
         .bypass = viommu_core_bypass(s->core),
     };
 
+    trace_virtio_iommu_get_config(cfg->page_size_mask, cfg->input_start,
+                                  cfg->input_end, cfg->domain_start,
+                                  cfg->domain_end, cfg->probe_size,
+                                  config.bypass);
     memcpy(config_data, &config, sizeof(config));
 }
 
@@ -1193,6 +1257,7 @@ static void virtio_iommu_set_config(VirtIODevice *vdev,
         config->bypass > 1) {
         return;
     }
+    trace_virtio_iommu_set_config(config->bypass);
     qemu_mutex_lock(&s->lock);
     viommu_xc_inv_all(&s->fast);
     viommu_core_set_bypass(s->core, config->bypass);
@@ -1203,6 +1268,7 @@ static void virtio_iommu_set_config(VirtIODevice *vdev,
 static uint64_t virtio_iommu_get_features(VirtIODevice *vdev, uint64_t f,
                                           Error **errp)
 {
+    trace_virtio_iommu_get_features(f | offered_features);
     return f | offered_features;
 }
 
@@ -1221,6 +1287,7 @@ static void virtio_iommu_reset(VirtIODevice *vdev)
 {
     VirtIOIOMMU *s = VIRTIO_IOMMU(vdev);
 
+    trace_virtio_iommu_device_reset_exit();
     s->reset_count++;         /* a batch in progress drops its work */
     timer_del(s->req_resume);   /* and what a slice left is gone */
     /* 5.13.5: "When the device is reset, endpoints are not attached" */
@@ -1237,6 +1304,7 @@ static void virtio_iommu_system_reset(void *opaque)
 {
     VirtIOIOMMU *s = opaque;
 
+    trace_virtio_iommu_system_reset();
     qemu_mutex_lock(&s->lock);
     viommu_xc_inv_all(&s->fast);
     viommu_core_set_bypass(s->core, s->boot_bypass);

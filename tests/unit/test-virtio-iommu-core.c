@@ -600,6 +600,76 @@ static void test_malformed(void)
     viommu_core_free(c);
 }
 
+/* Each refusal names its rule; the record holds the request's fields. */
+static ViommuRefusal why(ViommuCore *c)
+{
+    return viommu_core_last_request(c)->refusal;
+}
+
+static void test_refusal_reasons(void)
+{
+    ViommuCore *c = make_core(2);
+    const ViommuReqRecord *r = viommu_core_last_request(c);
+    uint8_t raw[64] = { VIOMMU_T_MAP };
+
+    CHECK_EQ(attach(c, 1, 1, 0), VIOMMU_S_OK);
+    CHECK_EQ(why(c), VIOMMU_R_NONE);
+    CHECK_EQ(r->type, VIOMMU_T_ATTACH);
+    CHECK(r->domain == 1 && r->endpoint == 1 && r->status == VIOMMU_S_OK);
+    CHECK_EQ(attach(c, 1, 1, 0x80), VIOMMU_S_INVAL);
+    CHECK_EQ(why(c), VIOMMU_R_FLAGS);
+    CHECK_EQ(attach(c, 1, 9, 0), VIOMMU_S_NOENT);
+    CHECK_EQ(why(c), VIOMMU_R_NO_ENDPOINT);
+    CHECK_EQ(attach(c, 5000, 2, 0), VIOMMU_S_RANGE);
+    CHECK_EQ(why(c), VIOMMU_R_DOMAIN_RANGE);
+    CHECK_EQ(attach(c, 1, 2, VIOMMU_ATTACH_F_BYPASS), VIOMMU_S_INVAL);
+    CHECK_EQ(why(c), VIOMMU_R_BYPASS_MISMATCH);
+    CHECK_EQ(detach(c, 2, 1), VIOMMU_S_INVAL);
+    CHECK_EQ(why(c), VIOMMU_R_NOT_ATTACHED);
+    CHECK_EQ(map(c, 3, 0, 0xfff, 0, RW), VIOMMU_S_NOENT);
+    CHECK_EQ(why(c), VIOMMU_R_NO_DOMAIN);
+    CHECK_EQ(map(c, 1, 0, 0xfff, 0, 0x100), VIOMMU_S_INVAL);
+    CHECK_EQ(why(c), VIOMMU_R_FLAGS);
+    CHECK_EQ(map(c, 1, 1ull << 50, (1ull << 50) + 0xfff, 0, RW),
+             VIOMMU_S_RANGE);
+    CHECK_EQ(why(c), VIOMMU_R_INPUT_RANGE);
+    CHECK_EQ(map(c, 1, 0, 0x1fff, ~0xfffull, RW), VIOMMU_S_RANGE);
+    CHECK_EQ(why(c), VIOMMU_R_PHYS_WRAPS);
+    CHECK_EQ(map(c, 1, 0x800, 0x17ff, 0, RW), VIOMMU_S_RANGE);
+    CHECK_EQ(why(c), VIOMMU_R_UNALIGNED);
+    CHECK_EQ(map(c, 1, 0xfee00000, 0xfee00fff, 0, RW), VIOMMU_S_INVAL);
+    CHECK_EQ(why(c), VIOMMU_R_RESV);
+    CHECK_EQ(map(c, 1, 0x10000, 0x1ffff, 0x40000, RW), VIOMMU_S_OK);
+    CHECK(r->type == VIOMMU_T_MAP && r->virt_start == 0x10000 &&
+          r->virt_end == 0x1ffff && r->phys_start == 0x40000 &&
+          r->flags == RW && why(c) == VIOMMU_R_NONE);
+    CHECK_EQ(map(c, 1, 0x18000, 0x18fff, 0, RW), VIOMMU_S_INVAL);
+    CHECK_EQ(why(c), VIOMMU_R_OVERLAP);
+    CHECK_EQ(map(c, 1, 0x20000, 0x20fff, 0, RW), VIOMMU_S_OK);
+    CHECK_EQ(map(c, 1, 0x30000, 0x30fff, 0, RW), VIOMMU_S_NOMEM);
+    CHECK_EQ(why(c), VIOMMU_R_LIMIT);
+    CHECK_EQ(unmap(c, 1, 0x11000, 0x11fff), VIOMMU_S_RANGE);
+    CHECK_EQ(why(c), VIOMMU_R_SPLIT);
+    CHECK_EQ(unmap(c, 1, 0x2000, 0x1000), VIOMMU_S_RANGE);
+    CHECK_EQ(why(c), VIOMMU_R_INPUT_RANGE);
+    CHECK_EQ(attach(c, 4, 3, VIOMMU_ATTACH_F_BYPASS), VIOMMU_S_OK);
+    CHECK_EQ(unmap(c, 4, 0, 0xfff), VIOMMU_S_INVAL);
+    CHECK_EQ(why(c), VIOMMU_R_BYPASS_DOMAIN);
+    CHECK_EQ(viommu_core_handle(c, raw, 20, NULL, 0), VIOMMU_S_IOERR);
+    CHECK_EQ(why(c), VIOMMU_R_SHORT);
+    CHECK_EQ(viommu_core_handle(c, raw, 3, NULL, 0), -1);
+    CHECK(r->type == 0 && r->status == -1 && why(c) == VIOMMU_R_NONE);
+    /* every reason has its own name */
+    for (int i = 0; i < VIOMMU_R_NR; i++) {
+        CHECK(strcmp(viommu_refusal_name(i), "unknown") != 0);
+        for (int j = 0; j < i; j++) {
+            CHECK(strcmp(viommu_refusal_name(i), viommu_refusal_name(j)));
+        }
+    }
+    CHECK(strcmp(viommu_refusal_name(VIOMMU_R_NR), "unknown") == 0);
+    viommu_core_free(c);
+}
+
 static void test_save_load(void)
 {
     ViommuCore *c = make_core(0), *d;
@@ -687,6 +757,7 @@ int main(void)
     RUN(test_host_usable_two_hosts);
     RUN(test_page_size_mask);
     RUN(test_malformed);
+    RUN(test_refusal_reasons);
     RUN(test_save_load);
     RUN(test_split_pow2);
     return unit_report("test-virtio-iommu-core");

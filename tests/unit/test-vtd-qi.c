@@ -7,6 +7,7 @@
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
+#include <string.h>
 #include "hw/viommu/vtd-qi.h"
 #include "unit.h"
 
@@ -116,11 +117,23 @@ static void test_pasid_types_and_refusals(void)
     CHECK(!dec(1 | 1 << 4 | 1 << 9, 0, &d));
 }
 
+/* Each type has its name for traces; anything else is "unknown". */
+static void test_type_names(void)
+{
+    CHECK(strcmp(vtd_inv_type_name(VTD_INV_CONTEXT), "context-cache") == 0);
+    CHECK(strcmp(vtd_inv_type_name(VTD_INV_PASID_DEVICE_IOTLB),
+                 "pasid-device-iotlb") == 0);
+    CHECK(strcmp(vtd_inv_type_name(0), "unknown") == 0);
+    CHECK(strcmp(vtd_inv_type_name(9), "unknown") == 0);
+    CHECK(strcmp(vtd_inv_type_name((VtdInvType)-1), "unknown") == 0);
+}
+
 int main(void)
 {
     RUN(test_context_and_iotlb);
     RUN(test_device_iotlb);
     RUN(test_iec_and_wait);
     RUN(test_pasid_types_and_refusals);
+    RUN(test_type_names);
     return unit_report("test-vtd-qi");
 }

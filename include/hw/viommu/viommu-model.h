@@ -59,6 +59,7 @@ typedef void (*ViommuFaultDeliverFn)(void *opaque, const void *records,
  */
 typedef struct ViommuFaultQueue {
     QemuMutex *lock;            /* the model's s->lock */
+    const char *model;          /* its type name, for traces */
     QEMUBH *bh;
     ViommuFaultDeliverFn deliver;
     void *opaque;

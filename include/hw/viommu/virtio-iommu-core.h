@@ -173,6 +173,53 @@ void viommu_core_set_page_size_mask(ViommuCore *c, uint64_t mask);
 int viommu_core_handle(ViommuCore *c, const uint8_t *req, size_t req_len,
                        uint8_t *props, size_t props_len);
 
+/*
+ * Why the device refused a request: the rule of 5.13.6 behind each status
+ * other than VIOMMU_S_OK, for traces (the guest sees only the status).
+ */
+typedef enum ViommuRefusal {
+    VIOMMU_R_NONE,              /* not refused */
+    VIOMMU_R_SHORT,             /* shorter than its type needs: IOERR */
+    VIOMMU_R_RESERVED,          /* a reserved field is not zero: INVAL */
+    VIOMMU_R_FLAGS,             /* an unknown or unnegotiated flag: INVAL */
+    VIOMMU_R_NO_ENDPOINT,       /* no such endpoint: NOENT */
+    VIOMMU_R_DOMAIN_RANGE,      /* domain outside domain_range: RANGE */
+    VIOMMU_R_BYPASS_MISMATCH,   /* domain exists with the other bypass */
+    VIOMMU_R_HOST_CANNOT_MAP,   /* domain maps what the host cannot */
+    VIOMMU_R_NOT_ATTACHED,      /* DETACH from a domain not its own */
+    VIOMMU_R_MAP_UNMAP_OFF,     /* VIRTIO_IOMMU_F_MAP_UNMAP not acked */
+    VIOMMU_R_NO_DOMAIN,         /* no such domain: NOENT */
+    VIOMMU_R_BYPASS_DOMAIN,     /* MAP/UNMAP on an identity domain */
+    VIOMMU_R_INPUT_RANGE,       /* outside input_range, or end < start */
+    VIOMMU_R_PHYS_WRAPS,        /* the physical end wraps past 2^64 */
+    VIOMMU_R_UNALIGNED,         /* not aligned to the granule */
+    VIOMMU_R_RESV,              /* meets a reserved region (5.13.6.8.1) */
+    VIOMMU_R_OVERLAP,           /* meets a mapping of the domain */
+    VIOMMU_R_LIMIT,             /* the device's mapping limit: NOMEM */
+    VIOMMU_R_NO_MEMORY,         /* allocation failed: NOMEM */
+    VIOMMU_R_SPLIT,             /* UNMAP would split a mapping: RANGE */
+    VIOMMU_R_PROBE_SIZE,        /* properties do not fit probe_size */
+    VIOMMU_R_NR
+} ViommuRefusal;
+
+/* A short name of @r for traces ("overlap", "no-domain"...). */
+const char *viommu_refusal_name(ViommuRefusal r);
+
+/*
+ * What viommu_core_handle() saw in the last request it handled: its type
+ * (0 if it could not be parsed), the fields it has (the others 0), the
+ * status it got (-1: none written) and why it was refused.
+ */
+typedef struct ViommuReqRecord {
+    uint8_t type;
+    uint32_t domain, endpoint, flags;
+    uint64_t virt_start, virt_end, phys_start;
+    int status;
+    ViommuRefusal refusal;
+} ViommuReqRecord;
+
+const ViommuReqRecord *viommu_core_last_request(const ViommuCore *c);
+
 typedef enum ViommuXlate {
     VIOMMU_XLATE_MAPPED,        /* *out is the mapping that holds iova */
     VIOMMU_XLATE_BYPASS,        /* identity */

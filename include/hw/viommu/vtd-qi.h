@@ -64,4 +64,7 @@ typedef struct VtdInvDesc {
  */
 bool vtd_inv_decode(const uint64_t *q, bool wide, VtdInvDesc *d);
 
+/* The name of descriptor type @type (6.5.2), for traces; "unknown" else. */
+const char *vtd_inv_type_name(VtdInvType type);
+
 #endif
