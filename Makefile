@@ -45,12 +45,11 @@ qemu: $(TOP)/build/.configured
 
 # ---- tests ----
 
-CORE_SRCS := hw/viommu/iova-map.c hw/viommu/virtio-iommu-core.c hw/viommu/vring-split.c \
-	hw/viommu/pow2-split.c hw/viommu/pt-walk.c hw/viommu/iotlb.c hw/viommu/shadow.c \
-	hw/viommu/acpi-dmar.c hw/viommu/vtd-irte.c hw/viommu/vtd-context.c \
-	hw/viommu/vtd-qi.c hw/viommu/amd-cmd.c hw/viommu/amd-irte.c \
-	hw/viommu/amd-dte.c hw/viommu/amd-event.c hw/viommu/acpi-ivrs.c \
-	hw/viommu/xlate-cache.c hw/viommu/regfile.c
+# The QEMU-independent core: every C file of hw/viommu/ but the QEMU glue
+# that lives there (the layering check of make unit holds the rest to libc)
+CORE_GLUE := hw/viommu/cpu-dispatch.c hw/viommu/iommu-direct.c \
+	hw/viommu/viommu-info.c hw/viommu/viommu-model.c
+CORE_SRCS := $(filter-out $(CORE_GLUE),$(wildcard hw/viommu/*.c))
 CORE_HDRS := $(wildcard include/hw/viommu/*.h)
 SAN_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Wno-unused-parameter -Werror \
 	-fsanitize=address,undefined -fno-sanitize-recover=all -Iinclude -Itests/unit
@@ -63,25 +62,15 @@ $(UNIT)/fuzz-%: tests/fuzz/fuzz-%.c $(CORE_SRCS) $(CORE_HDRS) tests/unit/vring-f
 	@mkdir -p $(UNIT)
 	$(CC) $(SAN_CFLAGS) $< $(CORE_SRCS) -o $@
 
-UNIT_TESTS := $(UNIT)/test-iova-map $(UNIT)/test-virtio-iommu-core \
-	$(UNIT)/test-vring-split $(UNIT)/test-pt-walk $(UNIT)/test-iotlb \
-	$(UNIT)/test-shadow $(UNIT)/test-acpi-dmar $(UNIT)/test-vtd-irte \
-	$(UNIT)/test-vtd-context $(UNIT)/test-vtd-qi $(UNIT)/test-amd-cmd \
-	$(UNIT)/test-amd-irte $(UNIT)/test-amd-dte \
-	$(UNIT)/test-acpi-ivrs $(UNIT)/test-xlate-cache $(UNIT)/test-regfile
+# a unit test is a tests/unit/test-*.c, a fuzz target a tests/fuzz/fuzz-*.c
+# (replaying the number of inputs its FUZZ_RUNS says): found by name
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(UNIT)/%,$(wildcard tests/unit/test-*.c))
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(UNIT)/%,$(wildcard tests/fuzz/fuzz-*.c))
 
 # test-acpi-dmar compares with upstream's expected DMAR in the pristine tree
-unit: $(TOP)/build/.configured $(UNIT_TESTS) $(UNIT)/fuzz-virtio-iommu-core \
-		$(UNIT)/fuzz-vring-split $(UNIT)/fuzz-pt-walk $(UNIT)/fuzz-vtd-qi \
-		$(UNIT)/fuzz-amd-cmd $(UNIT)/fuzz-amd-dte $(UNIT)/fuzz-xlate-cache
-	@set -e; for t in $(UNIT_TESTS); do $$t; done
-	$(UNIT)/fuzz-virtio-iommu-core 200000
-	$(UNIT)/fuzz-vring-split 100000
-	$(UNIT)/fuzz-pt-walk 100000
-	$(UNIT)/fuzz-vtd-qi 100000
-	$(UNIT)/fuzz-amd-cmd 100000
-	$(UNIT)/fuzz-amd-dte 20000
-	$(UNIT)/fuzz-xlate-cache 200000
+unit: $(TOP)/build/.configured $(UNIT_TESTS) $(FUZZ_TARGETS)
+	scripts/check-core-layering.sh $(CORE_SRCS)
+	@set -e; for t in $(UNIT_TESTS) $(FUZZ_TARGETS); do $$t; done
 
 qtest: qemu
 	tests/qtest/run-qtests.sh

@@ -195,7 +195,7 @@ static void test_reader_never_sees_half_an_entry(void)
     pthread_join(th, NULL);
     CHECK_EQ(race_torn, 0);
     CHECK(race_hits > 0);
-    printf("  race: %u hits, none torn\n", race_hits);
+    printf("# race: %u hits, none torn\n", race_hits);
 }
 
 int main(void)

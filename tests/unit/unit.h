@@ -1,5 +1,6 @@
 /*
- * qemu-viommu: a minimal unit test harness. Prints "N passed, N failed".
+ * qemu-viommu: a minimal unit test harness, printing TAP (one "ok N -
+ * name" line a test, then the plan "1..N"), as QEMU's own unit tests do.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -9,9 +10,10 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static int unit_failures_in_test;
-static int unit_passed, unit_failed;
+static int unit_passed, unit_failed, unit_number;
 
 #define CHECK(cond) do {                                                  \
         if (!(cond)) {                                                    \
@@ -30,15 +32,28 @@ static int unit_passed, unit_failed;
         }                                                                 \
     } while (0)
 
+/*
+ * Runs @test as TAP test number N ("ok N - test" or "not ok N - test");
+ * with UNIT_FILTER set in the environment, only tests whose name holds it
+ * (the rest are reported as skipped).
+ */
 #define RUN(test) do {                                                    \
+        const char *filter_ = getenv("UNIT_FILTER");                      \
         unit_failures_in_test = 0;                                        \
+        unit_number++;                                                    \
+        if (filter_ && !strstr(#test, filter_)) {                         \
+            printf("ok %d - %s # SKIP UNIT_FILTER\n", unit_number, #test); \
+            break;                                                        \
+        }                                                                 \
         test();                                                           \
         if (unit_failures_in_test) {                                      \
             unit_failed++;                                                \
-            fprintf(stderr, "FAIL %s\n", #test);                          \
+            printf("not ok %d - %s\n", unit_number, #test);               \
         } else {                                                          \
             unit_passed++;                                                \
+            printf("ok %d - %s\n", unit_number, #test);                   \
         }                                                                 \
+        fflush(stdout);                                                   \
     } while (0)
 
 /* xorshift64: repeatable pseudo-random numbers; seed with unit_seed(). */
@@ -57,9 +72,11 @@ static inline uint64_t unit_rand(void)
     return unit_rng_state;
 }
 
+/* The TAP plan, after the tests, and the exit status. */
 static inline int unit_report(const char *suite)
 {
-    printf("%s: %d passed, %d failed\n", suite, unit_passed, unit_failed);
+    printf("1..%d\n# %s: %d passed, %d failed\n", unit_number, suite,
+           unit_passed, unit_failed);
     return unit_failed ? 1 : 0;
 }
 
