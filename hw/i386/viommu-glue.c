@@ -259,23 +259,6 @@ void *viommu_space_table_lookup(GHashTable *t, PCIBus *bus, uint8_t devfn)
     return g_hash_table_lookup(t, &key);
 }
 
-void viommu_guest_verror(ViommuLogLimit *l, unsigned burst, const char *who,
-                         const char *fmt, va_list ap)
-{
-    uint64_t now = qemu_clock_get_ms(QEMU_CLOCK_REALTIME);
-    g_autofree char *msg = NULL;
-
-    if (now - l->since_ms >= 1000) {
-        l->since_ms = now;
-        l->count = 0;
-    }
-    if (l->count++ >= burst || !qemu_loglevel_mask(LOG_GUEST_ERROR)) {
-        return;
-    }
-    msg = g_strdup_vprintf(fmt, ap);
-    qemu_log_mask(LOG_GUEST_ERROR, "%s: %s\n", who, msg);
-}
-
 void viommu_leaf_counter_init(ViommuLeafCounter *lc)
 {
     lc->seen = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free,

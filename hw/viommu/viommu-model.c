@@ -6,6 +6,8 @@
  */
 #include "qemu/osdep.h"
 #include "qemu/main-loop.h"
+#include "qemu/log.h"
+#include "qemu/timer.h"
 #include "hw/qdev-core.h"
 #include "hw/viommu/viommu-model.h"
 #include "trace.h"
@@ -21,6 +23,23 @@ void viommu_hold_bus(PCIBus *bus)
 bool viommu_bus_alive(PCIBus *bus)
 {
     return BUS(bus)->realized;
+}
+
+void viommu_guest_verror(ViommuLogLimit *l, unsigned burst, const char *who,
+                         const char *fmt, va_list ap)
+{
+    uint64_t now = qemu_clock_get_ms(QEMU_CLOCK_REALTIME);
+    g_autofree char *msg = NULL;
+
+    if (now - l->since_ms >= 1000) {
+        l->since_ms = now;
+        l->count = 0;
+    }
+    if (l->count++ >= burst || !qemu_loglevel_mask(LOG_GUEST_ERROR)) {
+        return;
+    }
+    msg = g_strdup_vprintf(fmt, ap);
+    qemu_log_mask(LOG_GUEST_ERROR, "%s: %s\n", who, msg);
 }
 
 static void fault_queue_drain(void *opaque)

@@ -831,6 +831,19 @@ static void resume_requests(void *opaque)
 
 /* ---- fault reporting on the event queue (5.13.6.9) ---- */
 
+#define VIRTIO_IOMMU_LOG_BURST  16      /* guest-error lines a second */
+
+static void G_GNUC_PRINTF(2, 3) virtio_iommu_guest_error(VirtIOIOMMU *s,
+                                                         const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    viommu_guest_verror(&s->log_limit, VIRTIO_IOMMU_LOG_BURST,
+                        "virtio-iommu", fmt, ap);
+    va_end(ap);
+}
+
 static void record_fault(VirtIOIOMMU *s, ViommuXlate why, uint32_t ep,
                          uint64_t addr, IOMMUAccessFlags flag)
 {
@@ -847,12 +860,11 @@ static void record_fault(VirtIOIOMMU *s, ViommuXlate why, uint32_t ep,
     if (!viommu_fault_queue_push_locked(&s->faults, rec)) {
         return;
     }
-    qemu_log_mask(LOG_GUEST_ERROR, "virtio-iommu: DMA fault: endpoint 0x%x "
-                  "%s 0x%" PRIx64 ": %s\n", ep,
-                  flag & IOMMU_WO ? "write" : "read", addr,
-                  reason == VIOMMU_FAULT_R_DOMAIN ?
-                  "not attached to a domain and bypass is off" :
-                  "no mapping with that permission");
+    virtio_iommu_guest_error(s, "DMA fault: endpoint 0x%x %s 0x%" PRIx64
+                             ": %s", ep, flag & IOMMU_WO ? "write" : "read",
+                             addr, reason == VIOMMU_FAULT_R_DOMAIN ?
+                             "not attached to a domain and bypass is off" :
+                             "no mapping with that permission");
 }
 
 /* Puts fault records on the event queue (ViommuFaultQueue). */

@@ -130,16 +130,6 @@ void viommu_space_table_insert(GHashTable *t, PCIBus *bus, uint8_t devfn,
 /* The space of (@bus, @devfn), or NULL. */
 void *viommu_space_table_lookup(GHashTable *t, PCIBus *bus, uint8_t devfn);
 
-/* Guest-error messages: at most @burst a second. */
-typedef struct ViommuLogLimit {
-    uint64_t since_ms;
-    unsigned count;
-} ViommuLogLimit;
-
-/* Logs "@who: <message>" as a guest error, within @l's bound of @burst. */
-void viommu_guest_verror(ViommuLogLimit *l, unsigned burst, const char *who,
-                         const char *fmt, va_list ap) G_GNUC_PRINTF(4, 0);
-
 /*
  * Counting the pages a domain maps, for query-viommu (VT-d, AMD-Vi): one
  * counter per query. Tables met before (the same root and levels) are not

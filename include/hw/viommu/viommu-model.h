@@ -41,6 +41,19 @@ void viommu_hold_bus(PCIBus *bus);
 bool viommu_bus_alive(PCIBus *bus);
 
 /*
+ * Guest-error messages (-d guest_errors) of one IOMMU: at most @burst a
+ * second, so that a guest cannot flood the log.
+ */
+typedef struct ViommuLogLimit {
+    uint64_t since_ms;
+    unsigned count;
+} ViommuLogLimit;
+
+/* Logs "@who: <message>" as a guest error, within @l's bound of @burst. */
+void viommu_guest_verror(ViommuLogLimit *l, unsigned burst, const char *who,
+                         const char *fmt, va_list ap) G_GNUC_PRINTF(4, 0);
+
+/*
  * Delivers @n fault records (of the queue's record size each, in the order
  * they were found), under the BQL, without the model's lock: VT-d's fault
  * recording (7.1.3), AMD-Vi's event log (2.5), virtio-iommu's event queue

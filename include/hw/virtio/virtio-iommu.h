@@ -112,6 +112,7 @@ struct VirtIOIOMMU {
 
     /* Faults found by translate(), reported from a bottom half (5.13.6.9) */
     ViommuFaultQueue faults;
+    ViommuLogLimit log_limit;   /* rate bound of guest-error messages */
     ViommuStats stats;          /* query-viommu's counters */
 
     /* migration */
