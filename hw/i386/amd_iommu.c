@@ -576,7 +576,8 @@ static IOMMUTLBEntry amdvi_translate(IOMMUMemoryRegion *iommu, hwaddr addr,
     qemu_mutex_unlock(&s->lock);
     if (x.fault && flag != IOMMU_NONE) {
         xlate_event(s, space_devid(as), &x, addr, flag & IOMMU_WO);
-    } else if (!x.fault) {
+    } else if (!x.fault &&
+               trace_event_get_state_backends(TRACE_AMDVI_TRANSLATION_RESULT)) {
         trace_amdvi_translation_result(space_devid(as) >> 8,
                                        PCI_SLOT(as->devfn),
                                        PCI_FUNC(as->devfn), addr,
@@ -858,8 +859,10 @@ static void run_command(AMDVIState *s, const AmdCmd *c)
         inv_devtab(s, -1);
         flush_interrupt_routes(s);
         break;
-    default:                            /* PREFETCH: a hint */
+    case AMD_CMD_PREFETCH_IOMMU_PAGES:  /* a hint */
         trace_amdvi_prefetch_pages();
+        break;
+    default:
         break;
     }
 }
@@ -1065,7 +1068,9 @@ static uint64_t amdvi_mmio_read(void *opaque, hwaddr addr, unsigned size)
     if (!viommu_regfile_read(&f, addr, size, &val)) {
         trace_amdvi_mmio_read_invalid(AMDVI_REGS_SIZE, addr, size);
     }
-    trace_amdvi_mmio_read(reg_name(addr), addr, size, addr & 7);
+    if (trace_event_get_state_backends(TRACE_AMDVI_MMIO_READ)) {
+        trace_amdvi_mmio_read(reg_name(addr), addr, size, addr & ~7ull);
+    }
     return val;
 }
 
@@ -1075,7 +1080,9 @@ static void amdvi_mmio_write(void *opaque, hwaddr addr, uint64_t val,
 {
     ViommuRegFile f = amdvi_regfile(opaque);
 
-    trace_amdvi_mmio_write(reg_name(addr), addr, size, val, addr & 7);
+    if (trace_event_get_state_backends(TRACE_AMDVI_MMIO_WRITE)) {
+        trace_amdvi_mmio_write(reg_name(addr), addr, size, val, addr & ~7ull);
+    }
     viommu_regfile_write(&f, addr, val, size);
 }
 
@@ -1146,7 +1153,7 @@ static AmdIrteFault read_irte(AMDVIState *s, const AmdDte *d, uint32_t index,
     uint32_t w;
 
     *sup_iopf = false;
-    trace_amdvi_ir_irte(d->irt_root, index);
+    trace_amdvi_ir_irte(d->irt_root, (ctl(s, CTL_GA_EN) ? 16ull : 4ull) * index);
     if (ctl(s, CTL_GA_EN)) {
         if (!viommu_ram_read_n(d->irt_root + 16ull * index, q, 2)) {
             return AMD_IRTE_RESERVED;
@@ -1405,21 +1412,11 @@ static int amdvi_post_load(void *opaque, int version_id)
     return 0;
 }
 
-/* Events found outside the BQL and not yet logged go into the log first. */
-static int amdvi_pre_save(void *opaque)
-{
-    AMDVIState *s = opaque;
-
-    viommu_fault_queue_flush(&s->events);
-    return 0;
-}
-
 static const VMStateDescription amdvi_vmstate = {
     .name = "amd-iommu",
     .version_id = 1,
     .minimum_version_id = 1,
     .priority = MIG_PRI_IOMMU,
-    .pre_save = amdvi_pre_save,
     .post_load = amdvi_post_load,
     .fields = (const VMStateField[]) {
         VMSTATE_UINT8_ARRAY(regs, AMDVIState, AMDVI_REGS_SIZE),

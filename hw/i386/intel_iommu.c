@@ -463,8 +463,10 @@ static VtdDmaFault resolve_legacy(IntelIOMMUState *s, uint16_t sid,
         return VTD_FR_ROOT_READ;
     }
     f = vtd_root_context_table(re[0], re[1], false, sid & 0xff, caps, &table);
-    if (f) {
+    if (f == VTD_FR_ROOT_NOT_PRESENT) {
         trace_vtd_re_not_present(sid >> 8);
+    }
+    if (f) {
         return f;
     }
     if (!viommu_ram_read_n(context_entry_addr(table, false, sid & 0xff),
@@ -472,8 +474,10 @@ static VtdDmaFault resolve_legacy(IntelIOMMUState *s, uint16_t sid,
         return VTD_FR_CONTEXT_READ;
     }
     f = vtd_context_decode(ce[0], ce[1], caps, &ctx, &c->fpd);
-    if (f) {
+    if (f == VTD_FR_CONTEXT_NOT_PRESENT) {
         trace_vtd_ce_not_present(sid >> 8, sid & 0xff);
+    }
+    if (f) {
         return f;
     }
     c->mode = ctx.type == VTD_TT_PASS_THROUGH ? VTD_MODE_PASS_THROUGH
@@ -716,7 +720,7 @@ static IOMMUTLBEntry vtd_translate(IOMMUMemoryRegion *iommu, hwaddr addr,
         }
     }
     qemu_mutex_unlock(&s->lock);
-    if (!x.fault) {
+    if (!x.fault && trace_event_get_state_backends(TRACE_VTD_DMAR_TRANSLATE)) {
         trace_vtd_dmar_translate(space_sid(vas) >> 8, PCI_SLOT(vas->devfn),
                                  PCI_FUNC(vas->devfn), addr,
                                  entry.translated_addr, entry.addr_mask);
@@ -1731,7 +1735,6 @@ static int vtd_pre_save(void *opaque)
 {
     IntelIOMMUState *s = opaque;
 
-    viommu_fault_queue_flush(&s->faults);   /* into the records first */
     if (!(reg_l(s, R_FSTS) & FSTS_PPF)) {
         s->frcd_next = 0;
     }

@@ -8,6 +8,7 @@
 #include "qemu/main-loop.h"
 #include "qemu/log.h"
 #include "qemu/timer.h"
+#include "system/runstate.h"
 #include "hw/qdev-core.h"
 #include "hw/viommu/viommu-model.h"
 #include "trace.h"
@@ -57,6 +58,18 @@ static void fault_queue_drain(void *opaque)
     }
 }
 
+/*
+ * Once the VM stops (before migration sends the last of RAM and the device
+ * states), what waits is delivered: its records and interrupts travel with
+ * the rest, rather than being written into RAM already sent.
+ */
+static void fault_queue_vm_state(void *opaque, bool running, RunState state)
+{
+    if (!running) {
+        fault_queue_drain(opaque);
+    }
+}
+
 void viommu_fault_queue_init(ViommuFaultQueue *q, DeviceState *dev,
                              QemuMutex *lock, unsigned len,
                              size_t record_size, ViommuFaultDeliverFn deliver,
@@ -71,10 +84,12 @@ void viommu_fault_queue_init(ViommuFaultQueue *q, DeviceState *dev,
     };
     q->bh = qemu_bh_new_guarded(fault_queue_drain, q,
                                 &dev->mem_reentrancy_guard);
+    q->vm_state = qemu_add_vm_change_state_handler(fault_queue_vm_state, q);
 }
 
 void viommu_fault_queue_destroy(ViommuFaultQueue *q)
 {
+    qemu_del_vm_change_state_handler(q->vm_state);
     qemu_bh_delete(q->bh);
     g_free(q->records);
     g_free(q->batch);
@@ -103,11 +118,6 @@ void viommu_fault_report(ViommuFaultQueue *q, const void *record)
     qemu_mutex_lock(q->lock);
     viommu_fault_queue_push_locked(q, record);
     qemu_mutex_unlock(q->lock);
-}
-
-void viommu_fault_queue_flush(ViommuFaultQueue *q)
-{
-    fault_queue_drain(q);
 }
 
 void viommu_fault_queue_clear_locked(ViommuFaultQueue *q)

@@ -340,7 +340,7 @@ static const ViommuCoreOps core_ops = {
 /* The trace events of a request the core handled, and why it refused it. */
 static void trace_request(const ViommuReqRecord *r)
 {
-    switch (r->type) {
+    switch (r->refusal == VIOMMU_R_SHORT ? 0 : r->type) {
     case VIOMMU_T_ATTACH:
         trace_virtio_iommu_attach(r->domain, r->endpoint);
         break;
@@ -362,9 +362,9 @@ static void trace_request(const ViommuReqRecord *r)
         trace_virtio_iommu_probe(r->endpoint, r->status);
         break;
     default:
-        return;
+        break;
     }
-    if (r->status != VIOMMU_S_OK) {
+    if (r->type && r->status != VIOMMU_S_OK) {
         trace_virtio_iommu_request_refused(r->type, r->status,
                                            viommu_refusal_name(r->refusal));
     }

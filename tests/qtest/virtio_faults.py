@@ -13,13 +13,18 @@ the driver is this script. Checked:
   - with no buffer left nothing is reported; once the driver adds buffers,
     the next fault is (a write: flags WRITE and ADDRESS);
   - an endpoint in no domain, with bypass off: reason DOMAIN;
-  - a transfer through a mapping afterwards: data intact, no record.
+  - a transfer through a mapping afterwards: data intact, no record;
+  - the trace events: the faults that found the device's queue full
+    (viommu_fault_queue_full), and a refused MAP with its reason
+    (virtio_iommu_request_refused ... reason overlap).
 
 Usage: virtio_faults.py QEMU_BINARY FIRMWARE_DIR
 """
 import os
+import re
 import struct
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '../../scripts/bench'))
 import qtest_viommu as qv  # noqa: E402
@@ -101,10 +106,14 @@ def request(v, payload, out_len):
     return v.status(0)
 
 
-def start(binary, fw, bypass):
-    q = qv.Qtest(binary, fw, [], ['-device', 'virtio-iommu-pci,boot-bypass=%s'
-                                  % ('on' if bypass else 'off'),
-                                  '-device', 'edu'])
+def start(binary, fw, bypass, log=None):
+    extra = []
+    if log:
+        extra = ['-D', log, '-trace', 'virtio_iommu_request_refused',
+                 '-trace', 'viommu_fault_queue_full']
+    q = qv.Qtest(binary, fw, extra,
+                 ['-device', 'virtio-iommu-pci,boot-bypass=%s'
+                  % ('on' if bypass else 'off'), '-device', 'edu'])
     fn = qv.find(q, 0x1af4, 0x1057)
     edu_fn = qv.find(q, 0x1234, 0x11e8)
     bars, nxt = qv.map_bars(q, fn, qv.BAR_BASE)
@@ -132,7 +141,8 @@ def check_records(what, recs, n, reason, flags, ep, addr):
 
 
 def mapping_faults(binary, fw):
-    q, v, edu_fn, edu = start(binary, fw, True)
+    log = os.path.join(tempfile.mkdtemp(), 'trace.log')
+    q, v, edu_fn, edu = start(binary, fw, True, log)
     ev = EventQueue(v)
     check('attach', request(v, qv.attach(1, edu_fn), 20) == 0)
     # a refused 4 KiB transfer faults at each access QEMU makes of it:
@@ -158,7 +168,18 @@ def mapping_faults(binary, fw):
     edu_dma(q, edu, IOVA, True)
     check('mapped: data intact, no record',
           q.read(qv.EDU_BUF, 4096) == pattern and not ev.take())
+    check('a MAP over it refused (INVAL)',
+          request(v, qv.map_req(1, IOVA, IOVA + 0xfff, qv.EDU_BUF),
+                  36) == 4)
     q.close()
+    with open(log, errors='replace') as f:
+        text = f.read()
+    check('trace: faults that found the queue full',
+          re.search(r'^viommu_fault_queue_full \S+: \d+ faults dropped', text,
+                    re.M) is not None)
+    check('trace: the refused MAP and its reason',
+          re.search(r'^virtio_iommu_request_refused type 3 status 4 reason '
+                    r'overlap$', text, re.M) is not None)
 
 
 def domain_fault(binary, fw):

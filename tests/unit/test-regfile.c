@@ -4,7 +4,8 @@
  * file with registers of 1, 2, 4 and 8 bytes, read-only bytes between
  * them, write-1-to-clear bits and a configuration-dependent mask, against
  * a reference computed a register at a time; each action runs once per
- * write, in offset order, knowing the old value; accesses outside the
+ * write, in offset order, knowing the old value and seeing the whole
+ * write done; accesses outside the
  * file change nothing.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -21,6 +22,7 @@ typedef struct Fake {
     unsigned nr_calls;
     uint32_t call_off[VIOMMU_REG_MAX_ACCESS + 1];
     uint64_t call_old[VIOMMU_REG_MAX_ACCESS + 1];
+    uint8_t call_file[VIOMMU_REG_MAX_ACCESS + 1][FILE_SIZE];
     const ViommuRegFile *file;
 } Fake;
 
@@ -29,6 +31,7 @@ static void record(Fake *fk, uint32_t off, uint64_t old)
     if (fk->nr_calls < VIOMMU_REG_MAX_ACCESS + 1) {
         fk->call_off[fk->nr_calls] = off;
         fk->call_old[fk->nr_calls] = old;
+        memcpy(fk->call_file[fk->nr_calls], fk->bytes, FILE_SIZE);
     }
     fk->nr_calls++;
 }
@@ -165,6 +168,8 @@ static void check_one(uint64_t addr, unsigned size, bool narrow,
         }
         CHECK_EQ(fk.call_off[i], offs[i]);
         CHECK_EQ(fk.call_old[i], get(before + r->off, r->size));
+        /* every register of the access took its bytes before any action */
+        CHECK(memcmp(fk.call_file[i], ref, FILE_SIZE) == 0);
     }
     CHECK(viommu_regfile_read(&f, addr, size, &readback));
     CHECK_EQ(readback, get(fk.bytes + addr, size));

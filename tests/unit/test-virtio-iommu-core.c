@@ -657,6 +657,26 @@ static void test_refusal_reasons(void)
     CHECK_EQ(why(c), VIOMMU_R_BYPASS_DOMAIN);
     CHECK_EQ(viommu_core_handle(c, raw, 20, NULL, 0), VIOMMU_S_IOERR);
     CHECK_EQ(why(c), VIOMMU_R_SHORT);
+    {
+        uint8_t att[VIOMMU_REQ_ATTACH_SIZE] = { VIOMMU_T_ATTACH };
+        uint8_t props[512], pr[VIOMMU_REQ_PROBE_SIZE] = { VIOMMU_T_PROBE };
+
+        att[4] = 1;
+        att[8] = 2;
+        att[16] = 1;                        /* reserved */
+        CHECK_EQ(viommu_core_handle(c, att, sizeof(att), NULL, 0),
+                 VIOMMU_S_INVAL);
+        CHECK_EQ(why(c), VIOMMU_R_RESERVED);
+        pr[4] = 1;
+        CHECK_EQ(viommu_core_handle(c, pr, sizeof(pr), props, 16),
+                 VIOMMU_S_INVAL);
+        CHECK_EQ(why(c), VIOMMU_R_PROBE_SIZE);
+        viommu_core_set_features(c, ALL_FEATURES &
+                                 ~(1ull << VIOMMU_F_MAP_UNMAP));
+        CHECK_EQ(map(c, 1, 0x40000, 0x40fff, 0, RW), VIOMMU_S_UNSUPP);
+        CHECK_EQ(why(c), VIOMMU_R_MAP_UNMAP_OFF);
+        viommu_core_set_features(c, ALL_FEATURES);
+    }
     CHECK_EQ(viommu_core_handle(c, raw, 3, NULL, 0), -1);
     CHECK(r->type == 0 && r->status == -1 && why(c) == VIOMMU_R_NONE);
     /* every reason has its own name */

@@ -68,7 +68,10 @@ typedef void (*ViommuFaultDeliverFn)(void *opaque, const void *records,
  * @record_size bytes wait, queued under s->lock; a bottom half in the main
  * loop hands them to @deliver. A record that finds the queue full is
  * dropped and counted, as a fault beyond the hardware's records (VT-d's
- * PFO, 7.1.3) or a full event log (AMD-Vi 2.5.1) would be lost.
+ * PFO, 7.1.3) or a full event log (AMD-Vi 2.5.1) would be lost. When the
+ * VM stops, what waits is delivered at once, so that a migration carries
+ * it (written into guest RAM before its last pass, interrupts before the
+ * APICs' state is saved).
  */
 typedef struct ViommuFaultQueue {
     QemuMutex *lock;            /* the model's s->lock */
@@ -82,6 +85,7 @@ typedef struct ViommuFaultQueue {
     uint64_t dropped;           /* records lost to a full queue, under lock */
     uint8_t *records;           /* len * record_size, under lock */
     uint8_t *batch;             /* the bottom half's copy */
+    struct VMChangeStateEntry *vm_state;    /* drains it as the VM stops */
 } ViommuFaultQueue;
 
 /* Sets up @q for @dev, whose s->lock is @lock (initialised). */
@@ -102,9 +106,6 @@ bool viommu_fault_queue_push_locked(ViommuFaultQueue *q, const void *record);
  * it (viommu_fault_queue_push_locked).
  */
 void viommu_fault_report(ViommuFaultQueue *q, const void *record);
-
-/* Under the BQL, without q->lock: delivers the records waiting now. */
-void viommu_fault_queue_flush(ViommuFaultQueue *q);
 
 /* With q->lock held: forgets the records waiting (a reset). */
 void viommu_fault_queue_clear_locked(ViommuFaultQueue *q);
