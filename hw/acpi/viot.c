@@ -1,5 +1,7 @@
 /*
- * qemu-viommu: the Virtual I/O Translation table (VIOT), ACPI 6.4 5.2.32.
+ * qemu-viommu: the Virtual I/O Translation table (VIOT), ACPI 6.4 5.2.32:
+ * the machine's buses as the core's encoder (hw/viommu/acpi-viot.c) takes
+ * them.
  *
  * Tells the guest where the virtio-iommu sits (a virtio-pci IOMMU node)
  * and which PCI requester IDs it translates (one PCI range node per host
@@ -14,22 +16,13 @@
 #include "hw/boards.h"
 #include "hw/pci/pci.h"
 #include "hw/pci/pci_host.h"
-
-#define VIOT_HEADER_SIZE 48             /* ACPI header + 12 bytes */
-#define VIOT_NODE_PCI_RANGE 1
-#define VIOT_NODE_PCI_RANGE_SIZE 24
-#define VIOT_NODE_VIRTIO_PCI_IOMMU 3
-#define VIOT_NODE_VIRTIO_PCI_IOMMU_SIZE 16
-
-typedef struct ViotBusRange {
-    uint16_t first_bus, last_bus;
-} ViotBusRange;
+#include "hw/viommu/acpi-viot.h"
 
 static int collect_translated_buses(Object *obj, void *opaque)
 {
     GArray *ranges = opaque;
     PCIHostState *host;
-    ViotBusRange r;
+    ViotPciRange r;
     int first, last;
 
     if (!object_dynamic_cast(obj, TYPE_PCI_HOST_BRIDGE)) {
@@ -48,38 +41,9 @@ static int collect_translated_buses(Object *obj, void *opaque)
 
 static gint by_first_bus(gconstpointer a, gconstpointer b)
 {
-    const ViotBusRange *x = a, *y = b;
+    const ViotPciRange *x = a, *y = b;
 
     return (gint)x->first_bus - (gint)y->first_bus;
-}
-
-/* 5.2.32.3 PCI Range Node */
-static void append_pci_range(GArray *t, const ViotBusRange *r,
-                             uint16_t iommu_node)
-{
-    uint16_t first_rid = PCI_BUILD_BDF(r->first_bus, 0);
-
-    build_append_int_noprefix(t, VIOT_NODE_PCI_RANGE, 1);
-    build_append_int_noprefix(t, 0, 1);
-    build_append_int_noprefix(t, VIOT_NODE_PCI_RANGE_SIZE, 2);
-    build_append_int_noprefix(t, first_rid, 4);        /* endpoint start */
-    build_append_int_noprefix(t, 0, 2);                /* segment start */
-    build_append_int_noprefix(t, 0, 2);                /* segment end */
-    build_append_int_noprefix(t, first_rid, 2);        /* BDF start */
-    build_append_int_noprefix(t, PCI_BUILD_BDF(r->last_bus, 0xff), 2);
-    build_append_int_noprefix(t, iommu_node, 2);       /* output node */
-    build_append_int_noprefix(t, 0, 6);
-}
-
-/* 5.2.32.5 virtio-pci IOMMU Node */
-static void append_virtio_pci_iommu(GArray *t, uint16_t bdf)
-{
-    build_append_int_noprefix(t, VIOT_NODE_VIRTIO_PCI_IOMMU, 1);
-    build_append_int_noprefix(t, 0, 1);
-    build_append_int_noprefix(t, VIOT_NODE_VIRTIO_PCI_IOMMU_SIZE, 2);
-    build_append_int_noprefix(t, 0, 2);                /* segment */
-    build_append_int_noprefix(t, bdf, 2);
-    build_append_int_noprefix(t, 0, 8);
 }
 
 void build_viot(MachineState *ms, GArray *table_data, BIOSLinker *linker,
@@ -88,22 +52,19 @@ void build_viot(MachineState *ms, GArray *table_data, BIOSLinker *linker,
 {
     AcpiTable table = { .sig = "VIOT", .rev = 0,
                         .oem_id = oem_id, .oem_table_id = oem_table_id };
-    g_autoptr(GArray) ranges = g_array_new(false, false, sizeof(ViotBusRange));
-    /* nodes follow the header directly: the IOMMU node comes first */
-    const uint16_t iommu_node = VIOT_HEADER_SIZE;
+    g_autoptr(GArray) ranges = g_array_new(false, false, sizeof(ViotPciRange));
+    g_autofree uint8_t *body = NULL;
+    const ViotPciRange *buses;
+    size_t len;
 
     object_child_foreach_recursive(OBJECT(ms), collect_translated_buses,
                                    ranges);
     g_array_sort(ranges, by_first_bus);
-
+    buses = (const ViotPciRange *)ranges->data;
+    len = viot_encode(virtio_iommu_bdf, buses, ranges->len, NULL, 0);
+    body = g_malloc(len);
+    viot_encode(virtio_iommu_bdf, buses, ranges->len, body, len);
     acpi_table_begin(&table, table_data);
-    build_append_int_noprefix(table_data, ranges->len + 1, 2); /* node count */
-    build_append_int_noprefix(table_data, iommu_node, 2);   /* node offset */
-    build_append_int_noprefix(table_data, 0, 8);
-    append_virtio_pci_iommu(table_data, virtio_iommu_bdf);
-    for (guint i = 0; i < ranges->len; i++) {
-        append_pci_range(table_data, &g_array_index(ranges, ViotBusRange, i),
-                         iommu_node);
-    }
+    g_array_append_vals(table_data, body, len);
     acpi_table_end(linker, &table);
 }
