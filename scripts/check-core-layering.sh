@@ -2,7 +2,8 @@
 # The QEMU-independent core (hw/viommu/, include/hw/viommu/) holds to its
 # layer: its files include only the C library and each other's core
 # headers, never QEMU's or the glue's, and each C file compiles on its own
-# as ISO C11 (-std=c11 -pedantic), as a unit test or fuzz target builds it.
+# as ISO C11 (-std=c11 -pedantic), as a unit test or fuzz target builds it;
+# and QEMU's build (hw/viommu/meson.build) builds each of them.
 # Run by make unit with the core's C files; exits 1 naming what breaks it.
 #
 # Usage: scripts/check-core-layering.sh CORE_C_FILE...
@@ -29,6 +30,11 @@ for f in "$@" "${core_headers[@]}"; do
            bad=1 ;;
         esac
     done < <(sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*\([<"][^>"]*[>"]\).*/\1/p' "$f")
+done
+# the one list of core files is the directory; QEMU's build must name each
+for f in "$@"; do
+    grep -q "'${f##*/}'" hw/viommu/meson.build ||
+        { echo "layering: ${f##*/} is not built by hw/viommu/meson.build" >&2; bad=1; }
 done
 for f in "$@"; do
     ${CC:-cc} -std=c11 -pedantic -Wall -Wextra -Wno-unused-parameter -Werror \
