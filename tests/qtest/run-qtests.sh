@@ -24,7 +24,9 @@ mkdir -p "$work"
 # bios-tables-test boots aarch64 virt with edk2, here Debian's AAVMF
 ninja -C "$obj" -j"$(nproc)" tests/qtest/qos-test tests/qtest/bios-tables-test \
     tests/qtest/intel-iommu-test tests/qtest/amd-iommu-test \
-    pc-bios/edk2-aarch64-code.fd pc-bios/edk2-arm-vars.fd >/dev/null
+    pc-bios/edk2-aarch64-code.fd pc-bios/edk2-arm-vars.fd > "$work/ninja.log" ||
+    { echo "run-qtests: building upstream's qtests failed:" >&2
+      tail -30 "$work/ninja.log" >&2; exit 1; }
 
 # wrapper ARCH EXTRA...: the binary the qtests start
 wrapper() {
@@ -57,6 +59,8 @@ run() {
     else
         failed=$((failed + 1)); echo "FAIL $name (log: $work/$name.log)"
         tail -20 "$work/$name.log"
+        # kept past the next run: an intermittent failure is a bug to chase
+        cp "$work/$name.log" "$work/failed-$name-$(date +%Y%m%d-%H%M%S).log"
     fi
 }
 
