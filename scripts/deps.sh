@@ -85,6 +85,25 @@ missing() {
     done
 }
 
+# apt_install_pinned SUITE PKG...: only the packages APT_PINS names (apt
+# patterns, e.g. "libvirt*") come from SUITE, for this one transaction (the
+# host's own preferences kept, nothing written under /etc); their other
+# dependencies come from the release's own suites, as a plain install
+# would take them (libvirt 12 from trixie-backports, QEMU from trixie).
+apt_install_pinned() {
+    local suite=$1; shift
+    local prefs
+    prefs=$(mktemp)
+    { [ -f /etc/apt/preferences ] && cat /etc/apt/preferences && echo
+      printf 'Package: %s\nPin: release n=%s\nPin-Priority: 990\n' \
+          "$APT_PINS" "$suite"; } > "$prefs"
+    chmod 644 "$prefs"
+    # shellcheck disable=SC2068
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+        --no-install-recommends -o Dir::Etc::Preferences="$prefs" $@ >/dev/null
+    rm -f "$prefs"
+}
+
 APT_UPDATED=
 apt_install() {
     local suite=$1; shift
@@ -96,9 +115,13 @@ apt_install() {
         APT_UPDATED=1
     fi
     echo "deps: installing $(echo $todo)"
-    # shellcheck disable=SC2086
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-        --no-install-recommends ${suite:+-t $suite} $todo >/dev/null
+    if [ -n "$suite" ] && [ -n "${APT_PINS:-}" ]; then
+        apt_install_pinned "$suite" $todo
+    else
+        # shellcheck disable=SC2086
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+            --no-install-recommends ${suite:+-t $suite} $todo >/dev/null
+    fi
     todo=$(missing "$@")
     [ -z "$todo" ] || { echo "deps: still missing or too old after apt:" \
                              "$(echo $todo) (wanted: $*)" >&2; exit 1; }
@@ -219,6 +242,7 @@ for what in "$@"; do
     libvirt)
         ensure_backports "$new_libvirt"
         # shellcheck disable=SC2046
+        APT_PINS="libvirt* libnss-libvirt" \
         apt_install "$new_libvirt" $(for p in $need_libvirt; do
                                          echo "$p>=$libvirt_min"; done) ;;
     stress)
