@@ -33,7 +33,7 @@ for f in "$@" "${core_headers[@]}"; do
 done
 # the one list of core files is the directory; QEMU's build must name each
 for f in "$@"; do
-    grep -q "'${f##*/}'" hw/viommu/meson.build ||
+    grep -qF "'${f##*/}'" hw/viommu/meson.build ||
         { echo "layering: ${f##*/} is not built by hw/viommu/meson.build" >&2; bad=1; }
 done
 for f in "$@"; do

@@ -65,9 +65,15 @@ static void fault_queue_drain(void *opaque)
  */
 static void fault_queue_vm_state(void *opaque, bool running, RunState state)
 {
-    if (!running) {
-        fault_queue_drain(opaque);
+    ViommuFaultQueue *q = opaque;
+
+    /* as the bottom half is: no re-entry through the device's own MMIO */
+    if (running || q->guard->engaged_in_io) {
+        return;
     }
+    q->guard->engaged_in_io = true;
+    fault_queue_drain(q);
+    q->guard->engaged_in_io = false;
 }
 
 void viommu_fault_queue_init(ViommuFaultQueue *q, DeviceState *dev,
@@ -79,11 +85,11 @@ void viommu_fault_queue_init(ViommuFaultQueue *q, DeviceState *dev,
         .lock = lock, .deliver = deliver, .opaque = opaque,
         .record_size = record_size, .len = len,
         .model = object_get_typename(OBJECT(dev)),
+        .guard = &dev->mem_reentrancy_guard,
         .records = g_malloc0(len * record_size),
         .batch = g_malloc0(len * record_size),
     };
-    q->bh = qemu_bh_new_guarded(fault_queue_drain, q,
-                                &dev->mem_reentrancy_guard);
+    q->bh = qemu_bh_new_guarded(fault_queue_drain, q, q->guard);
     q->vm_state = qemu_add_vm_change_state_handler(fault_queue_vm_state, q);
 }
 

@@ -1116,7 +1116,10 @@ static void virtio_iommu_realize(DeviceState *dev, Error **errp)
     s->req_ring = g_new(VringSplit, 1);
     s->event_vq = virtio_add_queue(vdev, EVENT_QUEUE_SIZE,
                                    virtio_iommu_handle_event);
-    viommu_fault_queue_init(&s->faults, dev, &s->lock,
+    /* guarded as virtio's own bottom halves are: by the transport */
+    viommu_fault_queue_init(&s->faults,
+                            DEVICE(qdev_get_parent_bus(dev)->parent),
+                            &s->lock,
                             VIRTIO_IOMMU_FAULT_RING, VIOMMU_FAULT_SIZE,
                             deliver_faults, s);
     s->req_resume = timer_new_ns(QEMU_CLOCK_VIRTUAL, resume_requests, s);

@@ -57,10 +57,12 @@ run() {
     if "$@" > "$work/$name.log" 2>&1; then
         passed=$((passed + 1)); echo "PASS $name"
     else
-        failed=$((failed + 1)); echo "FAIL $name (log: $work/$name.log)"
-        tail -20 "$work/$name.log"
         # kept past the next run: an intermittent failure is a bug to chase
-        cp "$work/$name.log" "$work/failed-$name-$(date +%Y%m%d-%H%M%S).log"
+        local kept
+        kept=$work/failed-$name-$(date +%Y%m%d-%H%M%S).log
+        cp "$work/$name.log" "$kept"
+        failed=$((failed + 1)); echo "FAIL $name (log: $kept)"
+        tail -20 "$work/$name.log"
     fi
 }
 

@@ -29,20 +29,30 @@ static void check_against(const char *path, uint16_t bdf,
     CHECK(memcmp(got, want + VIOT_ACPI_HEADER_SIZE, len) == 0);
 }
 
+/* VIOMMU_ACPI_DATA: upstream's tests/data/acpi (default: the pristine tree) */
+static void check_expected(const char *file, uint16_t bdf,
+                           const ViotPciRange *ranges, size_t n)
+{
+    const char *dir = getenv("VIOMMU_ACPI_DATA");
+    char path[512];
+
+    snprintf(path, sizeof(path), "%s/%s",
+             dir ? dir : "build/pristine/tests/data/acpi", file);
+    check_against(path, bdf, ranges, n);
+}
+
 static void test_q35_upstream_bytes(void)
 {
     static const ViotPciRange r[] = { { 0x10, 0x10 }, { 0x30, 0x30 } };
 
-    check_against("build/pristine/tests/data/acpi/x86/q35/VIOT.viot",
-                  0x0010, r, 2);
+    check_expected("x86/q35/VIOT.viot", 0x0010, r, 2);
 }
 
 static void test_virt_upstream_bytes(void)
 {
     static const ViotPciRange r[] = { { 0, 0 } };
 
-    check_against("build/pristine/tests/data/acpi/aarch64/virt/VIOT",
-                  0x0008, r, 1);
+    check_expected("aarch64/virt/VIOT", 0x0008, r, 1);
 }
 
 /* Too small a buffer: nothing written, the size needed returned. */

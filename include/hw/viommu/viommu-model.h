@@ -76,6 +76,7 @@ typedef void (*ViommuFaultDeliverFn)(void *opaque, const void *records,
 typedef struct ViommuFaultQueue {
     QemuMutex *lock;            /* the model's s->lock */
     const char *model;          /* its type name, for traces */
+    MemReentrancyGuard *guard;  /* the device guest MMIO reaches */
     QEMUBH *bh;
     ViommuFaultDeliverFn deliver;
     void *opaque;
@@ -88,7 +89,11 @@ typedef struct ViommuFaultQueue {
     struct VMChangeStateEntry *vm_state;    /* drains it as the VM stops */
 } ViommuFaultQueue;
 
-/* Sets up @q for @dev, whose s->lock is @lock (initialised). */
+/*
+ * Sets up @q for @dev, whose s->lock is @lock (initialised). @dev is the
+ * device whose MMIO the guest reaches (a virtio device's transport), whose
+ * re-entrancy guard the delivery holds.
+ */
 void viommu_fault_queue_init(ViommuFaultQueue *q, DeviceState *dev,
                              QemuMutex *lock, unsigned len,
                              size_t record_size, ViommuFaultDeliverFn deliver,
