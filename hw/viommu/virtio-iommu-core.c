@@ -288,9 +288,13 @@ static bool domain_maps_into(const Domain *d, const Endpoint *e)
 
 /* ---- requests (5.13.6.3 - 5.13.6.7) ---- */
 
-/* The fields of request @req, of a known type, long enough, into @r. */
-static void record_fields(ViommuReqRecord *r, const uint8_t *req)
+void viommu_req_fields(const uint8_t *req, ViommuReqRecord *r)
 {
+    r->domain = r->endpoint = r->flags = 0;
+    r->virt_start = r->virt_end = r->phys_start = 0;
+    if (r->refusal == VIOMMU_R_SHORT) {
+        return;
+    }
     switch (r->type) {
     case VIOMMU_T_ATTACH:
     case VIOMMU_T_DETACH:
@@ -558,7 +562,6 @@ static int dispatch(ViommuCore *c, const uint8_t *req, size_t req_len,
     if (req_len < need[type]) {
         return refuse(c, VIOMMU_R_SHORT, VIOMMU_S_IOERR);
     }
-    record_fields(&c->last, req);
     switch (type) {
     case VIOMMU_T_ATTACH:
         return do_attach(c, req);
@@ -576,7 +579,8 @@ static int dispatch(ViommuCore *c, const uint8_t *req, size_t req_len,
 int viommu_core_handle(ViommuCore *c, const uint8_t *req, size_t req_len,
                        uint8_t *props, size_t props_len)
 {
-    c->last = (ViommuReqRecord) { .refusal = VIOMMU_R_NONE };
+    c->last.type = 0;
+    c->last.refusal = VIOMMU_R_NONE;
     c->last.status = dispatch(c, req, req_len, props, props_len);
     return c->last.status;
 }

@@ -338,9 +338,24 @@ static const ViommuCoreOps core_ops = {
 
 /* ---- request queue (5.13.6) ---- */
 
-/* The trace events of a request the core handled, and why it refused it. */
-static void trace_request(const ViommuReqRecord *r)
+/* Whether any event of trace_request() is on (checked per request). */
+static bool request_traced(void)
 {
+    return trace_event_get_state_backends(TRACE_VIRTIO_IOMMU_ATTACH) ||
+           trace_event_get_state_backends(TRACE_VIRTIO_IOMMU_DETACH) ||
+           trace_event_get_state_backends(TRACE_VIRTIO_IOMMU_MAP) ||
+           trace_event_get_state_backends(TRACE_VIRTIO_IOMMU_UNMAP) ||
+           trace_event_get_state_backends(TRACE_VIRTIO_IOMMU_UNMAP_DONE) ||
+           trace_event_get_state_backends(TRACE_VIRTIO_IOMMU_PROBE) ||
+           trace_event_get_state_backends(TRACE_VIRTIO_IOMMU_REQUEST_REFUSED);
+}
+
+/* The trace events of request @req, and why the core refused it. */
+static void trace_request(const ViommuReqRecord *last, const uint8_t *req)
+{
+    ViommuReqRecord rec = *last, *r = &rec;
+
+    viommu_req_fields(req, r);
     switch (r->refusal == VIOMMU_R_SHORT ? 0 : r->type) {
     case VIOMMU_T_ATTACH:
         trace_virtio_iommu_attach(r->domain, r->endpoint);
@@ -388,7 +403,9 @@ int virtio_iommu_run_request(VirtIOIOMMU *s, const uint8_t *req,
     status = viommu_core_handle(s->core, req, req_len, *props,
                                 MIN(in_len - VIOMMU_REQ_TAIL_SIZE,
                                     probe_size));
-    trace_request(viommu_core_last_request(s->core));
+    if (request_traced()) {
+        trace_request(viommu_core_last_request(s->core), req);
+    }
     if (status == VIOMMU_S_OK && req[0] == VIOMMU_T_UNMAP) {
         s->stats.inv_page++;
     } else if (status == VIOMMU_S_OK && req[0] == VIOMMU_T_DETACH) {

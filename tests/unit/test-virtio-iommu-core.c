@@ -615,7 +615,7 @@ static void test_refusal_reasons(void)
     CHECK_EQ(attach(c, 1, 1, 0), VIOMMU_S_OK);
     CHECK_EQ(why(c), VIOMMU_R_NONE);
     CHECK_EQ(r->type, VIOMMU_T_ATTACH);
-    CHECK(r->domain == 1 && r->endpoint == 1 && r->status == VIOMMU_S_OK);
+    CHECK_EQ(r->status, VIOMMU_S_OK);
     CHECK_EQ(attach(c, 1, 1, 0x80), VIOMMU_S_INVAL);
     CHECK_EQ(why(c), VIOMMU_R_FLAGS);
     CHECK_EQ(attach(c, 1, 9, 0), VIOMMU_S_NOENT);
@@ -640,9 +640,7 @@ static void test_refusal_reasons(void)
     CHECK_EQ(map(c, 1, 0xfee00000, 0xfee00fff, 0, RW), VIOMMU_S_INVAL);
     CHECK_EQ(why(c), VIOMMU_R_RESV);
     CHECK_EQ(map(c, 1, 0x10000, 0x1ffff, 0x40000, RW), VIOMMU_S_OK);
-    CHECK(r->type == VIOMMU_T_MAP && r->virt_start == 0x10000 &&
-          r->virt_end == 0x1ffff && r->phys_start == 0x40000 &&
-          r->flags == RW && why(c) == VIOMMU_R_NONE);
+    CHECK(r->type == VIOMMU_T_MAP && why(c) == VIOMMU_R_NONE);
     CHECK_EQ(map(c, 1, 0x18000, 0x18fff, 0, RW), VIOMMU_S_INVAL);
     CHECK_EQ(why(c), VIOMMU_R_OVERLAP);
     CHECK_EQ(map(c, 1, 0x20000, 0x20fff, 0, RW), VIOMMU_S_OK);
@@ -688,6 +686,33 @@ static void test_refusal_reasons(void)
     }
     CHECK(strcmp(viommu_refusal_name(VIOMMU_R_NR), "unknown") == 0);
     viommu_core_free(c);
+}
+
+/* The fields of a request, for traces, as viommu_req_fields() reads them. */
+static void test_request_fields(void)
+{
+    uint8_t m[VIOMMU_REQ_MAP_SIZE] = { VIOMMU_T_MAP };
+    uint8_t a[VIOMMU_REQ_ATTACH_SIZE] = { VIOMMU_T_ATTACH };
+    ViommuReqRecord r = { .type = VIOMMU_T_MAP };
+
+    put32(m + 4, 7);
+    put64(m + 8, 0x10000);
+    put64(m + 16, 0x1ffff);
+    put64(m + 24, 0x40000);
+    put32(m + 32, RW);
+    viommu_req_fields(m, &r);
+    CHECK(r.domain == 7 && r.virt_start == 0x10000 && r.virt_end == 0x1ffff &&
+          r.phys_start == 0x40000 && r.flags == RW && r.endpoint == 0);
+    put32(a + 4, 3);
+    put32(a + 8, 5);
+    put32(a + 12, VIOMMU_ATTACH_F_BYPASS);
+    r = (ViommuReqRecord) { .type = VIOMMU_T_ATTACH };
+    viommu_req_fields(a, &r);
+    CHECK(r.domain == 3 && r.endpoint == 5 &&
+          r.flags == VIOMMU_ATTACH_F_BYPASS && r.virt_end == 0);
+    r.refusal = VIOMMU_R_SHORT;             /* too short: nothing read */
+    viommu_req_fields(a, &r);
+    CHECK(r.domain == 0 && r.endpoint == 0 && r.flags == 0);
 }
 
 static void test_save_load(void)
@@ -778,6 +803,7 @@ int main(void)
     RUN(test_page_size_mask);
     RUN(test_malformed);
     RUN(test_refusal_reasons);
+    RUN(test_request_fields);
     RUN(test_save_load);
     RUN(test_split_pow2);
     return unit_report("test-virtio-iommu-core");

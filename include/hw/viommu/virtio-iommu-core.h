@@ -207,8 +207,9 @@ const char *viommu_refusal_name(ViommuRefusal r);
 
 /*
  * What viommu_core_handle() saw in the last request it handled: its type
- * (0 if it could not be parsed), the fields it has (the others 0), the
- * status it got (-1: none written) and why it was refused.
+ * (0 if it could not be parsed), the status it got (-1: none written) and
+ * why it was refused; the request's fields only once viommu_req_fields()
+ * filled them (for traces: handling a request does not spend time on it).
  */
 typedef struct ViommuReqRecord {
     uint8_t type;
@@ -219,6 +220,14 @@ typedef struct ViommuReqRecord {
 } ViommuReqRecord;
 
 const ViommuReqRecord *viommu_core_last_request(const ViommuCore *c);
+
+/*
+ * Fills the fields of @r (type, status and refusal set by the core, as
+ * viommu_core_last_request() gives them) from the request @req it
+ * describes; the fields the type does not have, or all of them for a
+ * request too short for its type, are 0.
+ */
+void viommu_req_fields(const uint8_t *req, ViommuReqRecord *r);
 
 typedef enum ViommuXlate {
     VIOMMU_XLATE_MAPPED,        /* *out is the mapping that holds iova */
