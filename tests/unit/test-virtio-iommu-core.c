@@ -606,55 +606,49 @@ static ViommuRefusal why(ViommuCore *c)
     return viommu_core_last_request(c)->refusal;
 }
 
+/* @call gets @status, refused for @reason (the record of the core @c) */
+#define REFUSED(call, status, reason) do {                                \
+        CHECK_EQ(call, status);                                           \
+        CHECK_EQ(why(c), reason);                                         \
+    } while (0)
+
 static void test_refusal_reasons(void)
 {
     ViommuCore *c = make_core(2);
     const ViommuReqRecord *r = viommu_core_last_request(c);
     uint8_t raw[64] = { VIOMMU_T_MAP };
 
-    CHECK_EQ(attach(c, 1, 1, 0), VIOMMU_S_OK);
-    CHECK_EQ(why(c), VIOMMU_R_NONE);
+    REFUSED(attach(c, 1, 1, 0), VIOMMU_S_OK, VIOMMU_R_NONE);
     CHECK_EQ(r->type, VIOMMU_T_ATTACH);
     CHECK_EQ(r->status, VIOMMU_S_OK);
-    CHECK_EQ(attach(c, 1, 1, 0x80), VIOMMU_S_INVAL);
-    CHECK_EQ(why(c), VIOMMU_R_FLAGS);
-    CHECK_EQ(attach(c, 1, 9, 0), VIOMMU_S_NOENT);
-    CHECK_EQ(why(c), VIOMMU_R_NO_ENDPOINT);
-    CHECK_EQ(attach(c, 5000, 2, 0), VIOMMU_S_RANGE);
-    CHECK_EQ(why(c), VIOMMU_R_DOMAIN_RANGE);
-    CHECK_EQ(attach(c, 1, 2, VIOMMU_ATTACH_F_BYPASS), VIOMMU_S_INVAL);
-    CHECK_EQ(why(c), VIOMMU_R_BYPASS_MISMATCH);
-    CHECK_EQ(detach(c, 2, 1), VIOMMU_S_INVAL);
-    CHECK_EQ(why(c), VIOMMU_R_NOT_ATTACHED);
-    CHECK_EQ(map(c, 3, 0, 0xfff, 0, RW), VIOMMU_S_NOENT);
-    CHECK_EQ(why(c), VIOMMU_R_NO_DOMAIN);
-    CHECK_EQ(map(c, 1, 0, 0xfff, 0, 0x100), VIOMMU_S_INVAL);
-    CHECK_EQ(why(c), VIOMMU_R_FLAGS);
-    CHECK_EQ(map(c, 1, 1ull << 50, (1ull << 50) + 0xfff, 0, RW),
-             VIOMMU_S_RANGE);
-    CHECK_EQ(why(c), VIOMMU_R_INPUT_RANGE);
-    CHECK_EQ(map(c, 1, 0, 0x1fff, ~0xfffull, RW), VIOMMU_S_RANGE);
-    CHECK_EQ(why(c), VIOMMU_R_PHYS_WRAPS);
-    CHECK_EQ(map(c, 1, 0x800, 0x17ff, 0, RW), VIOMMU_S_RANGE);
-    CHECK_EQ(why(c), VIOMMU_R_UNALIGNED);
-    CHECK_EQ(map(c, 1, 0xfee00000, 0xfee00fff, 0, RW), VIOMMU_S_INVAL);
-    CHECK_EQ(why(c), VIOMMU_R_RESV);
+    REFUSED(attach(c, 1, 1, 0x80), VIOMMU_S_INVAL, VIOMMU_R_FLAGS);
+    REFUSED(attach(c, 1, 9, 0), VIOMMU_S_NOENT, VIOMMU_R_NO_ENDPOINT);
+    REFUSED(attach(c, 5000, 2, 0), VIOMMU_S_RANGE, VIOMMU_R_DOMAIN_RANGE);
+    REFUSED(attach(c, 1, 2, VIOMMU_ATTACH_F_BYPASS),
+            VIOMMU_S_INVAL, VIOMMU_R_BYPASS_MISMATCH);
+    REFUSED(detach(c, 2, 1), VIOMMU_S_INVAL, VIOMMU_R_NOT_ATTACHED);
+    REFUSED(map(c, 3, 0, 0xfff, 0, RW), VIOMMU_S_NOENT, VIOMMU_R_NO_DOMAIN);
+    REFUSED(map(c, 1, 0, 0xfff, 0, 0x100), VIOMMU_S_INVAL, VIOMMU_R_FLAGS);
+    REFUSED(map(c, 1, 1ull << 50, (1ull << 50) + 0xfff, 0, RW),
+            VIOMMU_S_RANGE, VIOMMU_R_INPUT_RANGE);
+    REFUSED(map(c, 1, 0, 0x1fff, ~0xfffull, RW),
+            VIOMMU_S_RANGE, VIOMMU_R_PHYS_WRAPS);
+    REFUSED(map(c, 1, 0x800, 0x17ff, 0, RW),
+            VIOMMU_S_RANGE, VIOMMU_R_UNALIGNED);
+    REFUSED(map(c, 1, 0xfee00000, 0xfee00fff, 0, RW),
+            VIOMMU_S_INVAL, VIOMMU_R_RESV);
     CHECK_EQ(map(c, 1, 0x10000, 0x1ffff, 0x40000, RW), VIOMMU_S_OK);
     CHECK(r->type == VIOMMU_T_MAP && why(c) == VIOMMU_R_NONE);
-    CHECK_EQ(map(c, 1, 0x18000, 0x18fff, 0, RW), VIOMMU_S_INVAL);
-    CHECK_EQ(why(c), VIOMMU_R_OVERLAP);
+    REFUSED(map(c, 1, 0x18000, 0x18fff, 0, RW),
+            VIOMMU_S_INVAL, VIOMMU_R_OVERLAP);
     CHECK_EQ(map(c, 1, 0x20000, 0x20fff, 0, RW), VIOMMU_S_OK);
-    CHECK_EQ(map(c, 1, 0x30000, 0x30fff, 0, RW), VIOMMU_S_NOMEM);
-    CHECK_EQ(why(c), VIOMMU_R_LIMIT);
-    CHECK_EQ(unmap(c, 1, 0x11000, 0x11fff), VIOMMU_S_RANGE);
-    CHECK_EQ(why(c), VIOMMU_R_SPLIT);
-    CHECK_EQ(unmap(c, 1, 0x2000, 0x1000), VIOMMU_S_RANGE);
-    CHECK_EQ(why(c), VIOMMU_R_INPUT_RANGE);
+    REFUSED(map(c, 1, 0x30000, 0x30fff, 0, RW), VIOMMU_S_NOMEM, VIOMMU_R_LIMIT);
+    REFUSED(unmap(c, 1, 0x11000, 0x11fff), VIOMMU_S_RANGE, VIOMMU_R_SPLIT);
+    REFUSED(unmap(c, 1, 0x2000, 0x1000), VIOMMU_S_RANGE, VIOMMU_R_INPUT_RANGE);
     CHECK_EQ(attach(c, 4, 3, VIOMMU_ATTACH_F_BYPASS), VIOMMU_S_OK);
-    CHECK_EQ(unmap(c, 4, 0, 0xfff), VIOMMU_S_INVAL);
-    CHECK_EQ(why(c), VIOMMU_R_BYPASS_DOMAIN);
-    CHECK_EQ(viommu_core_handle(c, raw, 20, NULL, 0), VIOMMU_S_IOERR);
-    CHECK_EQ(why(c), VIOMMU_R_SHORT);
+    REFUSED(unmap(c, 4, 0, 0xfff), VIOMMU_S_INVAL, VIOMMU_R_BYPASS_DOMAIN);
+    REFUSED(viommu_core_handle(c, raw, 20, NULL, 0),
+            VIOMMU_S_IOERR, VIOMMU_R_SHORT);
     {
         uint8_t att[VIOMMU_REQ_ATTACH_SIZE] = { VIOMMU_T_ATTACH };
         uint8_t props[512], pr[VIOMMU_REQ_PROBE_SIZE] = { VIOMMU_T_PROBE };
