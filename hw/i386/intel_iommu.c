@@ -1132,7 +1132,9 @@ static void qi_run(IntelIOMMUState *s)
             iq_error(s, IQEI_INVALID);
             return;
         }
-        trace_vtd_inv_desc(vtd_inv_type_name(d.type), q[1], q[0]);
+        if (trace_event_get_state_backends(TRACE_VTD_INV_DESC)) {
+            trace_vtd_inv_desc(vtd_inv_type_name(d.type), q[1], q[0]);
+        }
         s->iq_last_type = q[0] & 0xf;
         s->iq_head = (s->iq_head + 1) % s->iq_entries;
         set_q(s, R_IQH, (uint64_t)s->iq_head << (s->iq_dw ? 5 : 4));

@@ -51,9 +51,11 @@ void viommu_shadow_notify(bool map, uint64_t iova, uint64_t output,
     uint64_t *count = st ? (map ? &st->notifier_maps
                                 : &st->notifier_unmaps) : NULL;
 
-    trace_viommu_notify(memory_region_name(MEMORY_REGION(t->iommu)),
-                        map ? "map" : "unmap", iova, mask,
-                        ev.entry.translated_addr);
+    if (trace_event_get_state_backends(TRACE_VIOMMU_NOTIFY)) {
+        trace_viommu_notify(memory_region_name(MEMORY_REGION(t->iommu)),
+                            map ? "map" : "unmap", iova, mask,
+                            ev.entry.translated_addr);
+    }
     if (t->only) {
         memory_region_notify_iommu_one(t->only, &ev);
         if (count) {
@@ -75,7 +77,7 @@ typedef struct UnmapTarget {
     IOMMUNotifier *nf;
     IOMMUNotifierFlag type;
     ViommuStats *stats;
-    const char *name;           /* the IOMMU region's, for traces */
+    IOMMUMemoryRegion *iommu;   /* named in traces */
 } UnmapTarget;
 
 static void unmap_block(uint64_t start, uint64_t mask, void *opaque)
@@ -92,10 +94,12 @@ static void unmap_block(uint64_t start, uint64_t mask, void *opaque)
     if (u->stats) {
         u->stats->notifier_unmaps++;
     }
-    trace_viommu_notify(u->name,
-                        u->type == IOMMU_NOTIFIER_UNMAP ? "unmap"
-                                                        : "devtlb-unmap",
-                        start, mask, 0);
+    if (trace_event_get_state_backends(TRACE_VIOMMU_NOTIFY)) {
+        trace_viommu_notify(memory_region_name(MEMORY_REGION(u->iommu)),
+                            u->type == IOMMU_NOTIFIER_UNMAP ? "unmap"
+                                                            : "devtlb-unmap",
+                            start, mask, 0);
+    }
     memory_region_notify_iommu_one(u->nf, &ev);
 }
 
@@ -108,8 +112,7 @@ void viommu_unmap_range(IOMMUMemoryRegion *iommu, IOMMUNotifierFlag type,
                                             MEMORY_REGION(iommu)));
 
     IOMMU_NOTIFIER_FOREACH(nf, iommu) {
-        UnmapTarget u = { nf, type, st,
-                          memory_region_name(MEMORY_REGION(iommu)) };
+        UnmapTarget u = { nf, type, st, iommu };
         uint64_t lo = MAX(start, nf->start), hi = MIN(last, nf->end);
 
         if ((nf->notifier_flags & type) &&

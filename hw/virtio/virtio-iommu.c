@@ -176,9 +176,11 @@ static void notify_block(uint64_t iova, uint64_t mask, void *opaque)
         *count += !nb->only && (n->notifier_flags & nb->type);
     }
     *count += !!nb->only;
-    trace_viommu_notify(memory_region_name(MEMORY_REGION(nb->mr)),
-                        nb->type == IOMMU_NOTIFIER_MAP ? "map" : "unmap",
-                        iova, mask, event.entry.translated_addr);
+    if (trace_event_get_state_backends(TRACE_VIOMMU_NOTIFY)) {
+        trace_viommu_notify(memory_region_name(MEMORY_REGION(nb->mr)),
+                            nb->type == IOMMU_NOTIFIER_MAP ? "map" : "unmap",
+                            iova, mask, event.entry.translated_addr);
+    }
     if (nb->only) {
         memory_region_notify_iommu_one(nb->only, &event);
     } else {
@@ -192,6 +194,24 @@ static IOMMUAccessFlags perm_of(uint32_t map_flags)
                              map_flags & VIOMMU_MAP_F_WRITE);
 }
 
+/* The trace event of a relayed mapping (the region named only if it is on) */
+static void trace_relay(IOMMUMemoryRegion *mr, IOMMUNotifierFlag type,
+                        const IovaMapping *m)
+{
+    bool map = type == IOMMU_NOTIFIER_MAP;
+    bool unmap_on =
+        trace_event_get_state_backends(TRACE_VIRTIO_IOMMU_NOTIFY_UNMAP);
+
+    if (map && trace_event_get_state_backends(TRACE_VIRTIO_IOMMU_NOTIFY_MAP)) {
+        trace_virtio_iommu_notify_map(memory_region_name(MEMORY_REGION(mr)),
+                                      m->virt_start, m->virt_end,
+                                      m->phys_start, m->flags);
+    } else if (!map && unmap_on) {
+        trace_virtio_iommu_notify_unmap(memory_region_name(MEMORY_REGION(mr)),
+                                        m->virt_start, m->virt_end);
+    }
+}
+
 /* Relays one mapping, split into aligned power-of-two blocks. */
 static void relay_mapping(IOMMUMemoryRegion *mr, IOMMUNotifier *only,
                           IOMMUNotifierFlag type, const IovaMapping *m)
@@ -203,15 +223,8 @@ static void relay_mapping(IOMMUMemoryRegion *mr, IOMMUNotifier *only,
         .phys_delta = m->phys_start - m->virt_start,
         .perm = perm_of(m->flags),
     };
-    const char *name = memory_region_name(MEMORY_REGION(mr));
 
-    if (type == IOMMU_NOTIFIER_MAP) {
-        trace_virtio_iommu_notify_map(name, m->virt_start, m->virt_end,
-                                      m->phys_start, m->flags);
-    } else {
-        trace_virtio_iommu_notify_unmap(name, m->virt_start, m->virt_end);
-    }
-
+    trace_relay(mr, type, m);
     viommu_split_pow2(m->virt_start, m->virt_end, nb.phys_delta,
                       notify_block, &nb);
 }
@@ -552,8 +565,10 @@ static IOMMUTLBEntry virtio_iommu_translate(IOMMUMemoryRegion *mr,
     if (viommu_fast_translate(&ep->xc, id, addr, flag, &entry)) {
         return entry;
     }
-    trace_virtio_iommu_translate(memory_region_name(MEMORY_REGION(mr)), id,
-                                 addr, flag);
+    if (trace_event_get_state_backends(TRACE_VIRTIO_IOMMU_TRANSLATE)) {
+        trace_virtio_iommu_translate(memory_region_name(MEMORY_REGION(mr)),
+                                     id, addr, flag);
+    }
     qemu_mutex_lock(&s->lock);
     why = viommu_core_translate(s->core, id, addr, perm, &m);
     switch (why) {
