@@ -40,15 +40,11 @@ static void test_q35_upstream_bytes(void)
         .atsr_all_ports = true,
     };
     size_t n, len;
-    FILE *f;
 
-    f = fopen(path ? path : pristine, "rb");
-    CHECK(f != NULL);
-    if (!f) {
+    n = unit_read_file(path ? path : pristine, want, sizeof(want));
+    if (!n) {
         return;
     }
-    n = fread(want, 1, sizeof(want), f);
-    fclose(f);
     CHECK(n > ACPI_HEADER);
     len = dmar_encode(&cfg, got, sizeof(got));
     CHECK_EQ(len, n - ACPI_HEADER);

@@ -40,15 +40,11 @@ static void test_q35_upstream_bytes(void)
         .entries = q35_entries, .nr_entries = 7,
     };
     size_t n, len;
-    FILE *f;
 
-    f = fopen(path ? path : pristine, "rb");
-    CHECK(f != NULL);
-    if (!f) {
+    n = unit_read_file(path ? path : pristine, want, sizeof(want));
+    if (!n) {
         return;
     }
-    n = fread(want, 1, sizeof(want), f);
-    fclose(f);
     CHECK(n > ACPI_HEADER);
     len = ivrs_encode(&cfg, got, sizeof(got));
     CHECK_EQ(len, n - ACPI_HEADER);
@@ -82,20 +78,16 @@ static void test_q35_ours(void)
         .entries = entries, .nr_entries = 9,
     };
     size_t n, len;
-    FILE *f;
 
     /* the southbridge function sits between the IOMMU and the LPC */
     memcpy(entries, q35_entries, 3 * sizeof(q35_entries[0]));
     entries[3] = southbridge;
     memcpy(entries + 4, q35_entries + 3, 4 * sizeof(q35_entries[0]));
     entries[8] = hpet;
-    f = fopen("tests/qtest/data/IVRS.ivrs", "rb");
-    CHECK(f != NULL);
-    if (!f) {
+    n = unit_read_file("tests/qtest/data/IVRS.ivrs", want, sizeof(want));
+    if (!n) {
         return;
     }
-    n = fread(want, 1, sizeof(want), f);
-    fclose(f);
     len = ivrs_encode(&cfg, got, sizeof(got));
     CHECK_EQ(len, n - ACPI_HEADER);
     CHECK(memcmp(got, want + ACPI_HEADER, n - ACPI_HEADER) == 0);

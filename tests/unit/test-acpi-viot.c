@@ -14,15 +14,11 @@ static void check_against(const char *path, uint16_t bdf,
                           const ViotPciRange *ranges, size_t n)
 {
     static uint8_t want[1024], got[1024];
-    size_t len, size;
-    FILE *f = fopen(path, "rb");
+    size_t len, size = unit_read_file(path, want, sizeof(want));
 
-    CHECK(f != NULL);
-    if (!f) {
+    if (!size) {
         return;
     }
-    size = fread(want, 1, sizeof(want), f);
-    fclose(f);
     CHECK(size > VIOT_ACPI_HEADER_SIZE);
     len = viot_encode(bdf, ranges, n, got, sizeof(got));
     CHECK_EQ(len, size - VIOT_ACPI_HEADER_SIZE);

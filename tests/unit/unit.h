@@ -56,6 +56,26 @@ static int unit_passed, unit_failed, unit_number;
         fflush(stdout);                                                   \
     } while (0)
 
+/*
+ * Reads file @path into @buf (@cap bytes at most) and returns its length;
+ * a file that cannot be opened, or is empty, fails the test and gives 0.
+ */
+static inline size_t unit_read_file(const char *path, void *buf, size_t cap)
+{
+    FILE *f = fopen(path, "rb");
+    size_t n = 0;
+
+    if (f) {
+        n = fread(buf, 1, cap, f);
+        fclose(f);
+    }
+    if (!n) {
+        fprintf(stderr, "%s: cannot read %s\n", __func__, path);
+        unit_failures_in_test++;
+    }
+    return n;
+}
+
 /* xorshift64: repeatable pseudo-random numbers; seed with unit_seed(). */
 static uint64_t unit_rng_state = 0x2545f4914f6cdd1dull;
 
